@@ -1,0 +1,54 @@
+# Poruch — two commands for a newcomer: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DB_URL ?= sqlite+aiosqlite:///data/socialbot.sqlite3
+
+.PHONY: demo test setup check lint typecheck pytest locales locales-update locales-check bench migrate clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) locales
+
+locales: $(STAMP)  ## compile the translation catalogs (.po → .mo)
+	$(PY) -m bot.i18n_tools compile
+
+locales-update: $(STAMP)  ## extract new strings from the code into every catalog
+	$(PY) -m bot.i18n_tools update
+
+locales-check: $(STAMP)
+	$(PY) -m bot.i18n_tools check
+
+migrate: setup
+	DATABASE_URL=$(DB_URL) $(PY) -m bot migrate
+
+demo: setup  ## the bot in the terminal, on the embedded SQLite database
+	DATABASE_URL=$(DB_URL) $(PY) -m bot migrate
+	DATABASE_URL=$(DB_URL) $(PY) -m bot demo-data
+	DATABASE_URL=$(DB_URL) $(PY) -m bot chat
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+check: lint typecheck
+
+pytest: setup
+	scripts/with-postgres env PORUCH_REQUIRE_POSTGRES=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+
+test: setup check pytest  ## the whole suite, SQLite and PostgreSQL
+
+bench: setup  ## speed and memory, as ratios (not part of make test)
+	scripts/with-postgres $(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data/*.sqlite3*
+	find locales -name '*.mo' -delete

@@ -1,0 +1,56 @@
+"""The composition root: settings → database → runtime → engine. Wired once, by keyword."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.engine import Engine, Runtime
+from bot.engine.runtime import system_clock
+from bot.metrics import Metrics
+from bot.settings import Settings
+from dialogs.registry import build_registry
+from storage.db import Database
+from storage.migrate import upgrade_async
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    runtime: Runtime
+    engine: Engine
+    metrics: Metrics
+    closers: list[Callable[[], object]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def load_resources(settings: Settings) -> dict[str, object]:
+    """Service data from DATA_DIR (programmes, offices …), validated once at start."""
+    return {}
+
+
+async def build_app(
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    clock: Callable[[], datetime] = system_clock,
+) -> App:
+    if migrate:
+        await upgrade_async(settings.database_url)
+    db = Database(settings.database_url)
+    metrics = Metrics()
+    runtime = Runtime(
+        settings=settings,
+        dialogs=build_registry(),
+        clock=clock,
+        resources=load_resources(settings),
+    )
+    engine = Engine(db, runtime, metrics)
+    return App(settings=settings, db=db, runtime=runtime, engine=engine, metrics=metrics)

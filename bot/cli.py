@@ -1,0 +1,74 @@
+"""`python -m bot …`: the operator's command line (names in shared/CONTRACT.md).
+
+Every command exits non-zero with one line on stderr (no traceback) on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+from bot.logs import register_secret, setup_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot.cli")
+
+
+class CommandError(Exception):
+    """A bad input or state the operator can fix; printed as one line."""
+
+
+Handler = Callable[[Settings, argparse.Namespace], Awaitable[int]]
+_COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str]] = {}
+
+
+def command(
+    name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None
+) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        _COMMANDS[name] = (handler, arguments, help)
+        return handler
+
+    return register
+
+
+def _load_commands() -> None:
+    # Importing registers each command; features add their module here.
+    import bot.commands.core  # noqa: F401
+
+
+def build_parser() -> argparse.ArgumentParser:
+    _load_commands()
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Poruch social-services bot")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, arguments, help_text) in _COMMANDS.items():
+        arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for secret in (settings.telegram_token, settings.viber_token, settings.telegram_webhook_secret):
+        register_secret(secret.get_secret_value() if secret else None)
+    setup_logging(settings.log_level, settings.log_format)
+    handler = _COMMANDS[args.command][0]
+    try:
+        return asyncio.run(handler(settings, args))
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        log.error("command %s failed: %s", args.command, type(exc).__name__)
+        print(f"error: {args.command} failed ({type(exc).__name__}); see the log", file=sys.stderr)
+        return 1

@@ -1,0 +1,50 @@
+"""run, chat, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.app import build_app
+from bot.cli import CommandError, command
+from bot.settings import Settings
+from storage.migrate import upgrade_async
+
+
+@command("migrate", "bring the database schema up to date (Alembic)")
+async def migrate(settings: Settings, args: argparse.Namespace) -> int:
+    await upgrade_async(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+def _chat_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--user", default="demo", help="who you are in the chat (default: demo)")
+
+
+@command("chat", "talk to the bot in the terminal (no token needed)", _chat_arguments)
+async def chat(settings: Settings, args: argparse.Namespace) -> int:
+    from handlers.terminal import chat as terminal_chat
+
+    app = await build_app(settings)
+    try:
+        await terminal_chat(app.engine, user_id=args.user, stdin=sys.stdin, stdout=sys.stdout)
+    finally:
+        await app.close()
+    return 0
+
+
+@command("run", "start every configured adapter, the HTTP server and the scheduler")
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.server import serve
+
+    if not (settings.telegram_token or settings.viber_token):
+        raise CommandError(
+            "nothing to run: set TELEGRAM_TOKEN and/or VIBER_TOKEN (or try `python -m bot chat`)"
+        )
+    app = await build_app(settings)
+    try:
+        await serve(app)
+    finally:
+        await app.close()
+    return 0

@@ -1,0 +1,331 @@
+"""The shared dialog engine: one incoming event in, the replies out.
+
+For each event: take the person's lock, open one transaction, claim the
+delivery id (exactly once), load the person and their state, apply global
+commands, let the current step handle the event, show whatever step comes
+next, write the state through, commit. Any unexpected error becomes an
+apology and the main menu: the bot never goes silent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from bot.engine.context import Back, Context, Goto, Start
+from bot.engine.dialog import Step
+from bot.engine.events import Button, Incoming, Kind, Reply
+from bot.engine.globals import Global, as_global, command_of, typed_global
+from bot.engine.locks import KeyedLocks
+from bot.engine.runtime import Runtime
+from bot.i18n import pick_language, translator
+from bot.metrics import Metrics
+from bot.services import privacy
+from storage.db import Database, advisory_xact_lock
+from storage.repositories import DialogStates, People, ProcessedEvents, StoredState
+
+log = logging.getLogger(__name__)
+
+MENU = "menu"
+LANGUAGE = "language"
+PRIVACY = "privacy"
+MAX_HOPS = 25  # a dialog that keeps jumping without asking anything is a bug
+FAILURES_BEFORE_HELP = 3
+
+AfterCommit = list[Callable[[], Awaitable[None]]]
+
+
+def offered_buttons(replies: list[Reply]) -> dict[str, str]:
+    """payload → label as typed (lowercase, single spaces), for every button just shown."""
+    return {
+        button.payload: " ".join(button.label.split()).casefold()
+        for reply in replies
+        for row in reply.buttons
+        for button in row
+    }
+
+
+class Engine:
+    def __init__(self, db: Database, runtime: Runtime, metrics: Metrics | None = None) -> None:
+        self.db = db
+        self.runtime = runtime
+        self.metrics = metrics or Metrics()
+        self.locks = KeyedLocks()
+
+    # -- entry point --------------------------------------------------------
+    async def handle(self, event: Incoming) -> list[Reply]:
+        started = time.perf_counter()
+        async with self.locks.hold(event.identity):
+            try:
+                replies, actions = await self._handle_once(event)
+            except Exception as exc:
+                self._log_failure(exc)
+                replies, actions = await self._recover(event)
+        for action in actions:
+            try:
+                await action()
+            except Exception as exc:
+                self._log_failure(exc)
+        self.metrics.updates.labels(event.platform, event.kind.value).inc()
+        self.metrics.latency.labels(event.platform).observe(time.perf_counter() - started)
+        return replies
+
+    async def _handle_once(self, event: Incoming) -> tuple[list[Reply], AfterCommit]:
+        async with self.db.transaction() as session:
+            if event.event_id and not await ProcessedEvents(session).claim(
+                event.platform, event.event_id
+            ):
+                return [], []  # a redelivery: it was handled already
+            await advisory_xact_lock(session, event.platform, event.user_id)
+            people = People(session)
+            person, _ = await people.get_or_register(event.platform, event.user_id)
+            await people.touch(person, at=self.runtime.now())
+            states = DialogStates(session)
+            state = await states.load(person.id) or StoredState(dialog="", step="")
+            ctx = Context(
+                event=event,
+                person=person,
+                state=state,
+                runtime=self.runtime,
+                db=session,
+                is_staff=self.runtime.settings.is_staff(event.platform, event.user_id),
+            )
+            if person.locale is None:
+                language = pick_language(event.language_code, self.runtime.settings.default_locale)
+                ctx.tr = translator(language)
+            await self._route(ctx)
+            if ctx.erased:
+                return ctx.replies, ctx.after_commit_actions
+            if not ctx.replies:  # never silent
+                await self._show(ctx)
+            state.offered = offered_buttons(ctx.replies)
+            await states.save(person.id, state)
+            return ctx.replies, ctx.after_commit_actions
+
+    # -- routing ------------------------------------------------------------
+    async def _route(self, ctx: Context) -> None:
+        event = ctx.event
+        wanted = self._global_of(ctx)
+        if ctx.event.kind is Kind.COMMAND and wanted is None:
+            ctx.invalid(ctx._("I do not know this command. Here is where you are:"))
+            return await self._settle(ctx, reshow=True)
+
+        if ctx.person.locale is None and ctx.dialog != LANGUAGE:
+            return await self._enter(ctx, Start(LANGUAGE, {}))
+        gate_open = ctx.dialog in (LANGUAGE, PRIVACY) or not privacy.pending(ctx.person)
+        if not gate_open and wanted is not Global.LANGUAGE:
+            return await self._enter(ctx, Start(PRIVACY, {}))
+
+        if wanted is not None:
+            return await self._global(ctx, wanted)
+
+        step = self._current_step(ctx)
+        if step is None:
+            return await self._enter(ctx, Start(MENU, {}))
+        if event.kind is Kind.BUTTON and event.payload not in ctx.state.offered:
+            ctx.say(ctx._("That button is from an earlier message. Here is where you are now:"))
+            return await self._settle(ctx, reshow=True)
+        if event.kind is Kind.UNSUPPORTED:
+            ctx.say(ctx._("I understand text and buttons only. Please use the buttons below."))
+            return await self._settle(ctx, reshow=True)
+        await step.handle(ctx, ctx.event)
+        await self._settle(ctx)
+
+    def _global_of(self, ctx: Context) -> Global | None:
+        event = ctx.event
+        if event.kind is Kind.COMMAND:
+            return command_of(event.text)
+        if event.kind is Kind.BUTTON:
+            return as_global(event.payload)
+        if event.kind is Kind.TEXT:
+            # A typed button label counts as pressing that button (terminal, Viber typing).
+            label = " ".join(event.text.split()).casefold()
+            matched = self._offered_label(ctx, label)
+            if matched is not None:
+                ctx.event = replace(event, kind=Kind.BUTTON, payload=matched)
+                return as_global(matched)
+            return typed_global(event.text)
+        return None
+
+    def _offered_label(self, ctx: Context, label: str) -> str | None:
+        for payload, offered_label in ctx.state.offered.items():
+            if offered_label == label:
+                return payload
+        return None
+
+    async def _global(self, ctx: Context, wanted: Global) -> None:
+        if wanted is Global.START:
+            ctx.say(ctx._("Welcome back! Here is the main menu."))
+            return await self._enter(ctx, Start(MENU, {}))
+        if wanted is Global.MENU:
+            return await self._enter(ctx, Start(MENU, {}))
+        if wanted is Global.LANGUAGE:
+            return await self._enter(ctx, Start(LANGUAGE, {}))
+        if wanted is Global.CANCEL:
+            if ctx.dialog != MENU:
+                ctx.say(ctx._("Cancelled. Nothing was sent."))
+            return await self._enter(ctx, Start(MENU, {}))
+        if wanted is Global.BACK:
+            return await self._enter(ctx, Back())
+        if wanted is Global.HELP:
+            ctx.say(
+                ctx._(
+                    "I help with social services: which benefits you may get, the status of "
+                    "your application, booking an office visit and finding an office.\n\n"
+                    "Press the buttons, or type: menu, back, language, help, cancel.\n"
+                    "Government contact centre: 1545 (free)."
+                ),
+                [
+                    [
+                        Button(ctx._("Continue where I was"), Global.RESUME.value),
+                        Button(ctx._("Main menu"), Global.MENU.value),
+                    ]
+                ],
+                title=ctx._("Help"),
+            )
+            return None
+        # RESUME
+        return await self._settle(ctx, reshow=True)
+
+    # -- transitions ----------------------------------------------------------
+    async def _enter(self, ctx: Context, transition: Goto | Start | Back) -> None:
+        ctx.transition = transition
+        await self._settle(ctx)
+
+    async def _settle(self, ctx: Context, *, reshow: bool = False) -> None:
+        """Apply transitions and re-prompts until a step has asked its question."""
+        hops = 0
+        if reshow and ctx.transition is None and ctx.error is None:
+            await self._show(ctx)
+        while ctx.error is not None or ctx.transition is not None:
+            hops += 1
+            if hops > MAX_HOPS:
+                raise RuntimeError(f"dialog {ctx.dialog}/{ctx.step} keeps jumping")
+            if ctx.error is not None:
+                message, ctx.error = ctx.error, None
+                ctx.state.failures += 1
+                await self._show(ctx, prefix=message)
+                if ctx.state.failures >= FAILURES_BEFORE_HELP:
+                    ctx.state.failures = 0
+                    ctx.say(
+                        ctx._(
+                            "Having trouble? You can read the help, go back to the main menu, "
+                            "or call the government contact centre 1545 (free)."
+                        ),
+                        [
+                            [
+                                Button(ctx._("Help"), Global.HELP.value),
+                                Button(ctx._("Main menu"), Global.MENU.value),
+                            ]
+                        ],
+                    )
+                continue
+            transition, ctx.transition = ctx.transition, None
+            self._apply(ctx, transition)
+            await self._show(ctx)
+
+    def _apply(self, ctx: Context, transition: Goto | Start | Back | None) -> None:
+        state = ctx.state
+        if isinstance(transition, Goto):
+            dialog = self.runtime.dialogs.get(state.dialog)
+            if dialog is None or dialog.get(transition.step) is None:
+                raise LookupError(f"no step {transition.step!r} in {state.dialog!r}")
+            if state.step and state.step != transition.step:
+                state.history.append(state.step)
+            state.step = transition.step
+            state.failures = 0
+        elif isinstance(transition, Start):
+            target = self.runtime.dialogs.get(transition.dialog)
+            if target is None or (target.staff_only and not ctx.is_staff):
+                target = self.runtime.dialogs.get(MENU)
+                assert target is not None
+                transition = Start(MENU, {})
+            step = transition.step or target.first
+            if target.get(step) is None:
+                raise LookupError(f"no step {step!r} in {target.name!r}")
+            state.dialog, state.step = target.name, step
+            state.data, state.history, state.failures = transition.data, [], 0
+        elif isinstance(transition, Back):
+            if state.history:
+                state.step = state.history.pop()
+                state.failures = 0
+            else:
+                self._apply(ctx, Start(MENU, {}))
+
+    def _current_step(self, ctx: Context) -> Step | None:
+        dialog = self.runtime.dialogs.get(ctx.dialog)
+        if dialog is None or (dialog.staff_only and not ctx.is_staff):
+            return None
+        return dialog.get(ctx.step)
+
+    async def _show(self, ctx: Context, prefix: str | None = None) -> None:
+        step = self._current_step(ctx)
+        if step is None:
+            self._apply(ctx, Start(MENU, {}))
+            step = self._current_step(ctx)
+            assert step is not None
+        first_new = len(ctx.replies)
+        await step.show(ctx)
+        new = ctx.replies[first_new:]
+        if prefix is not None:
+            if new:
+                ctx.replies[first_new] = replace(new[0], text=f"{prefix}\n\n{new[0].text}")
+            else:
+                ctx.replies.insert(first_new, Reply(text=prefix))
+        if ctx.transition is None and ctx.dialog != MENU and step.back:
+            self._add_navigation(ctx, first_new)
+
+    def _add_navigation(self, ctx: Context, first_new: int) -> None:
+        """Back and Menu under the question, so nobody is ever stuck."""
+        if len(ctx.replies) <= first_new:
+            return
+        last = ctx.replies[-1]
+        nav = []
+        if ctx.state.history:
+            nav.append(Button(ctx._("◀ Back"), Global.BACK.value))
+        nav.append(Button(ctx._("☰ Menu"), Global.MENU.value))
+        ctx.replies[-1] = replace(last, buttons=(*last.buttons, tuple(nav)))
+
+    # -- failures -------------------------------------------------------------
+    async def _recover(self, event: Incoming) -> tuple[list[Reply], AfterCommit]:
+        """Apologise and show the menu, in a fresh transaction."""
+        self.metrics.dialog_errors.inc()
+        try:
+            async with self.db.transaction() as session:
+                if event.event_id:
+                    await ProcessedEvents(session).claim(event.platform, event.event_id)
+                people = People(session)
+                person, _ = await people.get_or_register(event.platform, event.user_id)
+                states = DialogStates(session)
+                previous = await states.load(person.id)
+                state = StoredState(dialog="", step="", version=previous.version if previous else 0)
+                ctx = Context(
+                    event=event,
+                    person=person,
+                    state=state,
+                    runtime=self.runtime,
+                    db=session,
+                    is_staff=self.runtime.settings.is_staff(event.platform, event.user_id),
+                )
+                ctx.say(ctx._("Sorry, something went wrong on our side. Here is the main menu."))
+                target = MENU if person.locale and not privacy.pending(person) else LANGUAGE
+                await self._enter(ctx, Start(target, {}))
+                state.offered = offered_buttons(ctx.replies)
+                await states.save(person.id, state)
+                return ctx.replies, []
+        except Exception as exc:
+            self._log_failure(exc)
+            language = pick_language(event.language_code, self.runtime.settings.default_locale)
+            tr = translator(language)
+            return [Reply(text=tr._("Sorry, the service is unavailable right now. "
+                                    "Please try again in a few minutes."))], []
+
+    @staticmethod
+    def _log_failure(exc: BaseException) -> None:
+        # Only the type and where it happened: exception messages can carry what a person typed.
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in reversed(frames))
+        log.error("dialog error %s at %s", type(exc).__name__, where[:800])

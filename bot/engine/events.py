@@ -1,0 +1,79 @@
+"""Neutral messages between the adapters and the engine.
+
+An adapter turns a native update into an `Incoming` and renders each `Reply`
+within its platform's limits. Neither type knows any messenger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    BUTTON = "button"
+    COMMAND = "command"
+    CONTACT = "contact"
+    LOCATION = "location"
+    UNSUPPORTED = "unsupported"  # stickers, photos, voice …: answered politely
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    platform: str
+    user_id: str
+    kind: Kind
+    text: str = ""
+    payload: str = ""
+    phone: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    language_code: str | None = None  # the messenger's hint, used only at first contact
+    event_id: str | None = None  # platform delivery id, for exactly-once handling
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        return (self.platform, self.user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    payload: str
+
+
+class Request(StrEnum):
+    PHONE = "phone"
+    LOCATION = "location"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message to the person.
+
+    `title` is shown emphasised where the platform can; `text` is plain text.
+    Every string is plain: adapters escape it for their markup, so nothing a
+    person typed can ever become markup.
+    """
+
+    text: str
+    title: str | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    request: Request | None = None
+    request_label: str = ""
+    links: tuple[Link, ...] = field(default=())
+    remove_keyboard: bool = False
+
+    @property
+    def payloads(self) -> list[str]:
+        return [button.payload for row in self.buttons for button in row]
+
+    def full_text(self) -> str:
+        return f"{self.title}\n\n{self.text}" if self.title else self.text

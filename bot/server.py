@@ -1,0 +1,78 @@
+"""`python -m bot run`: one aiohttp server (webhooks, /healthz, /metrics) plus every adapter."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.app import App
+
+log = logging.getLogger(__name__)
+
+APP_KEY = web.AppKey("poruch_app", App)
+
+# An adapter plugs into the server: it may add routes, and returns a coroutine to run
+# beside the server (polling loop) or None. It is called before the server starts.
+Adapter = Callable[[App, web.Application], Awaitable[Callable[[], Awaitable[None]] | None]]
+
+
+async def healthz(request: web.Request) -> web.Response:
+    app = request.app[APP_KEY]
+    ok = await app.db.ping()
+    body = {"status": "ok" if ok else "unavailable", "database": ok}
+    return web.json_response(body, status=200 if ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    app = request.app[APP_KEY]
+    from storage.repositories import DialogStates
+
+    with contextlib.suppress(Exception):  # a slow database must not break the scrape
+        async with app.db.transaction() as session:
+            app.metrics.active_dialogs.set(await DialogStates(session).count_active())
+    return web.Response(body=app.metrics.render(), content_type="text/plain", charset="utf-8")
+
+
+def build_web_app(app: App) -> web.Application:
+    web_app = web.Application(client_max_size=1024 * 1024)
+    web_app[APP_KEY] = app
+    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics)
+    return web_app
+
+
+def configured_adapters(app: App) -> list[Adapter]:
+    adapters: list[Adapter] = []
+    return adapters
+
+
+async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    web_app = build_web_app(app)
+    background: list[Callable[[], Awaitable[None]]] = []
+    for adapter in configured_adapters(app):
+        task = await adapter(app, web_app)
+        if task is not None:
+            background.append(task)
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port)
+    await site.start()
+    log.info("HTTP server on %s:%s", app.settings.http_host, app.settings.http_port)
+    tasks = [asyncio.create_task(job()) for job in background]
+    try:
+        await stop.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await runner.cleanup()

@@ -1,0 +1,1 @@
+"""The domain: plain functions and small classes over plain data."""

@@ -1,0 +1,105 @@
+"""Operator settings, read from the environment and an optional `.env` file.
+
+Names and defaults follow `shared/CONTRACT.md` exactly. Secrets are `SecretStr`
+so that they never appear in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+DEMO_DATA_DIR = Path(__file__).resolve().parent / "data"
+PLATFORMS = ("telegram", "viber", "terminal", "test")
+
+
+class SettingsError(Exception):
+    """Raised with one human-readable line naming the bad variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    database_url: str = "sqlite+aiosqlite:///data/socialbot.sqlite3"
+    telegram_token: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_secret: SecretStr | None = None
+    viber_token: SecretStr | None = None
+    viber_api_base: str = "https://chatapi.viber.com/pa"
+    viber_bot_name: str = Field(default="Соцпослуги", max_length=28)
+    public_base_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=1, le=65535)
+    staff_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    telegram_rate_limit: float = Field(default=25, gt=0)
+    viber_rate_limit: float = Field(default=25, gt=0)
+    default_locale: Literal["uk", "en"] = "uk"
+    data_dir: Path = DEMO_DATA_DIR
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+
+    @field_validator("staff_ids", mode="before")
+    @classmethod
+    def _parse_staff_ids(cls, value: object) -> frozenset[str]:
+        if value is None or value == "":
+            return frozenset()
+        items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+        parsed: set[str] = set()
+        for raw in items:
+            item = str(raw).strip()
+            if not item:
+                continue
+            platform, _, user_id = item.partition(":")
+            if platform not in ("telegram", "viber", "terminal") or not user_id:
+                raise ValueError(f"entry {item!r} is not 'telegram:<id>' or 'viber:<id>'")
+            parsed.add(f"{platform}:{user_id}")
+        return frozenset(parsed)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASS@HOST/DB")
+        return value
+
+    @field_validator("telegram_api_base", "viber_api_base", "public_base_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _check_webhook(self) -> Settings:
+        if self.telegram_token and self.telegram_mode == "webhook":
+            if not self.telegram_webhook_secret:
+                raise ValueError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook")
+            if not self.public_base_url:
+                raise ValueError("PUBLIC_BASE_URL is required when TELEGRAM_MODE=webhook")
+        return self
+
+    def is_staff(self, platform: str, user_id: str) -> bool:
+        return f"{platform}:{user_id}" in self.staff_ids
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one line that names the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "_".join(str(part) for part in first["loc"]).upper() or "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        # The input value is deliberately left out: it may be a secret.
+        raise SettingsError(f"invalid setting {name}: {message}") from None

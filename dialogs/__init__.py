@@ -1,0 +1,1 @@
+"""Conversations, one per module, messenger-agnostic. They never import a messenger SDK."""

@@ -1,0 +1,33 @@
+"""Choose the language: asked at first contact, changeable at any time."""
+
+from __future__ import annotations
+
+from bot.engine import Context, Dialog, Step
+from bot.services import privacy
+
+language = Dialog("language")
+
+NAMES = {"uk": "🇺🇦 Українська", "en": "🇬🇧 English"}
+
+
+@language.step("choose")
+class Choose(Step):
+    back = False
+
+    async def show(self, ctx: Context) -> None:
+        # Both languages on one screen: the person may not read the current one.
+        order = ["uk", "en"] if ctx.language == "uk" else ["en", "uk"]
+        ctx.ask(
+            "Оберіть мову, будь ласка.\nPlease choose your language.",
+            [[ctx.button(NAMES[code], f"lang:{code}") for code in order]],
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        code = payload.removeprefix("lang:")
+        if code not in NAMES:
+            return ctx.invalid("Оберіть мову кнопкою. / Please choose with a button.")
+        ctx.use_language(code)
+        if privacy.pending(ctx.person):
+            return ctx.start("privacy")
+        ctx.say(ctx._("Done: I will speak English."))
+        return ctx.menu()

@@ -1,0 +1,65 @@
+"""The short privacy notice shown at first contact (and once again after it changes)."""
+
+from __future__ import annotations
+
+from bot.engine import Context, Dialog, Step
+from bot.services import privacy
+from bot.services.personal_data import erase_person
+
+privacy_notice = Dialog("privacy")
+
+
+def notice_text(ctx: Context) -> str:
+    return ctx._(
+        "What I store: your messenger id, chosen language, the answers and bookings you "
+        "make here, and the applications you follow.\n"
+        "Why: only to answer you and to remind you about your own affairs.\n"
+        "How long: until you delete it, or 12 months after your last message.\n"
+        "Delete it any time: Menu → My data → Delete my data.\n"
+        "I never ask for passwords or card numbers."
+    )
+
+
+@privacy_notice.step("notice")
+class Notice(Step):
+    back = False
+
+    async def show(self, ctx: Context) -> None:
+        if privacy.first_time(ctx.person):
+            ctx.ask(
+                notice_text(ctx),
+                [
+                    [ctx.button(ctx._("✅ I agree"), "agree")],
+                    [ctx.button(ctx._("No, delete my data"), "decline")],
+                ],
+                title=ctx._("Your data"),
+            )
+        else:
+            # An updated notice is shown once; using the bot afterwards is the agreement.
+            privacy.accept(ctx.person, ctx.now())
+            ctx.ask(
+                notice_text(ctx),
+                [[ctx.button(ctx._("OK"), "agree")]],
+                title=ctx._("Our privacy notice has changed"),
+            )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        if payload == "agree":
+            privacy.accept(ctx.person, ctx.now())
+            ctx.say(ctx._("Thank you. How can I help?"))
+            return ctx.menu()
+        if payload == "decline":
+            await erase_person(ctx.db, ctx.person)
+            ctx.forget_person()
+            return say_goodbye(ctx)
+        return ctx.invalid(ctx._("Please choose one of the buttons."))
+
+
+def say_goodbye(ctx: Context) -> None:
+    ctx.say(
+        ctx._(
+            "I have deleted what I stored about you. If you write again, I will start from "
+            "the beginning. Government contact centre: 1545."
+        ),
+        [[ctx.button(ctx._("Start again"), "g:start")]],
+    )

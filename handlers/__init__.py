@@ -1,0 +1,1 @@
+"""Thin messenger adapters: native events → engine `Incoming`, engine `Reply` → native messages."""

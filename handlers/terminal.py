@@ -1,0 +1,83 @@
+"""The terminal chat (`python -m bot chat`): the embedded demo, no token needed.
+
+Buttons are numbered; type a number or any text. `/quit` (or end of input) leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.engine import Engine, Incoming, Kind, Reply, Request
+
+WRAP = 72
+
+
+def render(replies: list[Reply], out: TextIO) -> list[str]:
+    """Print replies; return the payloads of the numbered buttons."""
+    payloads: list[str] = []
+    for reply in replies:
+        print(file=out)
+        if reply.title:
+            print(f"== {reply.title} ==", file=out)
+        print(reply.text, file=out)
+        for link in reply.links:
+            print(f"  🔗 {link.label}: {link.url}", file=out)
+        for row in reply.buttons:
+            cells = []
+            for button in row:
+                payloads.append(button.payload)
+                cells.append(f"[{len(payloads)}] {button.label}")
+            print("  " + "   ".join(cells), file=out)
+        if reply.request is Request.PHONE:
+            print("  (to share your phone type: phone +380…)", file=out)
+        elif reply.request is Request.LOCATION:
+            print("  (to share a location type: location 50.45 30.52)", file=out)
+    return payloads
+
+
+def parse(line: str, payloads: list[str], user_id: str) -> Incoming:
+    text = line.strip()
+    base = {"platform": "terminal", "user_id": user_id}
+    if text.isdigit() and 1 <= int(text) <= len(payloads):
+        return Incoming(kind=Kind.BUTTON, payload=payloads[int(text) - 1], **base)  # type: ignore[arg-type]
+    lowered = text.lower()
+    if lowered.startswith("phone "):
+        return Incoming(kind=Kind.CONTACT, phone=text.split(maxsplit=1)[1], **base)  # type: ignore[arg-type]
+    if lowered.startswith("location "):
+        parts = text.split()
+        try:
+            lat, lon = float(parts[1]), float(parts[2])
+        except (IndexError, ValueError):
+            return Incoming(kind=Kind.TEXT, text=text, **base)  # type: ignore[arg-type]
+        return Incoming(kind=Kind.LOCATION, latitude=lat, longitude=lon, **base)  # type: ignore[arg-type]
+    kind = Kind.COMMAND if text.startswith("/") else Kind.TEXT
+    return Incoming(kind=kind, text=text, **base)  # type: ignore[arg-type]
+
+
+async def chat(
+    engine: Engine,
+    *,
+    user_id: str = "demo",
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+) -> None:
+    interactive = stdin.isatty()
+    print("Poruch — terminal chat. Type a number to press a button; /quit leaves.", file=stdout)
+    payloads = render(await engine.handle(parse("/start", [], user_id)), stdout)
+    while True:
+        if interactive:
+            print("\n> ", end="", file=stdout, flush=True)
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:  # end of input: leave cleanly
+            print("\n(end of input — goodbye)", file=stdout)
+            return
+        if line.strip() in ("/quit", "/exit"):
+            print("Goodbye. До побачення.", file=stdout)
+            return
+        if not line.strip():
+            continue
+        if not interactive:
+            print(f"\n> {line.strip()}", file=stdout)
+        payloads = render(await engine.handle(parse(line, payloads, user_id)), stdout)

@@ -1,0 +1,14 @@
+"""All tables. Importing this package registers every model on `Base.metadata`."""
+
+from storage.models.base import Base, UTCDateTime, utcnow
+from storage.models.core import AuditEntry, DialogStateRow, Person, ProcessedEvent
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "DialogStateRow",
+    "Person",
+    "ProcessedEvent",
+    "UTCDateTime",
+    "utcnow",
+]

@@ -1,0 +1,177 @@
+"""First contact, menu, language, help, my data — through the conversation adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from handlers.conversation import Conversation
+from tests.conftest import onboard
+
+Chat = Callable[..., Conversation]
+
+
+async def test_first_contact_asks_language_then_privacy_then_menu(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await chat.says("привіт")
+    chat.expect("Оберіть мову", "choose your language", buttons=["Українська", "English"])
+    await chat.presses("English")
+    chat.expect("What I store", buttons=["I agree", "delete my data"])
+    await chat.presses("I agree")
+    chat.expect("Main menu", buttons=["Check eligibility", "Contacts"])
+
+
+async def test_first_contact_in_ukrainian(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await chat.says("/start")
+    await chat.presses("Українська")
+    chat.expect("Що я зберігаю", buttons=["Погоджуюся"])
+    await chat.presses("Погоджуюся")
+    chat.expect("Головне меню", buttons=["Перевірити право"])
+
+
+async def test_language_defaults_from_messenger_hint(chat_factory: Chat) -> None:
+    chat = chat_factory(language_code="en-GB")
+    await chat.says("/start")
+    assert chat.buttons[0].endswith("English")
+    chat = chat_factory(user_id="2", language_code="uk")
+    await chat.says("/start")
+    assert chat.buttons[0].endswith("Українська")
+
+
+async def test_language_can_be_changed_any_time(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.says("/language")
+    await chat.presses("Українська")
+    chat.expect("Головне меню")
+    await chat.says("мова")
+    await chat.presses("English")
+    chat.expect("Main menu")
+
+
+async def test_contacts_show_hotlines(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("Contacts")
+    chat.expect("1545", "0 800 503 753", "Mon–Thu")
+
+
+async def test_help_and_resume(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("My data")
+    await chat.says("/help")
+    chat.expect("Help", buttons=["Continue where I was", "Main menu"])
+    await chat.presses("Continue where I was")
+    chat.expect("What I store about you")
+
+
+async def test_stale_button_is_answered_helpfully(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    delete_payload = None
+    await chat.presses("My data")
+    delete_payload = chat.payload_of("Delete my data")
+    await chat.says("/menu")
+    await chat.presses_payload(delete_payload)
+    chat.expect("earlier message", "Main menu")
+
+
+async def test_forged_payload_cannot_jump(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses_payload("yes")  # the confirm-delete payload, never offered here
+    chat.expect("earlier message")
+    await chat.presses("My data")
+    chat.expect("Messenger")
+
+
+async def test_three_invalid_inputs_offer_help(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    for _ in range(2):
+        await chat.says("blah")
+        chat.expect("choose one of the buttons")
+        chat.expect_not("Having trouble")
+    await chat.says("blah")
+    chat.expect("Having trouble", buttons=["Help", "Main menu"])
+
+
+async def test_typed_label_counts_as_press(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.says("☎️ contacts & hotlines")
+    chat.expect("1545")
+
+
+async def test_unsupported_content_gets_polite_reply(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.sends_sticker()
+    chat.expect("text and buttons", "Main menu")
+
+
+async def test_unknown_command(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.says("/frobnicate")
+    chat.expect("do not know this command", "Main menu")
+
+
+async def test_my_data_lists_and_deletes(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("My data")
+    chat.expect("Messenger: Test", "Language: English", "Privacy notice version 1")
+    await chat.presses("Delete my data")
+    chat.expect("cannot be undone")
+    await chat.presses("No, keep it")
+    chat.expect("Nothing was deleted")
+    await chat.presses("My data")
+    await chat.presses("Delete my data")
+    await chat.presses("Yes, delete everything")
+    chat.expect("deleted what I stored")
+    await chat.says("hello")
+    chat.expect("Оберіть мову")
+
+
+async def test_announcements_toggle(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("My data")
+    await chat.presses("Stop announcements")
+    chat.expect("no more announcements")
+    await chat.presses("My data")
+    chat.expect("Announcements: no", buttons=["Receive announcements"])
+
+
+async def test_declining_privacy_erases(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await chat.says("/start")
+    await chat.presses("English")
+    await chat.presses("No, delete my data")
+    chat.expect("deleted what I stored")
+
+
+async def test_back_returns_to_previous_step(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("My data")
+    await chat.presses("Delete my data")
+    await chat.presses("Back")
+    chat.expect("What I store about you")
+
+
+async def test_cancel_goes_to_menu(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("My data")
+    await chat.says("cancel")
+    chat.expect("Cancelled", "Main menu")
+
+
+async def test_coming_soon_items(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("Check eligibility")
+    chat.expect("coming soon|eligib")

@@ -9,7 +9,8 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from bot.logs import register_secret, setup_logging
 from bot.settings import Settings, SettingsError, load_settings
@@ -21,7 +22,7 @@ class CommandError(Exception):
     """A bad input or state the operator can fix; printed as one line."""
 
 
-Handler = Callable[[Settings, argparse.Namespace], Awaitable[int]]
+Handler = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 _COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str]] = {}
 
 
@@ -42,7 +43,9 @@ def _load_commands() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     _load_commands()
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Poruch social-services bot")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Poruch social-services bot"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, arguments, help_text) in _COMMANDS.items():
         arguments(sub.add_parser(name, help=help_text, description=help_text))
@@ -57,7 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for secret in (settings.telegram_token, settings.viber_token, settings.telegram_webhook_secret):
+    for secret in (
+        settings.telegram_token,
+        settings.viber_token,
+        settings.telegram_webhook_secret,
+    ):
         register_secret(secret.get_secret_value() if secret else None)
     setup_logging(settings.log_level, settings.log_format)
     handler = _COMMANDS[args.command][0]

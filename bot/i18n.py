@@ -7,11 +7,12 @@ concatenated, so a translator can move them. Catalogs are split per feature
 
 from __future__ import annotations
 
+import datetime as dt
 import gettext as _gettext
 import logging
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,7 +53,7 @@ def _load_domain(po_path: Path) -> _gettext.GNUTranslations:
     return _gettext.GNUTranslations(buffer)
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog_for(language: str, locales_dir: Path = LOCALES_DIR) -> _gettext.NullTranslations:
     """Every domain of one language merged into one translations object."""
     merged: _gettext.NullTranslations = _gettext.NullTranslations()
@@ -102,11 +103,11 @@ class Translator:
         fmt = "d MMMM y, HH:mm" if format == "medium" else format
         return _format_datetime(value.astimezone(self.tz), format=fmt, locale=self.locale)
 
-    def weekday(self, value: date) -> str:
+    def weekday(self, value: dt.date) -> str:
         return _format_date(value, format="EEEE", locale=self.locale)
 
 
-@lru_cache(maxsize=None)
+@cache
 def translator(language: str) -> Translator:
     return Translator(language)
 

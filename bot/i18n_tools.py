@@ -121,7 +121,10 @@ def problems() -> list[str]:
             catalog = read_catalog(path, language)
             have = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
             name = path.relative_to(ROOT)
-            found += [f"{name}: not in catalog (run make locales-update): {m!r}" for m in sorted(wanted - have)]
+            found += [
+                f"{name}: not in catalog (run make locales-update): {m!r}"
+                for m in sorted(wanted - have)
+            ]
             found += [f"{name}: no longer in the code: {m!r}" for m in sorted(have - wanted)]
             for message in catalog:
                 if not message.id:

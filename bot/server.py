@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
 
@@ -18,7 +19,8 @@ APP_KEY = web.AppKey("poruch_app", App)
 
 # An adapter plugs into the server: it may add routes, and returns a coroutine to run
 # beside the server (polling loop) or None. It is called before the server starts.
-Adapter = Callable[[App, web.Application], Awaitable[Callable[[], Awaitable[None]] | None]]
+Job = Callable[[], Coroutine[Any, Any, None]]
+Adapter = Callable[[App, web.Application], Coroutine[Any, Any, Job | None]]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -58,11 +60,11 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     web_app = build_web_app(app)
-    background: list[Callable[[], Awaitable[None]]] = []
+    background: list[Job] = []
     for adapter in configured_adapters(app):
-        task = await adapter(app, web_app)
-        if task is not None:
-            background.append(task)
+        job = await adapter(app, web_app)
+        if job is not None:
+            background.append(job)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port)

@@ -7,11 +7,10 @@ so that they never appear in a repr, a log line or an error message.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DEMO_DATA_DIR = Path(__file__).resolve().parent / "data"
 PLATFORMS = ("telegram", "viber", "terminal", "test")
@@ -66,7 +65,9 @@ class Settings(BaseSettings):
     @classmethod
     def _check_database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASS@HOST/DB")
+            raise ValueError(
+                "use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASS@HOST/DB"
+            )
         return value
 
     @field_validator("telegram_api_base", "viber_api_base", "public_base_url")

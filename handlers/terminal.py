@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import replace
 from typing import TextIO
 
 from bot.engine import Engine, Incoming, Kind, Reply, Request
@@ -39,21 +40,21 @@ def render(replies: list[Reply], out: TextIO) -> list[str]:
 
 def parse(line: str, payloads: list[str], user_id: str) -> Incoming:
     text = line.strip()
-    base = {"platform": "terminal", "user_id": user_id}
+    base = Incoming(platform="terminal", user_id=user_id, kind=Kind.TEXT)
     if text.isdigit() and 1 <= int(text) <= len(payloads):
-        return Incoming(kind=Kind.BUTTON, payload=payloads[int(text) - 1], **base)  # type: ignore[arg-type]
+        return replace(base, kind=Kind.BUTTON, payload=payloads[int(text) - 1])
     lowered = text.lower()
     if lowered.startswith("phone "):
-        return Incoming(kind=Kind.CONTACT, phone=text.split(maxsplit=1)[1], **base)  # type: ignore[arg-type]
+        return replace(base, kind=Kind.CONTACT, phone=text.split(maxsplit=1)[1])
     if lowered.startswith("location "):
         parts = text.split()
         try:
             lat, lon = float(parts[1]), float(parts[2])
         except (IndexError, ValueError):
-            return Incoming(kind=Kind.TEXT, text=text, **base)  # type: ignore[arg-type]
-        return Incoming(kind=Kind.LOCATION, latitude=lat, longitude=lon, **base)  # type: ignore[arg-type]
+            return replace(base, kind=Kind.TEXT, text=text)
+        return replace(base, kind=Kind.LOCATION, latitude=lat, longitude=lon)
     kind = Kind.COMMAND if text.startswith("/") else Kind.TEXT
-    return Incoming(kind=kind, text=text, **base)  # type: ignore[arg-type]
+    return replace(base, kind=kind, text=text)
 
 
 async def chat(

@@ -100,5 +100,5 @@ async def advisory_xact_lock(session: AsyncSession, *parts: str) -> None:
     On SQLite, BEGIN IMMEDIATE already makes each write transaction exclusive,
     so there is nothing more to take.
     """
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(*parts)})

@@ -64,7 +64,10 @@ async def _truncate_postgres(url: str) -> None:
     async with db.engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         extra = await conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename LIKE 'apscheduler%'")
+            text(
+                "SELECT tablename FROM pg_tables"
+                " WHERE schemaname='public' AND tablename LIKE 'apscheduler%'"
+            )
         )
         for (name,) in extra:
             await conn.execute(text(f'TRUNCATE "{name}"'))

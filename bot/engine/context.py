@@ -147,7 +147,9 @@ class Context:
     def goto(self, step: str) -> None:
         self.transition = Goto(step)
 
-    def start(self, dialog: str, data: dict[str, Any] | None = None, step: str | None = None) -> None:
+    def start(
+        self, dialog: str, data: dict[str, Any] | None = None, step: str | None = None
+    ) -> None:
         self.transition = Start(dialog, dict(data or {}), step)
 
     def back(self) -> None:

@@ -301,7 +301,9 @@ class Engine:
                 person, _ = await people.get_or_register(event.platform, event.user_id)
                 states = DialogStates(session)
                 previous = await states.load(person.id)
-                state = StoredState(dialog="", step="", version=previous.version if previous else 0)
+                state = StoredState(
+                    dialog="", step="", version=previous.version if previous else 0
+                )
                 ctx = Context(
                     event=event,
                     person=person,
@@ -320,12 +322,20 @@ class Engine:
             self._log_failure(exc)
             language = pick_language(event.language_code, self.runtime.settings.default_locale)
             tr = translator(language)
-            return [Reply(text=tr._("Sorry, the service is unavailable right now. "
-                                    "Please try again in a few minutes."))], []
+            return [
+                Reply(
+                    text=tr._(
+                        "Sorry, the service is unavailable right now. "
+                        "Please try again in a few minutes."
+                    )
+                )
+            ], []
 
     @staticmethod
     def _log_failure(exc: BaseException) -> None:
         # Only the type and where it happened: exception messages can carry what a person typed.
         frames = traceback.extract_tb(exc.__traceback__)
-        where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in reversed(frames))
+        where = " <- ".join(
+            f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in reversed(frames)
+        )
         log.error("dialog error %s at %s", type(exc).__name__, where[:800])

@@ -42,7 +42,9 @@ def describe_profile(person: Person, tr: Translator) -> list[str]:
     lines = [
         tr._("Messenger: {platform}", platform=person.platform.capitalize()),
         tr._("Your messenger user id: {user_id}", user_id=person.platform_user_id),
-        tr._("Language: {language}", language="українська" if person.locale == "uk" else "English"),
+        tr._(
+            "Language: {language}", language="українська" if person.locale == "uk" else "English"
+        ),
         tr._("First contact: {date}", date=tr.date(person.created_at)),
         tr._("Last message: {date}", date=tr.date(person.last_seen_at)),
         tr._("Announcements: {state}", state=yes if person.announcements else no),
@@ -68,7 +70,10 @@ async def describe_everything(session: AsyncSession, person: Person, tr: Transla
 
 
 async def erase_person(session: AsyncSession, person: Person) -> None:
-    """Delete the person and, by cascade, everything linked to them. The audit keeps no identity."""
+    """Delete the person and, by cascade, everything linked to them.
+
+    The audit keeps no identity.
+    """
     person_id = person.id
     await People(session).erase(person_id)
     await AuditLog(session).record(f"person:{person_id}", "person.erased")

@@ -66,10 +66,14 @@ class DialogStates:
         state.version = row.version
 
     async def clear(self, person_id: int) -> None:
-        await self.session.execute(delete(DialogStateRow).where(DialogStateRow.person_id == person_id))
+        await self.session.execute(
+            delete(DialogStateRow).where(DialogStateRow.person_id == person_id)
+        )
 
     async def count_active(self, dialogs_other_than: tuple[str, ...] = ("menu",)) -> int:
-        statement = select(func.count()).select_from(DialogStateRow).where(
-            DialogStateRow.dialog.not_in(dialogs_other_than)
+        statement = (
+            select(func.count())
+            .select_from(DialogStateRow)
+            .where(DialogStateRow.dialog.not_in(dialogs_other_than))
         )
         return int(await self.session.scalar(statement) or 0)

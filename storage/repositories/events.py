@@ -18,7 +18,9 @@ class ProcessedEvents:
 
     async def claim(self, platform: str, event_id: str) -> bool:
         """True the first time an event id is seen; False for a redelivery."""
-        insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
+        insert = (
+            pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        )
         statement = (
             insert(ProcessedEvent)
             .values(platform=platform, event_id=event_id, at=utcnow())

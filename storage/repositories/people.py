@@ -43,10 +43,12 @@ class People:
             "subscribed": True,
             "announcements": True,
         }
-        dialect = self.session.bind.dialect.name
+        dialect = self.session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(Person).values(**values).on_conflict_do_nothing(
-            index_elements=["platform", "platform_user_id"]
+        statement = (
+            insert(Person)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["platform", "platform_user_id"])
         )
         result = await self.session.execute(statement)
         created = bool(result.rowcount)  # type: ignore[attr-defined]

@@ -6,7 +6,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from bot.datafiles import DataProblems, load_all
+from bot.delivery import Messengers
 from bot.engine import Engine, Runtime
 from bot.engine.runtime import system_clock
 from bot.metrics import Metrics
@@ -25,15 +28,24 @@ class App:
     runtime: Runtime
     engine: Engine
     metrics: Metrics
+    #: platforms this process can send through (filled by the adapters at start)
+    messengers: Messengers = field(default_factory=Messengers)
     closers: list[Callable[[], object]] = field(default_factory=list)
 
     async def close(self) -> None:
         await self.db.dispose()
 
 
-def load_resources(settings: Settings) -> dict[str, object]:
-    """Service data from DATA_DIR (programmes, offices …), validated once at start."""
-    return {}
+def load_resources(settings: Settings) -> dict[str, Any]:
+    """Service data from DATA_DIR (programmes, offices …), validated once at start.
+
+    Invalid data stops the start with every problem listed (`DataProblems`):
+    a bot that answers from half-read rules would mislead people.
+    """
+    resources, errors = load_all(settings.data_dir)
+    if errors:
+        raise DataProblems(errors)
+    return resources
 
 
 async def build_app(

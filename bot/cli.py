@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from bot.datafiles import DataProblems
 from bot.logs import register_secret, setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -36,9 +38,13 @@ def command(
     return register
 
 
+# Importing a module registers its commands; a feature adds its module here.
+COMMAND_MODULES: list[str] = ["bot.commands.core"]
+
+
 def _load_commands() -> None:
-    # Importing registers each command; features add their module here.
-    import bot.commands.core  # noqa: F401
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(handler(settings, args))
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DataProblems as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        print(f"error: {exc}; fix DATA_DIR (see `python -m bot check-data`)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -26,3 +26,23 @@ def upgrade(url: str, revision: str = "heads") -> None:
 async def upgrade_async(url: str, revision: str = "heads") -> None:
     """Alembic's env runs its own event loop, so it runs in a worker thread here."""
     await asyncio.to_thread(upgrade, url, revision)
+
+
+def autogenerate(url: str, message: str, rev_id: str, head: str = "heads") -> None:
+    """Write a new revision from the difference between the models and `url`'s schema.
+
+    Developers: `python -m storage.migrate "add outbox" 0002_delivery` (on a scratch SQLite).
+    """
+    command.revision(
+        alembic_config(url), message=message, autogenerate=True, rev_id=rev_id, head=head
+    )
+
+
+if __name__ == "__main__":
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch_url = f"sqlite+aiosqlite:///{scratch}/scratch.sqlite3"
+        upgrade(scratch_url)
+        autogenerate(scratch_url, sys.argv[1], sys.argv[2])

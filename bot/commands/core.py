@@ -1,12 +1,15 @@
-"""run, chat, migrate."""
+"""run, chat, migrate, check-data, demo-data."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from bot.app import build_app
 from bot.cli import CommandError, command
+from bot.datafiles import load_all
+from bot.demo import seed_all
 from bot.settings import Settings
 from storage.migrate import upgrade_async
 
@@ -45,6 +48,35 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     app = await build_app(settings)
     try:
         await serve(app)
+    finally:
+        await app.close()
+    return 0
+
+
+def _check_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", nargs="?", type=Path, help="data folder (default: DATA_DIR)")
+
+
+@command(
+    "check-data", "validate a service-data folder (programmes, offices)", _check_data_arguments
+)
+async def check_data(settings: Settings, args: argparse.Namespace) -> int:
+    folder = args.dir or settings.data_dir
+    _, errors = load_all(folder)
+    for error in errors:
+        print(error)
+    if errors:
+        raise CommandError(f"{len(errors)} problem(s) in {folder}")
+    print(f"{folder}: OK")
+    return 0
+
+
+@command("demo-data", "load the demo content (idempotent) for `make demo`")
+async def demo_data(settings: Settings, args: argparse.Namespace) -> int:
+    app = await build_app(settings)
+    try:
+        for line in await seed_all(app):
+            print(line)
     finally:
         await app.close()
     return 0

@@ -1,0 +1,124 @@
+"""Editable service data (programmes, offices …) in YAML under DATA_DIR.
+
+Each feature registers a loader for its part of the folder:
+
+    @data_loader("programmes")
+    def load_programmes(data_dir: Path) -> tuple[Programmes | None, list[DataError]]: ...
+
+`load_all` runs every loader; `python -m bot check-data` prints the errors and
+`python -m bot run` refuses to start while there are any. Errors name the file
+and line, because staff fix them in a text editor.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# Modules that register loaders; a feature adds its own here.
+DATA_MODULES: list[str] = []
+
+
+@dataclass(frozen=True, slots=True)
+class DataError:
+    file: Path
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        return f"{where}: {self.message}"
+
+
+class DataProblems(Exception):
+    def __init__(self, errors: list[DataError]) -> None:
+        super().__init__(f"{len(errors)} problem(s) in the service data")
+        self.errors = errors
+
+
+Loader = Callable[[Path], tuple[Any, list[DataError]]]
+_LOADERS: dict[str, Loader] = {}
+
+
+def data_loader(name: str) -> Callable[[Loader], Loader]:
+    def register(loader: Loader) -> Loader:
+        _LOADERS[name] = loader
+        return loader
+
+    return register
+
+
+def load_all(data_dir: Path) -> tuple[dict[str, Any], list[DataError]]:
+    """Every registered part of the data folder, and every problem found in it."""
+    for module in DATA_MODULES:
+        importlib.import_module(module)
+    resources: dict[str, Any] = {}
+    errors: list[DataError] = []
+    if not data_dir.is_dir():
+        return resources, [DataError(data_dir, None, "folder not found")]
+    for name, loader in _LOADERS.items():
+        value, problems = loader(data_dir)
+        resources[name] = value
+        errors.extend(problems)
+    return resources, errors
+
+
+# -- YAML with line numbers ----------------------------------------------------
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class YamlDocument:
+    """Parsed YAML plus the line (1-based) where each mapping key or list item starts."""
+
+    file: Path
+    data: Any
+    lines: dict[Path_, int]
+
+    def line(self, *path: str | int) -> int | None:
+        """The line of the deepest part of `path` that exists."""
+        for end in range(len(path), -1, -1):
+            found = self.lines.get(tuple(path[:end]))
+            if found is not None:
+                return found
+        return None
+
+    def error(self, message: str, *path: str | int) -> DataError:
+        return DataError(self.file, self.line(*path), message)
+
+
+def read_yaml(file: Path) -> tuple[YamlDocument | None, list[DataError]]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [DataError(file, None, f"cannot read: {exc}")]
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, [DataError(file, line, f"not valid YAML: {problem}")]
+    lines: dict[Path_, int] = {}
+    if node is not None:
+        _index(node, (), lines)
+    data = yaml.safe_load(text)
+    return YamlDocument(file, data, lines), []
+
+
+def _index(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, key.value)
+            lines[child] = key.start_mark.line + 1
+            _index(value, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index(item, (*path, i), lines)

@@ -1,0 +1,82 @@
+"""Queue a message for a person, in the same transaction as its cause."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.delivery.quiet import daytime_from
+from bot.engine.events import Button, Link, Reply, Request
+from storage.models import OutboxMessage
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    return {
+        "text": reply.text,
+        "title": reply.title,
+        "buttons": [[[b.label, b.payload] for b in row] for row in reply.buttons],
+        "request": reply.request.value if reply.request else None,
+        "request_label": reply.request_label,
+        "links": [[link.label, link.url] for link in reply.links],
+    }
+
+
+def reply_from_json(data: dict[str, Any]) -> Reply:
+    return Reply(
+        text=data["text"],
+        title=data.get("title"),
+        buttons=tuple(
+            tuple(Button(label=label, payload=payload) for label, payload in row)
+            for row in data.get("buttons", [])
+        ),
+        request=Request(data["request"]) if data.get("request") else None,
+        request_label=data.get("request_label", ""),
+        links=tuple(Link(label=label, url=url) for label, url in data.get("links", [])),
+    )
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    person_id: int,
+    kind: str,
+    dedupe_key: str,
+    replies: Reply | Sequence[Reply],
+    not_before: datetime,
+    quiet_hours: bool = False,
+    announcement_id: int | None = None,
+) -> bool:
+    """Queue `replies` for the person; False when `dedupe_key` was already queued.
+
+    Render the replies in the person's language before calling. With
+    `quiet_hours`, a message due at night waits for 08:00 Europe/Kyiv.
+    """
+    items = [replies] if isinstance(replies, Reply) else list(replies)
+    due = daytime_from(not_before) if quiet_hours else not_before
+    values = {
+        "person_id": person_id,
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "announcement_id": announcement_id,
+        "body": [reply_to_json(r) for r in items],
+        "state": "pending",
+        "attempts": 0,
+        "not_before": due,
+        "reason": "",
+        "created_at": not_before,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.id)
+    )
+    result = await session.execute(statement)
+    return result.scalar_one_or_none() is not None

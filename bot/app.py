@@ -30,6 +30,8 @@ class App:
     metrics: Metrics
     #: platforms this process can send through (filled by the adapters at start)
     messengers: Messengers = field(default_factory=Messengers)
+    #: the running APScheduler (set by `bot.lifecycle.start_services`)
+    scheduler: Any = None
     closers: list[Callable[[], object]] = field(default_factory=list)
 
     async def close(self) -> None:

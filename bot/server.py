@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import App
+from bot.lifecycle import start_services
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,11 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
     await site.start()
     log.info("HTTP server on %s:%s", app.settings.http_host, app.settings.http_port)
     tasks = [asyncio.create_task(job()) for job in background]
+    services = await start_services(app)
     try:
         await stop.wait()
     finally:
+        await services.stop()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

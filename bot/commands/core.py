@@ -10,6 +10,7 @@ from bot.app import build_app
 from bot.cli import CommandError, command
 from bot.datafiles import load_all
 from bot.demo import seed_all
+from bot.lifecycle import start_services
 from bot.settings import Settings
 from storage.migrate import upgrade_async
 
@@ -30,9 +31,11 @@ async def chat(settings: Settings, args: argparse.Namespace) -> int:
     from handlers.terminal import chat as terminal_chat
 
     app = await build_app(settings)
+    services = await start_services(app)
     try:
         await terminal_chat(app.engine, user_id=args.user, stdin=sys.stdin, stdout=sys.stdout)
     finally:
+        await services.stop()
         await app.close()
     return 0
 

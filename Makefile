@@ -27,10 +27,13 @@ locales-check: $(STAMP)
 migrate: setup
 	DATABASE_URL=$(DB_URL) $(PY) -m bot migrate
 
+# In the demo the terminal person is staff, so the Staff menu can be tried too.
+DEMO_ENV := DATABASE_URL=$(DB_URL) STAFF_IDS=terminal:demo
+
 demo: setup  ## the bot in the terminal, on the embedded SQLite database
-	DATABASE_URL=$(DB_URL) $(PY) -m bot migrate
-	DATABASE_URL=$(DB_URL) $(PY) -m bot demo-data
-	DATABASE_URL=$(DB_URL) $(PY) -m bot chat
+	$(DEMO_ENV) $(PY) -m bot migrate
+	$(DEMO_ENV) $(PY) -m bot demo-data
+	$(DEMO_ENV) $(PY) -m bot chat --user demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

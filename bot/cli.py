@@ -39,7 +39,7 @@ def command(
 
 
 # Importing a module registers its commands; a feature adds its module here.
-COMMAND_MODULES: list[str] = ["bot.commands.core"]
+COMMAND_MODULES: list[str] = ["bot.commands.core", "bot.commands.status"]
 
 
 def _load_commands() -> None:

@@ -21,7 +21,9 @@ from typing import Any
 import yaml
 
 # Modules that register loaders; a feature adds its own here.
-DATA_MODULES: list[str] = []
+DATA_MODULES: list[str] = [
+    "bot.services.booking.loader",
+]
 
 
 @dataclass(frozen=True, slots=True)

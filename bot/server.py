@@ -51,6 +51,14 @@ def build_web_app(app: App) -> web.Application:
 
 def configured_adapters(app: App) -> list[Adapter]:
     adapters: list[Adapter] = []
+    if app.settings.telegram_token:
+        from handlers.telegram import telegram
+
+        adapters.append(telegram)
+    if app.settings.viber_token:
+        from handlers.viber import viber_adapter
+
+        adapters.append(viber_adapter)
     return adapters
 
 

@@ -39,8 +39,10 @@ class Settings(BaseSettings):
     staff_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     telegram_rate_limit: float = Field(default=25, gt=0)
     viber_rate_limit: float = Field(default=25, gt=0)
+    viber_message_price: float = Field(default=0.0196, ge=0)  # EUR, docs/announcements.md
     default_locale: Literal["uk", "en"] = "uk"
     data_dir: Path = DEMO_DATA_DIR
+    registry_url: str | None = None  # optional application-status registry (docs/status.md)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 

@@ -9,9 +9,11 @@ from dialogs.language import language
 from dialogs.menu import menu
 from dialogs.mydata import mydata
 from dialogs.privacy import privacy_notice
+from dialogs.status import status
 
 
 def build_registry() -> DialogRegistry:
     registry = DialogRegistry()
     registry.register(menu, language, privacy_notice, contacts, about, mydata)
+    registry.register(status)
     return registry

@@ -48,6 +48,27 @@ def offered_buttons(replies: list[Reply]) -> dict[str, str]:
     }
 
 
+def onboarding_dialog(ctx: Context) -> str | None:
+    """The first-contact dialog the person has yet to finish: language, then privacy."""
+    if ctx.person.locale is None:
+        return LANGUAGE
+    if privacy.pending(ctx.person):
+        return PRIVACY
+    return None
+
+
+def may_pass_onboarding(ctx: Context, onboarding: str, wanted: Global | None) -> bool:
+    """Until onboarding is done, only its own screens, help and a language change.
+
+    Menu, cancel, back or /start would otherwise show the menu to someone who has
+    not seen the privacy notice.
+    """
+    if wanted is Global.LANGUAGE:
+        return True
+    allowed = (LANGUAGE,) if onboarding == LANGUAGE else (LANGUAGE, PRIVACY)
+    return ctx.dialog in allowed and wanted in (None, Global.HELP, Global.RESUME)
+
+
 class Engine:
     def __init__(self, db: Database, runtime: Runtime, metrics: Metrics | None = None) -> None:
         self.db = db
@@ -109,16 +130,12 @@ class Engine:
     async def _route(self, ctx: Context) -> None:
         event = ctx.event
         wanted = self._global_of(ctx)
+        onboarding = onboarding_dialog(ctx)
+        if onboarding is not None and not may_pass_onboarding(ctx, onboarding, wanted):
+            return await self._enter(ctx, Start(onboarding, {}))
         if ctx.event.kind is Kind.COMMAND and wanted is None:
             ctx.invalid(ctx._("I do not know this command. Here is where you are:"))
             return await self._settle(ctx, reshow=True)
-
-        if ctx.person.locale is None and ctx.dialog != LANGUAGE:
-            return await self._enter(ctx, Start(LANGUAGE, {}))
-        gate_open = ctx.dialog in (LANGUAGE, PRIVACY) or not privacy.pending(ctx.person)
-        if not gate_open and wanted is not Global.LANGUAGE:
-            return await self._enter(ctx, Start(PRIVACY, {}))
-
         if wanted is not None:
             return await self._global(ctx, wanted)
 
@@ -312,9 +329,13 @@ class Engine:
                     db=session,
                     is_staff=self.runtime.settings.is_staff(event.platform, event.user_id),
                 )
+                if person.locale is None:
+                    language = pick_language(
+                        event.language_code, self.runtime.settings.default_locale
+                    )
+                    ctx.tr = translator(language)
                 ctx.say(ctx._("Sorry, something went wrong on our side. Here is the main menu."))
-                target = MENU if person.locale and not privacy.pending(person) else LANGUAGE
-                await self._enter(ctx, Start(target, {}))
+                await self._enter(ctx, Start(onboarding_dialog(ctx) or MENU, {}))
                 state.offered = offered_buttons(ctx.replies)
                 await states.save(person.id, state)
                 return ctx.replies, []

@@ -1,0 +1,560 @@
+"""The outbox worker: sends every message the bot starts itself, durably and within limits.
+
+One lane per platform that has a `Messenger` in this process (rows for other
+platforms stay pending for a process that has one). A lane repeatedly:
+
+1. **claims** a batch of due rows — ``pending`` with ``not_before`` reached,
+   or ``sending`` whose lease ran out because the process that held them died.
+   On PostgreSQL the candidates are locked ``FOR UPDATE SKIP LOCKED``, so
+   workers in several processes never take the same row; on SQLite every write
+   transaction is exclusive (BEGIN IMMEDIATE) and the UPDATE repeats the "due"
+   condition, so a row is claimed once. Claimed rows are ``sending`` with a
+   lease that a heartbeat keeps extending while this process holds them.
+2. **sends** each row through the platform's messenger behind a sliding-window
+   rate limiter (`ratelimit.py`); on Viber, identical announcement rows go out
+   as one ``deliver_many`` call (``broadcast_message``) of up to ``max_batch``.
+3. **records** each outcome within ~50 ms, in bulk: sent, blocked (the person
+   is marked unreachable or unsubscribed), rate-limited (the lane pauses for
+   ``retry_after``, the row waits as long), transient (retried with backoff up
+   to `MAX_ATTEMPTS`, then failed), failed (kept with its reason).
+
+A row whose send was recorded is never sent again. The one window where a
+crash can repeat a message is between the platform accepting it and the
+record (at most `FLUSH_SECONDS`); a graceful stop closes that window by
+letting sends in progress finish and giving unsent rows back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.delivery.messenger import DeliveryResult, Messenger, Outcome
+from bot.delivery.outbox import reply_from_json
+from bot.delivery.ratelimit import SlidingWindowLimiter
+from bot.engine.events import Reply
+from bot.lifecycle import Job, background_service
+from storage.models import OutboxMessage, Person, UTCDateTime
+from storage.models.broadcast import Announcement
+from storage.repositories import People
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+POLL_SECONDS = 1.0  # a row enqueued by another process goes out within about this long
+FLUSH_SECONDS = 0.05
+FLUSH_ROWS = 500
+CLAIM_SECONDS = 2.0  # claim about this much sending at the platform's rate
+MAX_CLAIM_ROWS = 1000
+MAX_IN_FLIGHT = 64
+DRAIN_SECONDS = 5.0  # on stop, how long sends already with the platform may take
+MAX_ATTEMPTS = 6
+BACKOFF_FIRST = 5.0
+BACKOFF_MAX = 900.0
+DEPTH_SECONDS = 5.0
+
+Q = OutboxMessage
+
+
+def rate_for(settings: Settings, platform: str) -> float:
+    """Messages (Telegram) or API calls (Viber) per second allowed for bulk sends."""
+    if platform == "viber":
+        return settings.viber_rate_limit
+    return settings.telegram_rate_limit
+
+
+def backoff(attempt: int) -> float:
+    return float(min(BACKOFF_FIRST * 2 ** max(attempt - 1, 0), BACKOFF_MAX))
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    person_id: int
+    platform: str
+    user_id: str
+    kind: str
+    body: list[dict[str, Any]]
+    announcement_id: int | None
+    attempts: int
+    wants_announcements: bool
+    reachable: bool
+
+    @property
+    def replies(self) -> list[Reply]:
+        return [reply_from_json(item) for item in self.body]
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One platform call: one row, or many identical rows for `deliver_many`."""
+
+    rows: list[Claimed]
+    grouped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What becomes of a claimed row; written in bulk by `_flush`."""
+
+    row: Claimed
+    state: str  # pending (retry) | sent | blocked | failed | skipped | cancelled
+    result: str  # the metrics label
+    attempts: int
+    reason: str = ""
+    sent_at: datetime | None = None
+    retry_at: datetime | None = None
+
+
+def settle(row: Claimed, result: DeliveryResult, now: datetime) -> Settled:
+    reason = result.reason[:64]
+    match result.outcome:
+        case Outcome.SENT:
+            return Settled(row, "sent", "sent", row.attempts + 1, sent_at=now)
+        case Outcome.BLOCKED:
+            return Settled(row, "blocked", "blocked", row.attempts + 1, reason or "blocked")
+        case Outcome.RATE_LIMITED:
+            # The platform asked us to wait: not the message's fault, no attempt used.
+            wait = timedelta(seconds=result.retry_after or 1.0)
+            return Settled(row, "pending", "rate_limited", row.attempts, "rate_limited", None, now + wait)
+        case Outcome.TRANSIENT:
+            attempts = row.attempts + 1
+            if attempts >= MAX_ATTEMPTS:
+                return Settled(row, "failed", "transient", attempts, reason or "transient")
+            retry_at = now + timedelta(seconds=backoff(attempts))
+            return Settled(row, "pending", "transient", attempts, reason or "transient", None, retry_at)
+        case _:
+            return Settled(row, "failed", "failed", row.attempts + 1, reason or "failed")
+
+
+_workers: set[OutboxWorker] = set()
+
+
+def wake() -> None:
+    """Rows were just committed: every worker in this process looks now, not at its next poll."""
+    for worker in list(_workers):
+        worker.wake()
+
+
+async def wake_after_commit() -> None:
+    """For `ctx.after_commit(wake_after_commit)` once a dialog has enqueued something."""
+    wake()
+
+
+@dataclass
+class _Lane:
+    platform: str
+    limiter: SlidingWindowLimiter
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: dict[asyncio.Task[None], Unit] = field(default_factory=dict)
+    delivering: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        app: App,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        lease: timedelta = LEASE,
+        batch_rows: int | None = None,
+    ) -> None:
+        self.app = app
+        self.poll_seconds = poll_seconds
+        self.lease = lease
+        self.batch_rows = batch_rows
+        self.limiters: dict[str, SlidingWindowLimiter] = {}
+        self._lanes: dict[str, _Lane] = {}
+        self._results: list[Settled] = []
+        self._held: set[int] = set()  # claimed by us, outcome not yet written
+        self._ambiguous: set[int] = set()  # the platform may have it: never give back
+        self._flush_lock = asyncio.Lock()
+        self._stopping = False
+        self._idle = asyncio.Event()
+
+    # -- public -------------------------------------------------------------
+    def wake(self) -> None:
+        for lane in self._lanes.values():
+            lane.event.set()
+
+    def limiter(self, platform: str) -> SlidingWindowLimiter:
+        if platform not in self.limiters:
+            self.limiters[platform] = SlidingWindowLimiter(rate_for(self.app.settings, platform))
+        return self.limiters[platform]
+
+    async def run(self) -> None:
+        """Send until cancelled; on cancel, stop gracefully (see the module doc)."""
+        _workers.add(self)
+        helpers = [
+            asyncio.create_task(self._flush_loop(), name="outbox:flush"),
+            asyncio.create_task(self._lease_loop(), name="outbox:lease"),
+        ]
+        tasks: dict[str, asyncio.Task[None]] = {}
+        try:
+            while True:
+                for platform in self.app.messengers.platforms():
+                    if platform not in tasks:
+                        lane = _Lane(platform, self.limiter(platform))
+                        self._lanes[platform] = lane
+                        tasks[platform] = asyncio.create_task(
+                            self._lane(lane), name=f"outbox:{platform}"
+                        )
+                await self._report_depth()
+                await asyncio.sleep(self.poll_seconds)
+        finally:
+            _workers.discard(self)
+            self._stopping = True
+            for task in tasks.values():
+                task.cancel()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self._flush()
+                await self._give_back()
+
+    # -- one platform -------------------------------------------------------
+    async def _lane(self, lane: _Lane) -> None:
+        slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        try:
+            while True:
+                messenger = self.app.messengers.get(lane.platform)
+                try:
+                    units = await self._claim_units(lane.platform, messenger) if messenger else []
+                except Exception as exc:  # the database is away for a moment: try again
+                    log.warning("outbox claim on %s failed: %s", lane.platform, type(exc).__name__)
+                    units = []
+                if not units:
+                    lane.event.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lane.event.wait(), self.poll_seconds)
+                    continue
+                assert messenger is not None
+                for unit in units:
+                    await slots.acquire()
+                    task = asyncio.create_task(self._dispatch(lane, messenger, unit))
+                    lane.tasks[task] = unit
+                    task.add_done_callback(lambda t: (lane.tasks.pop(t, None), slots.release()))
+        except asyncio.CancelledError:
+            await self._drain(lane)
+            raise
+
+    async def _drain(self, lane: _Lane) -> None:
+        """Let calls already with the platform finish; the rest were never sent."""
+        self._stopping = True
+        for task in list(lane.tasks):
+            if task not in lane.delivering:
+                task.cancel()
+        if lane.tasks:
+            _, late = await asyncio.wait(list(lane.tasks), timeout=DRAIN_SECONDS)
+            for task in late:
+                self._ambiguous.update(row.id for row in lane.tasks.get(task, Unit([])).rows)
+                task.cancel()
+            await asyncio.gather(*lane.tasks, return_exceptions=True)
+
+    async def _dispatch(self, lane: _Lane, messenger: Messenger, unit: Unit) -> None:
+        cost = 1 if unit.grouped else max(len(unit.rows[0].body), 1)
+        await lane.limiter.acquire(cost)
+        if self._stopping:
+            return
+        # From here to the platform call nothing is awaited: the platform sees the send
+        # at the moment the limiter counted it.
+        task = asyncio.current_task()
+        assert task is not None
+        lane.delivering.add(task)
+        try:
+            results = await self._call(messenger, unit)
+        finally:
+            lane.delivering.discard(task)
+        now = self.app.runtime.now()
+        for row in unit.rows:
+            result = results.get(row.user_id) or DeliveryResult(Outcome.TRANSIENT, reason="no result")
+            if result.outcome is Outcome.RATE_LIMITED:
+                lane.limiter.pause(result.retry_after or 1.0)
+            self._record(settle(row, result, now))
+
+    @staticmethod
+    async def _call(messenger: Messenger, unit: Unit) -> dict[str, DeliveryResult]:
+        try:
+            if unit.grouped:
+                replies = unit.rows[0].replies
+                return dict(
+                    await messenger.deliver_many([row.user_id for row in unit.rows], replies[0])
+                )
+            row = unit.rows[0]
+            return {row.user_id: await messenger.deliver(row.user_id, row.replies)}
+        except Exception as exc:  # an adapter bug or the network: try again later
+            log.warning("send on %s raised %s", messenger.platform, type(exc).__name__)
+            reason = f"error:{type(exc).__name__}"
+            return {
+                row.user_id: DeliveryResult(Outcome.TRANSIENT, reason=reason) for row in unit.rows
+            }
+
+    # -- claiming -------------------------------------------------------------
+    def _claim_size(self, platform: str, messenger: Messenger) -> int:
+        if self.batch_rows:
+            return self.batch_rows
+        per_call = max(messenger.max_batch, 1)
+        wanted = math.ceil(rate_for(self.app.settings, platform) * CLAIM_SECONDS) * per_call
+        return max(1, min(wanted, MAX_CLAIM_ROWS))
+
+    async def claim(self, platform: str, limit: int) -> list[Claimed]:
+        """Take up to `limit` due rows for `platform`; they are ours until the lease ends."""
+        now = self.app.runtime.now()
+        due = or_(
+            and_(Q.state == "pending", Q.not_before <= now),
+            and_(Q.state == "sending", Q.lease_until < now),
+        )
+        async with self.app.db.transaction() as session:
+            pick = (
+                select(Q.id)
+                .join(Person, Person.id == Q.person_id)
+                .where(Person.platform == platform, due)
+                .order_by(Q.not_before, Q.id)
+                .limit(limit)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                pick = pick.with_for_update(of=Q, skip_locked=True)
+            candidates = list(await session.scalars(pick))
+            if not candidates:
+                return []
+            taken = await session.execute(
+                update(Q)
+                .where(Q.id.in_(candidates), due)
+                .values(state="sending", lease_until=now + self.lease)
+                .returning(Q.id)
+                .execution_options(synchronize_session=False)
+            )
+            ids = [row_id for (row_id,) in taken]
+            rows = await self._load(session, ids)
+        self._held.update(row.id for row in rows)
+        return rows
+
+    @staticmethod
+    async def _load(session: AsyncSession, ids: Sequence[int]) -> list[Claimed]:
+        if not ids:
+            return []
+        result = await session.execute(
+            select(
+                Q.id,
+                Q.person_id,
+                Person.platform,
+                Person.platform_user_id,
+                Q.kind,
+                Q.body,
+                Q.announcement_id,
+                Q.attempts,
+                Person.announcements,
+                Person.reachable,
+                Person.subscribed,
+            )
+            .join(Person, Person.id == Q.person_id)
+            .where(Q.id.in_(ids))
+            .order_by(Q.not_before, Q.id)
+        )
+        return [
+            Claimed(
+                id=r.id,
+                person_id=r.person_id,
+                platform=r.platform,
+                user_id=r.platform_user_id,
+                kind=r.kind,
+                body=list(r.body),
+                announcement_id=r.announcement_id,
+                attempts=r.attempts,
+                wants_announcements=r.announcements,
+                reachable=r.reachable and r.subscribed,
+            )
+            for r in result
+        ]
+
+    async def _claim_units(self, platform: str, messenger: Messenger) -> list[Unit]:
+        rows = await self.claim(platform, self._claim_size(platform, messenger))
+        if not rows:
+            return []
+        cancelled = await self._cancelled_announcements({r.announcement_id for r in rows})
+        units: list[Unit] = []
+        groups: dict[tuple[int, str], list[Claimed]] = {}
+        for row in rows:
+            if row.announcement_id is not None:
+                if row.announcement_id in cancelled:
+                    self._record(Settled(row, "cancelled", "cancelled", row.attempts, "cancelled"))
+                    continue
+                # Opting out or blocking the bot after the audience was chosen still counts.
+                if not row.wants_announcements or not row.reachable:
+                    why = "opted_out" if not row.wants_announcements else "unreachable"
+                    self._record(Settled(row, "skipped", "skipped", row.attempts, why))
+                    continue
+                if messenger.max_batch > 1 and len(row.body) == 1:
+                    key = (row.announcement_id, json.dumps(row.body, sort_keys=True))
+                    groups.setdefault(key, []).append(row)
+                    continue
+            if not row.body:
+                self._record(Settled(row, "failed", "failed", row.attempts, "empty body"))
+                continue
+            units.append(Unit([row]))
+        size = max(messenger.max_batch, 1)
+        for members in groups.values():
+            for start in range(0, len(members), size):
+                units.append(Unit(members[start : start + size], grouped=True))
+        return units
+
+    async def _cancelled_announcements(self, ids: Iterable[int | None]) -> set[int]:
+        wanted = {i for i in ids if i is not None}
+        if not wanted:
+            return set()
+        async with self.app.db.transaction() as session:
+            found = await session.scalars(
+                select(Announcement.id).where(
+                    Announcement.id.in_(wanted), Announcement.state == "cancelled"
+                )
+            )
+            return set(found)
+
+    # -- recording --------------------------------------------------------------
+    def _record(self, settled: Settled) -> None:
+        self.app.metrics.sends.labels(settled.row.platform, settled.result).inc()
+        if settled.result not in ("sent", "skipped", "cancelled"):
+            code = (settled.reason or settled.result)[:32]
+            self.app.metrics.send_errors.labels(settled.row.platform, code).inc()
+        self._results.append(settled)
+        if len(self._results) >= FLUSH_ROWS:
+            asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            try:
+                await self._flush()
+            except Exception as exc:  # the database is away: keep the results, try again
+                log.warning("outbox flush failed: %s", type(exc).__name__)
+
+    async def _flush(self) -> None:
+        async with self._flush_lock:
+            if not self._results:
+                return
+            batch, self._results = self._results, []
+            finished = False
+            try:
+                async with self.app.db.transaction() as session:
+                    await write_outcomes(session, batch)
+                    touched = {s.row.announcement_id for s in batch if s.row.announcement_id}
+                    if touched:
+                        from bot.services.broadcast.progress import finish_if_done
+
+                        finished = await finish_if_done(session, touched, self.app.runtime.now())
+            except BaseException:
+                self._results[:0] = batch
+                raise
+            for settled in batch:
+                self._held.discard(settled.row.id)
+            if finished:
+                wake()  # the author's final report was queued
+
+    async def _give_back(self) -> None:
+        """Rows we claimed but never handed to the platform go back to the queue now."""
+        unsent = list(self._held - self._ambiguous)
+        if not unsent:
+            return
+        async with self.app.db.transaction() as session:
+            await session.execute(
+                update(Q)
+                .where(Q.id.in_(unsent), Q.state == "sending")
+                .values(state="pending", lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        self._held.difference_update(unsent)
+
+    async def _lease_loop(self) -> None:
+        """Keep our leases fresh so nobody reclaims rows we still hold (say, during a 429)."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            held = list(self._held)
+            if not held:
+                continue
+            try:
+                until = self.app.runtime.now() + self.lease
+                async with self.app.db.transaction() as session:
+                    for start in range(0, len(held), 1000):
+                        await session.execute(
+                            update(Q)
+                            .where(Q.id.in_(held[start : start + 1000]), Q.state == "sending")
+                            .values(lease_until=until)
+                            .execution_options(synchronize_session=False)
+                        )
+            except Exception as exc:
+                log.warning("outbox lease renewal failed: %s", type(exc).__name__)
+
+    async def _report_depth(self) -> None:
+        with contextlib.suppress(Exception):
+            self.app.metrics.outbox_depth.set(await outbox_depth(self.app))
+
+
+async def outbox_depth(app: App) -> int:
+    async with app.db.transaction() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(Q).where(Q.state.in_(("pending", "sending")))
+        )
+    return int(count or 0)
+
+
+_WRITE = (
+    update(Q.__table__)  # type: ignore[arg-type]
+    .where(Q.__table__.c.id == bindparam("row_id"), Q.__table__.c.state == "sending")
+    .values(
+        state=bindparam("new_state"),
+        attempts=bindparam("new_attempts"),
+        reason=bindparam("new_reason"),
+        sent_at=bindparam("new_sent_at", type_=UTCDateTime()),
+        not_before=func.coalesce(
+            bindparam("new_not_before", type_=UTCDateTime()), Q.__table__.c.not_before
+        ),
+        lease_until=None,
+    )
+)
+
+
+async def write_outcomes(session: AsyncSession, batch: Sequence[Settled]) -> None:
+    await session.execute(
+        _WRITE,
+        [
+            {
+                "row_id": s.row.id,
+                "new_state": s.state,
+                "new_attempts": s.attempts,
+                "new_reason": s.reason,
+                "new_sent_at": s.sent_at,
+                "new_not_before": s.retry_at,
+            }
+            for s in batch
+        ],
+    )
+    people = People(session)
+    for s in batch:
+        if s.state != "blocked":
+            continue
+        # Viber says "not subscribed"; Telegram says the person blocked the bot.
+        if s.row.platform == "viber" or "subscri" in s.reason.lower():
+            await people.mark_unsubscribed(s.row.platform, s.row.user_id)
+        else:
+            await people.mark_unreachable(s.row.platform, s.row.user_id)
+
+
+@background_service
+async def outbox_worker(app: App) -> Job | None:
+    return OutboxWorker(app).run

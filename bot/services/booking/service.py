@@ -1,0 +1,698 @@
+"""Booking rules over the database: hold, confirm, cancel, move, waiting lists.
+
+Every function takes the caller's session and never commits. A place is
+taken by inserting its `slot_seats` row (see storage/models/booking.py), so
+the database, not this module, decides who gets the last seat.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.delivery.outbox import enqueue
+from bot.engine.events import Button, Reply
+from bot.engine.globals import Global
+from bot.i18n import translator
+from bot.services.booking import texts
+from bot.services.booking.model import Office, OfficeCatalog
+from bot.services.booking.slots import (
+    KYIV,
+    Slot,
+    find_slot,
+    group_by_day,
+    local_day,
+    local_instant,
+    slots_between,
+)
+from storage.models import Person
+from storage.models.booking import (
+    BOOKED,
+    CANCELLED,
+    DECLINED,
+    EXPIRED,
+    HELD,
+    LAPSED,
+    LEFT,
+    MOVED,
+    OFFERED,
+    RELEASED,
+    TAKEN,
+    WAITING,
+    Appointment,
+    SlotSeat,
+    WaitlistEntry,
+)
+
+HOLD = timedelta(minutes=10)
+BOOKING_DAYS = 14
+#: a slot starting sooner than this is not offered (people need time to get there)
+MIN_LEAD = timedelta(minutes=30)
+#: how long a waiting-list offer stands (never past MIN_LEAD before the slot)
+OFFER_FOR = timedelta(hours=2)
+#: a freed slot closer than this is not worth offering to the waiting list
+OFFER_MIN_AHEAD = timedelta(hours=3)
+CODE_LETTERS = "DFGJLNQRSUVWZ"  # no letter that looks like a Cyrillic one
+CODE_DIGITS = "23456789"
+
+
+class Outcome(StrEnum):
+    BOOKED = "booked"
+    EXPIRED = "expired"  # the hold ran out and the place went back
+    GONE = "gone"  # no such hold for this person (already confirmed, cancelled …)
+    DUPLICATE = "duplicate"  # the person already has an appointment for this service
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    outcome: Outcome
+    appointment: Appointment | None = None
+    #: the appointment this one replaced (moved), whose reminders must go
+    moved: Appointment | None = None
+
+
+# -- reading -------------------------------------------------------------------
+
+
+def window(now: datetime, days: int = BOOKING_DAYS) -> tuple[date, date]:
+    today = local_day(now)
+    return today, today + timedelta(days=days - 1)
+
+
+async def taken_counts(
+    session: AsyncSession, office_id: str, start: datetime, end: datetime, now: datetime
+) -> dict[datetime, int]:
+    """Places taken per slot start in [start, end): booked, staff-blocked, or held right now."""
+    rows = await session.execute(
+        select(SlotSeat.starts_at, func.count())
+        .where(
+            SlotSeat.office_id == office_id,
+            SlotSeat.starts_at >= start,
+            SlotSeat.starts_at < end,
+            or_(SlotSeat.held_until.is_(None), SlotSeat.held_until > now),
+        )
+        .group_by(SlotSeat.starts_at)
+    )
+    return {starts_at: int(count) for starts_at, count in rows.all()}
+
+
+async def free_slots(
+    session: AsyncSession,
+    catalog: OfficeCatalog,
+    office: Office,
+    now: datetime,
+    days: int = BOOKING_DAYS,
+) -> dict[date, list[Slot]]:
+    """Free slots by local day over the booking window, days without any left out."""
+    first, last = window(now, days)
+    slots = [s for s in slots_between(catalog, office, first, last) if s.starts_at >= now + MIN_LEAD]
+    if not slots:
+        return {}
+    taken = await taken_counts(
+        session, office.id, slots[0].starts_at, slots[-1].starts_at + timedelta(seconds=1), now
+    )
+    return group_by_day(s for s in slots if taken.get(s.starts_at, 0) < office.seats)
+
+
+async def get_appointment(
+    session: AsyncSession, appointment_id: int, person_id: int | None = None
+) -> Appointment | None:
+    appointment = await session.get(Appointment, appointment_id, populate_existing=True)
+    if appointment is None or (person_id is not None and appointment.person_id != person_id):
+        return None
+    return appointment
+
+
+async def upcoming(session: AsyncSession, person_id: int, now: datetime) -> Sequence[Appointment]:
+    return (
+        await session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.person_id == person_id,
+                Appointment.state == BOOKED,
+                Appointment.ends_at > now,
+            )
+            .order_by(Appointment.starts_at)
+        )
+    ).all()
+
+
+async def booked_for_service(
+    session: AsyncSession, person_id: int, service_id: str, now: datetime
+) -> Appointment | None:
+    return await session.scalar(
+        select(Appointment).where(
+            Appointment.person_id == person_id,
+            Appointment.service_id == service_id,
+            Appointment.state == BOOKED,
+            Appointment.ends_at > now,
+        )
+    )
+
+
+async def day_list(session: AsyncSession, office_id: str, day: date) -> Sequence[Appointment]:
+    """Booked appointments of one office on one local day, in time order (for staff)."""
+    start = local_instant(day, datetime.min.time())
+    end = local_instant(day + timedelta(days=1), datetime.min.time())
+    assert start is not None and end is not None  # midnight always exists in Europe/Kyiv
+    return (
+        await session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.office_id == office_id,
+                Appointment.state == BOOKED,
+                Appointment.starts_at >= start,
+                Appointment.starts_at < end,
+            )
+            .order_by(Appointment.starts_at, Appointment.id)
+        )
+    ).all()
+
+
+# -- taking and freeing places --------------------------------------------------
+
+
+def _insert(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+async def _new_code(session: AsyncSession) -> str:
+    while True:
+        code = (
+            "".join(secrets.choice(CODE_LETTERS) for _ in range(3))
+            + "-"
+            + "".join(secrets.choice(CODE_DIGITS) for _ in range(3))
+        )
+        if await session.scalar(select(Appointment.id).where(Appointment.code == code)) is None:
+            return code
+
+
+async def _claim_seat(
+    session: AsyncSession,
+    office: Office,
+    starts_at: datetime,
+    appointment_id: int | None,
+    held_until: datetime | None,
+    now: datetime,
+) -> int | None:
+    """Take a free seat of the slot for the appointment; None when every seat is taken.
+
+    INSERT … ON CONFLICT DO NOTHING: of two transactions inserting the same seat,
+    the second waits for the first and then inserts nothing (PostgreSQL), or
+    runs after it (SQLite's write lock). Either way one row, one winner.
+    """
+    # A hold that ran out keeps nobody's place.
+    await session.execute(
+        delete(SlotSeat).where(
+            SlotSeat.office_id == office.id,
+            SlotSeat.starts_at == starts_at,
+            SlotSeat.held_until.is_not(None),
+            SlotSeat.held_until <= now,
+        )
+    )
+    insert = _insert(session)
+    for seat_no in range(1, office.seats + 1):
+        statement = (
+            insert(SlotSeat)
+            .values(
+                office_id=office.id,
+                starts_at=starts_at,
+                seat_no=seat_no,
+                appointment_id=appointment_id,
+                held_until=held_until,
+            )
+            .on_conflict_do_nothing(index_elements=["office_id", "starts_at", "seat_no"])
+            .returning(SlotSeat.seat_no)
+        )
+        if (await session.execute(statement)).scalar_one_or_none() is not None:
+            return seat_no
+    return None
+
+
+async def _hold(
+    session: AsyncSession,
+    office: Office,
+    slot: Slot,
+    *,
+    person_id: int,
+    service_id: str,
+    until: datetime,
+    now: datetime,
+    replaces_id: int | None = None,
+    waitlist_id: int | None = None,
+) -> Appointment | None:
+    appointment = Appointment(
+        code=await _new_code(session),
+        person_id=person_id,
+        office_id=office.id,
+        service_id=service_id,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        state=HELD,
+        hold_until=until,
+        replaces_id=replaces_id,
+        waitlist_id=waitlist_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(appointment)
+    await session.flush()
+    if await _claim_seat(session, office, slot.starts_at, appointment.id, until, now) is None:
+        await session.delete(appointment)
+        await session.flush()
+        return None
+    return appointment
+
+
+async def hold(
+    session: AsyncSession,
+    catalog: OfficeCatalog,
+    *,
+    person_id: int,
+    office_id: str,
+    service_id: str,
+    starts_at: datetime,
+    now: datetime,
+    replaces_id: int | None = None,
+) -> Appointment | None:
+    """Keep a place for the person for `HOLD` while they confirm; None when it is gone.
+
+    A person holds one place at a time: starting a new hold releases the old one.
+    """
+    office = catalog.office(office_id)
+    if office is None or service_id not in office.services:
+        return None
+    slot = find_slot(catalog, office, starts_at)
+    if slot is None or slot.starts_at < now + MIN_LEAD:
+        return None
+    await release_holds(session, catalog, person_id, now)
+    return await _hold(
+        session,
+        office,
+        slot,
+        person_id=person_id,
+        service_id=service_id,
+        until=now + HOLD,
+        now=now,
+        replaces_id=replaces_id,
+    )
+
+
+async def _free_seats(
+    session: AsyncSession, catalog: OfficeCatalog, appointment_id: int, now: datetime
+) -> None:
+    """Give the appointment's places back; each one goes first to the waiting list."""
+    freed = (
+        await session.execute(
+            delete(SlotSeat)
+            .where(SlotSeat.appointment_id == appointment_id)
+            .returning(SlotSeat.office_id, SlotSeat.starts_at)
+        )
+    ).all()
+    for office_id, starts_at in freed:
+        await offer_freed_slot(session, catalog, office_id, starts_at, now)
+
+
+async def _set_state(
+    session: AsyncSession, appointment_id: int, from_state: str, to_state: str, now: datetime
+) -> bool:
+    """Move an appointment between states only if it is still in `from_state`."""
+    result = await session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment_id, Appointment.state == from_state)
+        .values(state=to_state, hold_until=None, updated_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release_holds(
+    session: AsyncSession, catalog: OfficeCatalog, person_id: int, now: datetime
+) -> None:
+    """Let go of the person's unconfirmed holds (not waiting-list offers, which they answer)."""
+    held = (
+        await session.scalars(
+            select(Appointment.id).where(
+                Appointment.person_id == person_id,
+                Appointment.state == HELD,
+                Appointment.waitlist_id.is_(None),
+            )
+        )
+    ).all()
+    for appointment_id in held:
+        if await _set_state(session, appointment_id, HELD, EXPIRED, now):
+            await _free_seats(session, catalog, appointment_id, now)
+
+
+async def confirm(
+    session: AsyncSession,
+    catalog: OfficeCatalog,
+    appointment_id: int,
+    person_id: int,
+    now: datetime,
+) -> Confirmation:
+    """Turn a hold into a booking, if the hold still stands.
+
+    Whether it stands is decided by the database: the seat row must still be
+    this appointment's and unexpired. Rescheduling frees the old place in the
+    same transaction.
+    """
+    appointment = await get_appointment(session, appointment_id, person_id)
+    if appointment is None or appointment.state != HELD:
+        return Confirmation(Outcome.GONE)
+    moved: Appointment | None = None
+    try:
+        async with session.begin_nested():
+            kept = await session.execute(
+                update(SlotSeat)
+                .where(SlotSeat.appointment_id == appointment.id, SlotSeat.held_until > now)
+                .values(held_until=None)
+            )
+            if not kept.rowcount:  # type: ignore[attr-defined]
+                raise _HoldLapsed
+            if appointment.replaces_id is not None:
+                old = await get_appointment(session, appointment.replaces_id, person_id)
+                if old is not None and await _set_state(session, old.id, BOOKED, MOVED, now):
+                    moved = old
+            await session.execute(
+                update(Appointment)
+                .where(Appointment.id == appointment.id, Appointment.state == HELD)
+                .values(state=BOOKED, hold_until=None, updated_at=now)
+            )
+    except _HoldLapsed:
+        if await _set_state(session, appointment.id, HELD, EXPIRED, now):
+            await _free_seats(session, catalog, appointment.id, now)
+        await _close_offer(session, appointment, LAPSED, now)
+        return Confirmation(Outcome.EXPIRED)
+    except IntegrityError:
+        return Confirmation(Outcome.DUPLICATE, appointment)
+    if moved is not None:
+        await _free_seats(session, catalog, moved.id, now)
+        await session.refresh(moved)
+    await session.refresh(appointment)
+    await _close_offer(session, appointment, TAKEN, now)
+    # Booked now: waiting for the same service elsewhere would only block others.
+    await session.execute(
+        update(WaitlistEntry)
+        .where(
+            WaitlistEntry.person_id == person_id,
+            WaitlistEntry.service_id == appointment.service_id,
+            WaitlistEntry.state == WAITING,
+        )
+        .values(state=LEFT, updated_at=now)
+    )
+    return Confirmation(Outcome.BOOKED, appointment, moved)
+
+
+class _HoldLapsed(Exception):
+    pass
+
+
+async def cancel(
+    session: AsyncSession,
+    catalog: OfficeCatalog,
+    appointment_id: int,
+    person_id: int,
+    now: datetime,
+) -> Appointment | None:
+    """Cancel a booking; the place goes to the waiting list first. None if nothing to cancel."""
+    appointment = await get_appointment(session, appointment_id, person_id)
+    if appointment is None or not await _set_state(session, appointment.id, BOOKED, CANCELLED, now):
+        return None
+    await _free_seats(session, catalog, appointment.id, now)
+    await session.refresh(appointment)
+    return appointment
+
+
+async def sweep(session: AsyncSession, catalog: OfficeCatalog, now: datetime) -> int:
+    """Expire holds and offers nobody answered in time; pass their places on. Idempotent."""
+    lapsed = (
+        await session.scalars(
+            select(Appointment).where(
+                Appointment.state == HELD,
+                Appointment.hold_until.is_not(None),
+                Appointment.hold_until <= now,
+            )
+        )
+    ).all()
+    count = 0
+    for appointment in lapsed:
+        if await _set_state(session, appointment.id, HELD, EXPIRED, now):
+            count += 1
+            await _close_offer(session, appointment, LAPSED, now)
+            await _free_seats(session, catalog, appointment.id, now)
+    return count
+
+
+# -- waiting list --------------------------------------------------------------------
+
+
+async def join_waitlist(
+    session: AsyncSession, *, person_id: int, office_id: str, service_id: str, now: datetime
+) -> tuple[WaitlistEntry, int]:
+    """Put the person on the office's waiting list (once); returns the entry and their place."""
+    entry = await session.scalar(
+        select(WaitlistEntry).where(
+            WaitlistEntry.person_id == person_id,
+            WaitlistEntry.office_id == office_id,
+            WaitlistEntry.service_id == service_id,
+            WaitlistEntry.state.in_((WAITING, OFFERED)),
+        )
+    )
+    if entry is None:
+        entry = WaitlistEntry(
+            person_id=person_id,
+            office_id=office_id,
+            service_id=service_id,
+            state=WAITING,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(entry)
+        await session.flush()
+    ahead = await session.scalar(
+        select(func.count())
+        .select_from(WaitlistEntry)
+        .where(
+            WaitlistEntry.office_id == office_id,
+            WaitlistEntry.state == WAITING,
+            or_(
+                WaitlistEntry.created_at < entry.created_at,
+                and_(WaitlistEntry.created_at == entry.created_at, WaitlistEntry.id < entry.id),
+            ),
+        )
+    )
+    return entry, int(ahead or 0) + 1
+
+
+async def waiting(session: AsyncSession, person_id: int) -> Sequence[WaitlistEntry]:
+    return (
+        await session.scalars(
+            select(WaitlistEntry)
+            .where(WaitlistEntry.person_id == person_id, WaitlistEntry.state == WAITING)
+            .order_by(WaitlistEntry.created_at)
+        )
+    ).all()
+
+
+async def leave_waitlist(session: AsyncSession, entry_id: int, person_id: int, now: datetime) -> bool:
+    result = await session.execute(
+        update(WaitlistEntry)
+        .where(
+            WaitlistEntry.id == entry_id,
+            WaitlistEntry.person_id == person_id,
+            WaitlistEntry.state == WAITING,
+        )
+        .values(state=LEFT, updated_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def pending_offer(
+    session: AsyncSession, person_id: int, now: datetime
+) -> Appointment | None:
+    """The waiting-list place currently held for the person, if any."""
+    return await session.scalar(
+        select(Appointment)
+        .where(
+            Appointment.person_id == person_id,
+            Appointment.state == HELD,
+            Appointment.waitlist_id.is_not(None),
+            Appointment.hold_until > now,
+        )
+        .order_by(Appointment.starts_at)
+    )
+
+
+async def decline_offer(
+    session: AsyncSession,
+    catalog: OfficeCatalog,
+    appointment_id: int,
+    person_id: int,
+    now: datetime,
+) -> bool:
+    appointment = await get_appointment(session, appointment_id, person_id)
+    if appointment is None or appointment.waitlist_id is None:
+        return False
+    if not await _set_state(session, appointment.id, HELD, RELEASED, now):
+        return False
+    await _close_offer(session, appointment, DECLINED, now)
+    await _free_seats(session, catalog, appointment.id, now)
+    return True
+
+
+async def _close_offer(
+    session: AsyncSession, appointment: Appointment, state: str, now: datetime
+) -> None:
+    if appointment.waitlist_id is None:
+        return
+    await session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.id == appointment.waitlist_id, WaitlistEntry.state == OFFERED)
+        .values(state=state, updated_at=now)
+    )
+
+
+async def offer_freed_slot(
+    session: AsyncSession,
+    catalog: OfficeCatalog,
+    office_id: str,
+    starts_at: datetime,
+    now: datetime,
+) -> WaitlistEntry | None:
+    """Offer a place that just came free to the first person waiting for this office.
+
+    The place is held for them until the offer runs out; they get a message in
+    their language. Nobody waiting, or too late to come: the place is simply free.
+    """
+    office = catalog.office(office_id)
+    if office is None or starts_at - now < OFFER_MIN_AHEAD:
+        return None
+    slot = find_slot(catalog, office, starts_at)
+    if slot is None:
+        return None
+    until = min(now + OFFER_FOR, starts_at - MIN_LEAD)
+    queue = (
+        await session.scalars(
+            select(WaitlistEntry)
+            .where(WaitlistEntry.office_id == office_id, WaitlistEntry.state == WAITING)
+            .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+            .limit(50)
+        )
+    ).all()
+    for entry in queue:
+        if entry.service_id not in office.services:
+            continue
+        if await booked_for_service(session, entry.person_id, entry.service_id, now) is not None:
+            await session.execute(
+                update(WaitlistEntry)
+                .where(WaitlistEntry.id == entry.id, WaitlistEntry.state == WAITING)
+                .values(state=LEFT, updated_at=now)
+            )
+            continue
+        # Claim the entry first, so two processes never offer one place to two people.
+        claimed = await session.execute(
+            update(WaitlistEntry)
+            .where(WaitlistEntry.id == entry.id, WaitlistEntry.state == WAITING)
+            .values(state=OFFERED, updated_at=now)
+        )
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            continue
+        appointment = await _hold(
+            session,
+            office,
+            slot,
+            person_id=entry.person_id,
+            service_id=entry.service_id,
+            until=until,
+            now=now,
+            waitlist_id=entry.id,
+        )
+        if appointment is None:  # someone else took the place meanwhile
+            await session.execute(
+                update(WaitlistEntry)
+                .where(WaitlistEntry.id == entry.id)
+                .values(state=WAITING, updated_at=now)
+            )
+            return None
+        await session.execute(
+            update(WaitlistEntry)
+            .where(WaitlistEntry.id == entry.id)
+            .values(offer_appointment_id=appointment.id)
+        )
+        await _notify_offer(session, catalog, appointment, entry, now)
+        return entry
+    return None
+
+
+async def _notify_offer(
+    session: AsyncSession,
+    catalog: OfficeCatalog,
+    appointment: Appointment,
+    entry: WaitlistEntry,
+    now: datetime,
+) -> None:
+    person = await session.get(Person, appointment.person_id)
+    if person is None:
+        return
+    tr = translator(person.locale or "uk")
+    await enqueue(
+        session,
+        person_id=person.id,
+        kind="waitlist",
+        dedupe_key=f"waitlist:{entry.id}:{appointment.id}",
+        replies=Reply(
+            title=tr._("A place has opened for you"),
+            text=texts.offer_text(tr, catalog, appointment),
+            buttons=((Button(tr._("☰ Menu"), Global.MENU.value),),),
+        ),
+        not_before=now,
+    )
+
+
+# -- staff: places kept for walk-ins (demo seeding) ------------------------------------
+
+
+async def block_seats(
+    session: AsyncSession, catalog: OfficeCatalog, office_id: str, now: datetime, days: int
+) -> int:
+    """Keep every place of the office free of bookings over the window; returns places taken."""
+    office = catalog.office(office_id)
+    if office is None:
+        return 0
+    first, last = window(now, days)
+    taken = 0
+    for slot in slots_between(catalog, office, first, last):
+        while await _claim_seat(session, office, slot.starts_at, None, None, now) is not None:
+            taken += 1
+    return taken
+
+
+__all__ = [
+    "BOOKING_DAYS",
+    "HOLD",
+    "KYIV",
+    "Confirmation",
+    "Outcome",
+    "block_seats",
+    "cancel",
+    "confirm",
+    "day_list",
+    "free_slots",
+    "hold",
+    "join_waitlist",
+    "offer_freed_slot",
+    "pending_offer",
+    "sweep",
+    "upcoming",
+]

@@ -1,0 +1,131 @@
+"""How appointments and offices read, in the person's language (dialogs and reminders)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from bot.i18n import Translator
+from bot.services.booking.model import Office, OfficeCatalog
+from bot.services.booking.slots import breaks_label, hours_label
+from storage.models.booking import Appointment
+
+
+def office_name(tr: Translator, catalog: OfficeCatalog, office_id: str) -> str:
+    office = catalog.office(office_id)
+    return office.name.in_(tr.language) if office else office_id
+
+
+def service_name(tr: Translator, catalog: OfficeCatalog, service_id: str) -> str:
+    service = catalog.service(service_id)
+    return service.name.in_(tr.language) if service else service_id
+
+
+def day_label(tr: Translator, day: date) -> str:
+    """"Wed, 25 November" — short enough for a button."""
+    return f"{tr.date(day, format='EEE').capitalize()}, {tr.date(day, format='d MMMM')}"
+
+
+def when(tr: Translator, starts_at: datetime) -> str:
+    """"Wednesday, 25 November 2026, 10:20" in Europe/Kyiv."""
+    local_day = starts_at.astimezone(tr.tz).date()
+    return tr._(
+        "{weekday}, {date}, {time}",
+        weekday=tr.weekday(local_day).capitalize(),
+        date=tr.date(local_day),
+        time=tr.time(starts_at),
+    )
+
+
+def distance(tr: Translator, km: float) -> str:
+    if km < 1:
+        return tr._("{meters} m", meters=tr.number(round(km * 1000, -1)))
+    return tr._("{km} km", km=tr.number(round(km, 1)))
+
+
+def summary(tr: Translator, catalog: OfficeCatalog, appointment: Appointment) -> str:
+    office = catalog.office(appointment.office_id)
+    lines = [
+        tr._("🗓 {when}", when=when(tr, appointment.starts_at)),
+        tr._("📋 {service}", service=service_name(tr, catalog, appointment.service_id)),
+        tr._("🏢 {office}", office=office_name(tr, catalog, appointment.office_id)),
+    ]
+    if office is not None:
+        lines.append(tr._("📍 {address}", address=office.address.in_(tr.language)))
+        lines.append(tr._("☎️ {phone}", phone=office.phone))
+    lines.append(tr._("🔑 Booking code: {code}", code=appointment.code))
+    return "\n".join(lines)
+
+
+def bring(tr: Translator, catalog: OfficeCatalog, service_id: str) -> str:
+    service = catalog.service(service_id)
+    if service is None:
+        return ""
+    items = [line.strip() for line in service.bring.in_(tr.language).splitlines() if line.strip()]
+    return tr._("Please bring:") + "\n" + "\n".join(f"• {item}" for item in items)
+
+
+def today_hours(tr: Translator, catalog: OfficeCatalog, office: Office, day: date) -> str:
+    hours = hours_label(catalog, office, day)
+    if hours is None:
+        closure = office.closure(day)
+        holiday = catalog.holidays.get(day) if catalog.is_holiday(office, day) else None
+        reason = (closure.note if closure else None) or (holiday.name if holiday else None)
+        if reason is not None:
+            return tr._("Today: closed ({reason})", reason=reason.in_(tr.language))
+        return tr._("Today: closed")
+    pause = breaks_label(office, day)
+    if pause:
+        return tr._("Today: {hours}, break {breaks}", hours=hours, breaks=pause)
+    return tr._("Today: {hours}", hours=hours)
+
+
+def office_card(
+    tr: Translator,
+    catalog: OfficeCatalog,
+    office: Office,
+    day: date,
+    km: float | None = None,
+) -> str:
+    title = office.name.in_(tr.language)
+    if km is not None:
+        title = tr._("{name} ({distance})", name=title, distance=distance(tr, km))
+    lines = [
+        title,
+        tr._("📍 {address}", address=office.address.in_(tr.language)),
+        "🕘 " + today_hours(tr, catalog, office, day),
+        tr._("☎️ {phone}", phone=office.phone),
+    ]
+    return "\n".join(lines)
+
+
+def offer_text(tr: Translator, catalog: OfficeCatalog, appointment: Appointment) -> str:
+    until = appointment.hold_until or appointment.starts_at
+    return tr._(
+        "You are on the waiting list, and a place has opened:\n\n{summary}\n\n"
+        "It is kept for you until {until}. To take it: Menu → 📅 Book an appointment. "
+        "If you do not answer by then, the place goes to the next person.",
+        summary=summary(tr, catalog, appointment),
+        until=tr.datetime(until),
+    )
+
+
+def reminder_text(
+    tr: Translator, catalog: OfficeCatalog, appointment: Appointment, hours: int
+) -> tuple[str, str]:
+    """(title, text) of the reminder sent `hours` before the appointment."""
+    title = (
+        tr._("Reminder: your appointment is tomorrow")
+        if hours >= 24
+        else tr.n_(
+            "Reminder: your appointment is in {n} hour",
+            "Reminder: your appointment is in {n} hours",
+            hours,
+        )
+    )
+    text = tr._(
+        "{summary}\n\n{bring}\n\nCannot come? Please cancel or move it: "
+        "Menu → 📅 Book an appointment → My appointments. Someone else may be waiting.",
+        summary=summary(tr, catalog, appointment),
+        bring=bring(tr, catalog, appointment.service_id),
+    )
+    return title, text

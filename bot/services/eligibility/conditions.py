@@ -1,0 +1,493 @@
+"""A small typed language for eligibility rules, written by staff in YAML.
+
+Values (expressions):
+
+    12000                          a number, text, yes/no or date literal
+    {answer: household_size}       what the person answered
+    {const: pm_child_under_6}      a named constant in force on the day (subsistence minimum …)
+    {value: income_per_person}     a named derived value (defined once, in questions.yaml)
+    {add: [a, b, …]} {sub: [a, b]} {mul: [a, b, …]} {div: [a, b]} {min: […]} {max: […]}
+    {if: <condition>, then: a, else: b}
+    {months_since: <date>} {years_since: <date>}   full months / years until the day of the check
+
+Conditions:
+
+    {all: [c, …]} {any: [c, …]} {not: c}
+    {yes: question} {no: question}                 a yes/no answer
+    {lt: [a, b]} {le: …} {gt: …} {ge: …} {eq: …} {ne: …}
+    {in: [a, [x, y, …]]}
+
+Every condition may carry `why: {uk: …, en: …}`: the plain-language reason shown
+when that part is what rules a person out.
+
+Evaluation uses three-valued (Kleene) logic: a missing answer makes a part
+*unknown* (`None`) unless the rest already decides it, so the questionnaire can
+stop as soon as every programme is decided. Nothing is ever `eval`-ed: the YAML
+is parsed into these pydantic models and walked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, DivisionByZero, InvalidOperation
+from typing import Annotated, Any, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    Tag,
+)
+
+from bot.services.eligibility.text import Text
+
+Known = Decimal | bool | str | dt.date
+Value = Known | None  # None: unknown (an answer is missing, or it cannot be computed)
+Truth = bool | None
+
+
+class _Node(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# -- expressions ---------------------------------------------------------------------
+
+
+class AnswerRef(_Node):
+    answer: str
+
+
+class ConstRef(_Node):
+    const: str
+
+
+class ValueRef(_Node):
+    value: str
+
+
+class Add(_Node):
+    add: list[Expr] = Field(min_length=2)
+
+
+class Sub(_Node):
+    sub: tuple[Expr, Expr]
+
+
+class Mul(_Node):
+    mul: list[Expr] = Field(min_length=2)
+
+
+class Div(_Node):
+    div: tuple[Expr, Expr]
+
+
+class Min(_Node):
+    min: list[Expr] = Field(min_length=2)
+
+
+class Max(_Node):
+    max: list[Expr] = Field(min_length=2)
+
+
+class If(_Node):
+    if_: Condition = Field(alias="if")
+    then: Expr
+    else_: Expr = Field(alias="else")
+
+
+class MonthsSince(_Node):
+    months_since: Expr
+
+
+class YearsSince(_Node):
+    years_since: Expr
+
+
+Literal_ = StrictBool | StrictInt | StrictFloat | StrictStr | dt.date
+
+EXPR_TAGS = {
+    "answer": AnswerRef,
+    "const": ConstRef,
+    "value": ValueRef,
+    "add": Add,
+    "sub": Sub,
+    "mul": Mul,
+    "div": Div,
+    "min": Min,
+    "max": Max,
+    "if": If,
+    "months_since": MonthsSince,
+    "years_since": YearsSince,
+}
+
+# -- conditions ----------------------------------------------------------------------
+
+
+class _Cond(_Node):
+    why: Text | None = None
+
+
+class All(_Cond):
+    all: list[Condition] = Field(min_length=1)
+
+
+class Any_(_Cond):
+    any: list[Condition] = Field(min_length=1)
+
+
+class Not(_Cond):
+    not_: Condition = Field(alias="not")
+
+
+class Yes(_Cond):
+    yes: str
+
+
+class No(_Cond):
+    no: str
+
+
+class Lt(_Cond):
+    lt: tuple[Expr, Expr]
+
+
+class Le(_Cond):
+    le: tuple[Expr, Expr]
+
+
+class Gt(_Cond):
+    gt: tuple[Expr, Expr]
+
+
+class Ge(_Cond):
+    ge: tuple[Expr, Expr]
+
+
+class Eq(_Cond):
+    eq: tuple[Expr, Expr]
+
+
+class Ne(_Cond):
+    ne: tuple[Expr, Expr]
+
+
+class In(_Cond):
+    in_: tuple[Expr, list[Literal_]] = Field(alias="in")
+
+
+COND_TAGS = {
+    "all": All,
+    "any": Any_,
+    "not": Not,
+    "yes": Yes,
+    "no": No,
+    "lt": Lt,
+    "le": Le,
+    "gt": Gt,
+    "ge": Ge,
+    "eq": Eq,
+    "ne": Ne,
+    "in": In,
+}
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+}
+NEGATED = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt", "eq": "ne", "ne": "eq"}
+
+
+def _tag_of(tags: Mapping[str, type[_Node]]) -> Callable[[Any], str | None]:
+    def tag(value: Any) -> str | None:
+        if isinstance(value, _Node):
+            return next((t for t, cls in tags.items() if type(value) is cls), None)
+        if isinstance(value, dict):
+            found = [key for key in value if key in tags]
+            return found[0] if len(found) == 1 else None
+        return None
+
+    return tag
+
+
+def _expr_tag(value: Any) -> str | None:
+    if isinstance(value, _Node | dict):
+        return _tag_of(EXPR_TAGS)(value)
+    return "literal"
+
+
+ExprNode = Annotated[
+    Union[tuple(Annotated[cls, Tag(tag)] for tag, cls in EXPR_TAGS.items())],  # type: ignore[valid-type]  # noqa: UP007
+    Discriminator(
+        _tag_of(EXPR_TAGS),
+        custom_error_type="invalid_value",
+        custom_error_message=(
+            "a value must be a number, a text, or have exactly one of: " + ", ".join(EXPR_TAGS)
+        ),
+    ),
+]
+Expr = Annotated[
+    Annotated[Literal_, Tag("literal")] | Annotated[ExprNode, Tag("expr")],
+    Discriminator(lambda v: "expr" if isinstance(v, _Node | dict) else "literal"),
+]
+Condition = Annotated[
+    Union[tuple(Annotated[cls, Tag(tag)] for tag, cls in COND_TAGS.items())],  # type: ignore[valid-type]  # noqa: UP007
+    Discriminator(
+        _tag_of(COND_TAGS),
+        custom_error_type="invalid_condition",
+        custom_error_message="a condition must have exactly one of: " + ", ".join(COND_TAGS),
+    ),
+]
+
+for _model in (*EXPR_TAGS.values(), *COND_TAGS.values()):
+    _model.model_rebuild()
+
+CondNode = All | Any_ | Not | Yes | No | Lt | Le | Gt | Ge | Eq | Ne | In
+
+
+# -- evaluation ----------------------------------------------------------------------
+
+
+@dataclass
+class Env:
+    """What a rule is evaluated against: answers, constants and values on one day."""
+
+    answers: Mapping[str, Known]
+    constants: Mapping[str, Decimal] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict)  # name -> Expr
+    today: dt.date = field(default_factory=dt.date.today)
+    #: leaves whose truth is forced (used to find the one change that would help)
+    forced: Mapping[int, bool] = field(default_factory=dict)
+
+
+def literal(value: Any) -> Known:
+    if isinstance(value, bool | str | dt.date):
+        return value
+    if isinstance(value, int | float):
+        return Decimal(str(value))
+    return value  # type: ignore[no-any-return]
+
+
+def value_of(expr: Any, env: Env, _depth: int = 0) -> Value:
+    """The value of an expression, or None when it depends on something unknown."""
+    if _depth > 50:
+        return None  # a cycle among named values (the loader reports it)
+    if not isinstance(expr, _Node):
+        return literal(expr)
+    if isinstance(expr, AnswerRef):
+        return env.answers.get(expr.answer)
+    if isinstance(expr, ConstRef):
+        return env.constants.get(expr.const)
+    if isinstance(expr, ValueRef):
+        named = env.values.get(expr.value)
+        return None if named is None else value_of(named, env, _depth + 1)
+    if isinstance(expr, If):
+        truth = evaluate(expr.if_, env)
+        if truth is None:
+            return None
+        return value_of(expr.then if truth else expr.else_, env, _depth + 1)
+    if isinstance(expr, MonthsSince | YearsSince):
+        start = value_of(
+            expr.months_since if isinstance(expr, MonthsSince) else expr.years_since,
+            env,
+            _depth + 1,
+        )
+        if not isinstance(start, dt.date):
+            return None
+        months = full_months_between(start, env.today)
+        return Decimal(months if isinstance(expr, MonthsSince) else months // 12)
+    operands: list[Any]
+    if isinstance(expr, Add):
+        operands = expr.add
+    elif isinstance(expr, Mul):
+        operands = expr.mul
+    elif isinstance(expr, Min):
+        operands = expr.min
+    elif isinstance(expr, Max):
+        operands = expr.max
+    elif isinstance(expr, Sub):
+        operands = list(expr.sub)
+    else:
+        assert isinstance(expr, Div)
+        operands = list(expr.div)
+    numbers = [value_of(o, env, _depth + 1) for o in operands]
+    if not all(isinstance(n, Decimal) for n in numbers):
+        return None
+    nums: list[Decimal] = numbers  # type: ignore[assignment]
+    try:
+        if isinstance(expr, Add):
+            return sum(nums, Decimal(0))
+        if isinstance(expr, Mul):
+            product = Decimal(1)
+            for n in nums:
+                product *= n
+            return product
+        if isinstance(expr, Min):
+            return min(nums)
+        if isinstance(expr, Max):
+            return max(nums)
+        if isinstance(expr, Sub):
+            return nums[0] - nums[1]
+        return nums[0] / nums[1]
+    except (DivisionByZero, InvalidOperation, ZeroDivisionError):
+        return None
+
+
+def full_months_between(start: dt.date, end: dt.date) -> int:
+    """Whole months from `start` to `end` (a child born on 5 March is 1 month old on 5 April)."""
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    if end.day < start.day:
+        months -= 1
+    return months
+
+
+def evaluate(cond: Any, env: Env) -> Truth:
+    """True, False, or None when an answer it needs is missing."""
+    forced = env.forced.get(id(cond))
+    if forced is not None:
+        return forced
+    if isinstance(cond, All):
+        results = [evaluate(c, env) for c in cond.all]
+        if any(r is False for r in results):
+            return False
+        return True if all(r is True for r in results) else None
+    if isinstance(cond, Any_):
+        results = [evaluate(c, env) for c in cond.any]
+        if any(r is True for r in results):
+            return True
+        return False if all(r is False for r in results) else None
+    if isinstance(cond, Not):
+        inner = evaluate(cond.not_, env)
+        return None if inner is None else not inner
+    if isinstance(cond, Yes | No):
+        answer = env.answers.get(cond.yes if isinstance(cond, Yes) else cond.no)
+        if not isinstance(answer, bool):
+            return None
+        return answer if isinstance(cond, Yes) else not answer
+    if isinstance(cond, In):
+        item = value_of(cond.in_[0], env)
+        if item is None:
+            return None
+        return item in [literal(v) for v in cond.in_[1]]
+    op, (left_expr, right_expr) = comparison(cond)
+    left, right = value_of(left_expr, env), value_of(right_expr, env)
+    if left is None or right is None:
+        return None
+    try:
+        return COMPARISONS[op](left, right)
+    except TypeError:
+        return None  # mismatched types are caught by the loader; never crash a person's chat
+
+
+def comparison(cond: Any) -> tuple[str, tuple[Any, Any]]:
+    for op in COMPARISONS:
+        if hasattr(cond, op) and isinstance(cond, _Cond):
+            return op, getattr(cond, op)
+    raise TypeError(f"not a comparison: {type(cond).__name__}")
+
+
+# -- walking -------------------------------------------------------------------------
+
+
+def children(node: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Direct sub-nodes of a condition or expression, with their path as written in YAML."""
+    if not isinstance(node, _Node):
+        return
+    if isinstance(node, All):
+        yield from ((("all", i), c) for i, c in enumerate(node.all))
+    elif isinstance(node, Any_):
+        yield from ((("any", i), c) for i, c in enumerate(node.any))
+    elif isinstance(node, Not):
+        yield ("not",), node.not_
+    elif isinstance(node, In):
+        yield ("in", 0), node.in_[0]
+    elif isinstance(node, If):
+        yield ("if",), node.if_
+        yield ("then",), node.then
+        yield ("else",), node.else_
+    elif isinstance(node, MonthsSince):
+        yield ("months_since",), node.months_since
+    elif isinstance(node, YearsSince):
+        yield ("years_since",), node.years_since
+    else:
+        for tag in ("add", "sub", "mul", "div", "min", "max", *COMPARISONS):
+            operands = getattr(node, tag, None)
+            if isinstance(operands, list | tuple):
+                yield from (((tag, i), o) for i, o in enumerate(operands))
+
+
+def walk(
+    node: Any, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Every node under (and including) `node`, with its YAML path."""
+    yield path, node
+    for sub, child in children(node):
+        yield from walk(child, path + sub)
+
+
+def is_leaf(cond: Any) -> bool:
+    return isinstance(cond, _Cond) and not isinstance(cond, All | Any_ | Not)
+
+
+def answers_used(node: Any, values: Mapping[str, Any], _seen: frozenset[str] = frozenset()) -> set[str]:
+    """Question ids a node depends on, through named values too."""
+    used: set[str] = set()
+    for _, sub in walk(node):
+        if isinstance(sub, AnswerRef):
+            used.add(sub.answer)
+        elif isinstance(sub, Yes):
+            used.add(sub.yes)
+        elif isinstance(sub, No):
+            used.add(sub.no)
+        elif isinstance(sub, ValueRef) and sub.value in values and sub.value not in _seen:
+            used |= answers_used(values[sub.value], values, _seen | {sub.value})
+    return used
+
+
+def missing_needed(cond: Any, env: Env) -> set[str]:
+    """Unanswered questions that could still change an undecided condition.
+
+    Decided branches are pruned: a true part of an `all` or a false part of an
+    `any` cannot change the outcome any more, so its questions are not needed.
+    """
+    if evaluate(cond, env) is not None:
+        return set()
+    if isinstance(cond, All):
+        return set().union(*(missing_needed(c, env) for c in cond.all))
+    if isinstance(cond, Any_):
+        return set().union(*(missing_needed(c, env) for c in cond.any))
+    if isinstance(cond, Not):
+        return missing_needed(cond.not_, env)
+    return _missing_in(cond, env)
+
+
+def _missing_in(node: Any, env: Env, _seen: frozenset[str] = frozenset()) -> set[str]:
+    if isinstance(node, If):
+        truth = evaluate(node.if_, env)
+        if truth is None:
+            return missing_needed(node.if_, env)
+        return _missing_in(node.then if truth else node.else_, env, _seen)
+    if isinstance(node, AnswerRef):
+        return set() if node.answer in env.answers else {node.answer}
+    if isinstance(node, Yes | No):
+        qid = node.yes if isinstance(node, Yes) else node.no
+        return set() if qid in env.answers else {qid}
+    if isinstance(node, ValueRef):
+        named = env.values.get(node.value)
+        if named is None or node.value in _seen:
+            return set()
+        return _missing_in(named, env, _seen | {node.value})
+    found: set[str] = set()
+    for _, child in children(node):
+        found |= _missing_in(child, env, _seen)
+    return found
+

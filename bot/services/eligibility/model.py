@@ -1,0 +1,270 @@
+"""The eligibility data as staff write it in YAML, validated with pydantic.
+
+Files under DATA_DIR/eligibility/ (see docs/eligibility-data.md):
+
+- questions.yaml: `questions` (asked in this order, only when needed) and `values`
+  (named derived values such as income per person);
+- constants.yaml: named figures with the dates they are in force (subsistence minimums …);
+- places.yaml: where to apply (Diia, ЦНАП, Pension Fund, social protection), links, phones;
+- programmes/*.yaml: one programme per file, with dated versions of its rules and amounts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
+
+from bot.services.eligibility.conditions import Condition, Expr
+from bot.services.eligibility.text import Text
+
+Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,29}$")]
+Money = Decimal
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# -- questions -------------------------------------------------------------------------
+
+
+class Option(_Model):
+    id: Id
+    label: Text
+
+
+class Question(_Model):
+    id: Id
+    type: Literal["yes_no", "choice", "number", "date"]
+    text: Text
+    #: a few words naming what is asked, used in "why not" explanations
+    label: Text
+    hint: Text | None = None
+    options: list[Option] = Field(default_factory=list)
+    # number
+    #: a number, or a formula over earlier answers (e.g. household size − 1)
+    min: Expr | None = None
+    max: Expr | None = None
+    integer: bool = False
+    unit: Literal["UAH"] | None = None
+    #: numbers offered as buttons (typing any other number still works)
+    buttons: list[StrictInt] = Field(default_factory=list)
+    # date
+    not_in_future: bool = True
+    max_years_ago: int | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Question:
+        if self.type == "choice" and len(self.options) < 2:
+            raise ValueError("a choice question needs at least 2 options")
+        if self.type != "choice" and self.options:
+            raise ValueError("only a choice question has options")
+        if len({o.id for o in self.options}) != len(self.options):
+            raise ValueError("option ids must be unique")
+        if self.type != "number" and (self.buttons or self.unit or self.integer):
+            raise ValueError("buttons, unit and integer are for number questions")
+        return self
+
+
+class NamedValue(_Model):
+    """A value computed from answers, e.g. income per person; named once, used by many rules."""
+
+    id: Id
+    label: Text
+    unit: Literal["UAH"] | None = None
+    formula: Expr
+
+
+# -- constants ---------------------------------------------------------------------------
+
+
+class Dated(_Model):
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+
+    def in_force(self, on: dt.date) -> bool:
+        return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Dated:
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+
+class ConstantValue(Dated):
+    value: StrictInt | StrictFloat
+    source: str = Field(pattern=r"^https?://")
+    checked: dt.date
+    note: str | None = None  # for staff only (why a figure is uncertain …)
+
+
+class Constant(_Model):
+    id: Id
+    title: Text
+    unit: Literal["UAH"] | None = None
+    values: list[ConstantValue] = Field(min_length=1)
+
+    def on(self, day: dt.date) -> Decimal | None:
+        for item in self.values:
+            if item.in_force(day):
+                return Decimal(str(item.value))
+        return None
+
+
+# -- places ------------------------------------------------------------------------------
+
+
+class Place(_Model):
+    id: Id
+    kind: Literal["diia", "cnap", "pfu", "social_protection", "other"]
+    title: Text
+    details: Text | None = None
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    phone: str | None = None
+
+
+class PlaceRef(_Model):
+    place: str
+    note: Text | None = None
+
+
+# -- programmes --------------------------------------------------------------------------
+
+
+class Amount(_Model):
+    #: a fixed sum, or a formula over answers, constants and values; neither: see `text`
+    value: StrictInt | StrictFloat | None = None
+    formula: Expr | None = None
+    #: how to read the sum: exactly, about (estimate), up to, from (at least)
+    qualifier: Literal["exact", "about", "up_to", "from"] = "exact"
+    period: Literal["once", "month"]
+    #: how it is calculated, in plain words; {constant_id} is replaced by its figure
+    text: Text
+    checked: dt.date
+    source: str = Field(pattern=r"^https?://")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Amount:
+        if self.value is not None and self.formula is not None:
+            raise ValueError("give either value or formula, not both")
+        return self
+
+
+class Version(Dated):
+    """The rules and amount of a programme for the period they are in force."""
+
+    legal_act: Text
+    amount: Amount
+    eligibility: Condition
+    #: what is special about this period (a transition rule …)
+    note: Text | None = None
+
+
+class Programme(_Model):
+    id: Id
+    title: Text
+    summary: Text
+    documents: list[Text] = Field(min_length=1)
+    how_to_apply: Text
+    where: list[PlaceRef] = Field(min_length=1)
+    versions: list[Version] = Field(min_length=1)
+
+    def version_on(self, day: dt.date) -> Version | None:
+        return next((v for v in self.versions if v.in_force(day)), None)
+
+
+# -- files -------------------------------------------------------------------------------
+
+
+class QuestionsFile(_Model):
+    questions: list[Question] = Field(min_length=1)
+    values: list[NamedValue] = Field(default_factory=list)
+
+
+class ConstantsFile(_Model):
+    constants: list[Constant] = Field(default_factory=list)
+
+
+class PlacesFile(_Model):
+    places: list[Place] = Field(min_length=1)
+
+
+def _where_item(value: Any) -> Any:
+    return {"place": value} if isinstance(value, str) else value
+
+
+class ProgrammeFile(Programme):
+    @model_validator(mode="before")
+    @classmethod
+    def _short_where(cls, data: Any) -> Any:
+        # `where: [diia, pfu]` is the short form of `where: [{place: diia}, {place: pfu}]`
+        if isinstance(data, dict) and isinstance(data.get("where"), list):
+            data = {**data, "where": [_where_item(item) for item in data["where"]]}
+        return data
+
+
+# -- the loaded whole --------------------------------------------------------------------
+
+
+class Active:
+    """A programme together with the version of its rules in force on one day."""
+
+    __slots__ = ("programme", "version")
+
+    def __init__(self, programme: Programme, version: Version) -> None:
+        self.programme = programme
+        self.version = version
+
+    @property
+    def id(self) -> str:
+        return self.programme.id
+
+    def __repr__(self) -> str:
+        return f"Active({self.programme.id}, from {self.version.valid_from})"
+
+
+class Eligibility:
+    """Everything the eligibility check needs, validated; shared read-only by all chats."""
+
+    def __init__(
+        self,
+        questions: list[Question],
+        values: list[NamedValue],
+        constants: list[Constant],
+        places: list[Place],
+        programmes: list[Programme],
+    ) -> None:
+        self.questions = {q.id: q for q in questions}
+        self.order = {q.id: i for i, q in enumerate(questions)}
+        self.values = {v.id: v for v in values}
+        self.constants = {c.id: c for c in constants}
+        self.places = {p.id: p for p in places}
+        self.programmes = programmes
+
+    def active(self, on: dt.date) -> list[Active]:
+        """The programmes in force on a day, each with the version of its rules for that day."""
+        found = []
+        for programme in self.programmes:
+            version = programme.version_on(on)
+            if version is not None:
+                found.append(Active(programme, version))
+        return found
+
+    def constants_on(self, on: dt.date) -> dict[str, Decimal]:
+        values = {}
+        for constant in self.constants.values():
+            value = constant.on(on)
+            if value is not None:
+                values[constant.id] = value
+        return values
+
+    def value_formulas(self) -> dict[str, Any]:
+        return {v.id: v.formula for v in self.values.values()}
+
+    def questions_in_order(self) -> Iterator[Question]:
+        yield from self.questions.values()

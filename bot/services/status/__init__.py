@@ -1,0 +1,1 @@
+"""Application status: numbers, CSV import, private lookup, follows, notices, registry."""

@@ -1,0 +1,117 @@
+"""Who follows which application, the history shown with a status, and "My data" lines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Translator
+from bot.services.personal_data import Section, register_section
+from storage.models import Person
+from storage.models.status import Application, Follow, LookupFailure, StatusChange
+
+MAX_FOLLOWS = 10  # enough for a family; keeps the list of buttons short
+
+
+async def follow(
+    session: AsyncSession, person_id: int, application_id: int, now: datetime
+) -> bool:
+    """True when a new follow was made; following twice is harmless."""
+    if await is_following(session, person_id, application_id):
+        return False
+    session.add(Follow(person_id=person_id, application_id=application_id, created_at=now))
+    await session.flush()
+    return True
+
+
+async def unfollow(session: AsyncSession, person_id: int, application_id: int) -> bool:
+    result = await session.execute(
+        delete(Follow).where(
+            Follow.person_id == person_id, Follow.application_id == application_id
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def is_following(session: AsyncSession, person_id: int, application_id: int) -> bool:
+    found = await session.scalar(
+        select(Follow.id).where(
+            Follow.person_id == person_id, Follow.application_id == application_id
+        )
+    )
+    return found is not None
+
+
+async def count_follows(session: AsyncSession, person_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(Follow).where(Follow.person_id == person_id)
+        )
+        or 0
+    )
+
+
+async def followed(session: AsyncSession, person_id: int) -> Sequence[Application]:
+    result = await session.execute(
+        select(Application)
+        .join(Follow, Follow.application_id == Application.id)
+        .where(Follow.person_id == person_id)
+        .order_by(Follow.created_at, Follow.id)
+    )
+    return result.scalars().all()
+
+
+async def followed_application(
+    session: AsyncSession, person_id: int, application_id: int
+) -> Application | None:
+    """The application, only if this person follows it (they proved the birth date then)."""
+    result = await session.execute(
+        select(Application)
+        .join(Follow, Follow.application_id == Application.id)
+        .where(Follow.person_id == person_id, Application.id == application_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def history(
+    session: AsyncSession, application_id: int, limit: int = 10
+) -> Sequence[StatusChange]:
+    """Newest first."""
+    result = await session.execute(
+        select(StatusChange)
+        .where(StatusChange.application_id == application_id)
+        .order_by(StatusChange.changed_at.desc(), StatusChange.id.desc())
+        .limit(limit)
+    )
+    return result.scalars().all()
+
+
+async def describe(session: AsyncSession, person: Person, tr: Translator) -> list[str]:
+    """What "My data" lists for this feature."""
+    lines: list[str] = []
+    applications = await followed(session, person.id)
+    if applications:
+        lines.append(
+            tr._(
+                "Applications you follow: {numbers}",
+                numbers=", ".join(a.printed_number for a in applications),
+            )
+        )
+    since = person.last_seen_at - timedelta(days=1)
+    failures = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(LookupFailure)
+            .where(LookupFailure.person_id == person.id, LookupFailure.at >= since)
+        )
+        or 0
+    )
+    if failures:
+        lines.append(tr._("Unsuccessful status checks (kept for one day): {n}", n=failures))
+    return lines
+
+
+register_section(Section("status", describe))

@@ -1,0 +1,98 @@
+"""Each status in plain words: its name, what it means, and what to do next.
+
+Facts come from shared/domain/ukraine-social-services.md §3 (Pension Fund
+statuses, appeal period) and §5 (contact centre). Since 1 July 2025 the Pension
+Fund assigns and pays social assistance; ЦНАП and social-protection offices
+still accept documents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.i18n import N_, Translator
+
+STATUSES = ("submitted", "in_review", "needs_documents", "approved", "rejected", "paid")
+
+
+@dataclass(frozen=True)
+class StatusText:
+    label: str
+    meaning: str
+    next_step: str
+
+
+TEXTS = {
+    "submitted": StatusText(
+        N_("Submitted"),
+        N_("Your application has been received and is waiting for a specialist."),
+        N_(
+            "You do not need to do anything now. Press “Notify me” and I will tell you "
+            "when the status changes."
+        ),
+    ),
+    "in_review": StatusText(
+        N_("Under review"),
+        N_("A specialist is checking your application and documents."),
+        N_(
+            "You do not need to do anything now. If the specialist needs more documents, "
+            "the status will change to “Documents needed”."
+        ),
+    ),
+    "needs_documents": StatusText(
+        N_("Documents needed"),
+        N_(
+            "Some documents are missing or have mistakes. The application waits until "
+            "you bring them."
+        ),
+        N_(
+            "Bring the documents named in the note below, and your ID (passport), "
+            "taxpayer number (РНОКПП), IDP certificate if you are displaced, and your bank "
+            "account details (IBAN).\n"
+            "Where: any Pension Fund service centre or ЦНАП (administrative service centre). "
+            "Or online: portal.pfu.gov.ua → “Мої звернення” → “Замінити документи” → "
+            "“Відправити в ПФУ”.\n"
+            "Questions: Pension Fund contact centre 0 800 503 753 (free)."
+        ),
+    ),
+    "approved": StatusText(
+        N_("Approved"),
+        N_("The assistance has been granted."),
+        N_(
+            "You do not need to do anything. The money will come to the bank account "
+            "or card you gave in the application."
+        ),
+    ),
+    "rejected": StatusText(
+        N_("Refused"),
+        N_("The assistance was refused. The reason is in the note below or in the decision."),
+        N_(
+            "You can appeal within 30 calendar days of learning about the decision: write to "
+            "the head of the Pension Fund office that decided, then to a higher Pension Fund "
+            "office or the administrative court.\n"
+            "Questions: Pension Fund contact centre 0 800 503 753 (free)."
+        ),
+    ),
+    "paid": StatusText(
+        N_("Paid"),
+        N_("The payment has been made."),
+        N_(
+            "Check your bank account or card. If the money is not there, call the Pension "
+            "Fund contact centre 0 800 503 753 (free)."
+        ),
+    ),
+}
+
+assert set(TEXTS) == set(STATUSES)
+
+
+def label(tr: Translator, status: str) -> str:
+    return tr._(TEXTS[status].label) if status in TEXTS else status
+
+
+def explain(tr: Translator, status: str) -> str:
+    """What the status means and what to do next, as one paragraph pair."""
+    text = TEXTS.get(status)
+    if text is None:
+        return ""
+    return f"{tr._(text.meaning)}\n\n{tr._(text.next_step)}"

@@ -1,0 +1,293 @@
+"""My application status: number → birth date → status in plain words; follow and unfollow.
+
+Button payloads carry internal ids only: an application number is personal
+data and must not travel in callback data. Between the two questions the
+typed number waits in the dialog's own state and is dropped after the check.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.engine import Button, Context, Dialog, Incoming, Kind, Step
+from bot.services.status import follows
+from bot.services.status.lookup import LookupResult, Outcome, locked_until, lookup, refresh
+from bot.services.status.numbers import EXAMPLE, parse_birth_date, parse_number
+from bot.services.status.registry import registry_for
+from bot.services.status.texts import explain, label
+from storage.models.status import Application
+
+status = Dialog("status")
+
+
+def until_text(ctx: Context, until: datetime) -> str:
+    """A time today, or a date and time when the wait crosses midnight (Kyiv)."""
+    same_day = until.astimezone(ctx.tr.tz).date() == ctx.now().astimezone(ctx.tr.tz).date()
+    return ctx.tr.time(until) if same_day else ctx.tr.datetime(until)
+
+
+def say_locked(ctx: Context, until: datetime) -> None:
+    ctx.say(
+        ctx._(
+            "Too many unsuccessful tries. To protect your data, checking is paused. "
+            "Please try again after {time}.",
+            time=until_text(ctx, until),
+        )
+    )
+
+
+async def followed_button(ctx: Context) -> list[list[Button]]:
+    count = await follows.count_follows(ctx.db, ctx.person.id)
+    if not count:
+        return []
+    return [[ctx.button(ctx._("📋 Applications I follow ({n})", n=count), "list")]]
+
+
+@status.step("number")
+class Number(Step):
+    back = True
+
+    async def show(self, ctx: Context) -> None:
+        rows = await followed_button(ctx)
+        until = await locked_until(ctx.db, ctx.person.id, ctx.now())
+        if until is not None:
+            say_locked(ctx, until)
+            if rows:
+                ctx.ask(ctx._("You can still see the applications you follow."), rows)
+            return
+        ctx.ask(
+            ctx._(
+                "Type your application number as it is printed on your documents, "
+                "for example {example}.",
+                example=EXAMPLE,
+            ),
+            rows,
+            title=ctx._("Application status"),
+        )
+
+    async def handle(self, ctx: Context, event: Incoming) -> None:
+        if event.kind is Kind.BUTTON:
+            if event.payload == "list":
+                return ctx.goto("followed")
+            return ctx.invalid(ctx._("Please choose one of the buttons."))
+        if await locked_until(ctx.db, ctx.person.id, ctx.now()) is not None:
+            return ctx.goto("number")
+        number = parse_number(event.text)
+        if number is None:
+            return ctx.invalid(
+                ctx._(
+                    "This does not look like an application number. It has letters and "
+                    "digits, for example {example}.",
+                    example=EXAMPLE,
+                )
+            )
+        ctx.data["number"] = number.printed
+        return ctx.goto("birth")
+
+
+@status.step("birth")
+class Birth(Step):
+    async def show(self, ctx: Context) -> None:
+        ctx.ask(
+            ctx._(
+                "Now type your date of birth, for example 15.03.1984. "
+                "I ask for it so that nobody else can see your application."
+            )
+        )
+
+    async def handle(self, ctx: Context, event: Incoming) -> None:
+        number = parse_number(str(ctx.data.get("number", "")))
+        if number is None:
+            return ctx.goto("number")
+        if event.kind is not Kind.TEXT:
+            return ctx.invalid(ctx._("Please type the date, for example 15.03.1984."))
+        birth_date = parse_birth_date(event.text, ctx.now().astimezone(ctx.tr.tz).date())
+        if birth_date is None:
+            return ctx.invalid(
+                ctx._("I could not read this date. Please type it like 15.03.1984.")
+            )
+        ctx.data.pop("number", None)
+        result = await lookup(
+            ctx.db,
+            person_id=ctx.person.id,
+            number=number,
+            birth_date=birth_date,
+            now=ctx.now(),
+            default_locale=ctx.runtime.settings.default_locale,
+            registry=registry_for(ctx.runtime),
+        )
+        if result.outcome is Outcome.FOUND:
+            return show_found(ctx, result)
+        if result.outcome is Outcome.MISMATCH:
+            text = ctx._(
+                "Not found, or the details do not match. "
+                "Please check the number and the date of birth and try again."
+            )
+            if result.locked_until is None:
+                text += "\n" + ctx.n_(
+                    "You have {n} more try this hour.",
+                    "You have {n} more tries this hour.",
+                    result.tries_left,
+                )
+            ctx.say(text)
+        elif result.outcome is Outcome.UNAVAILABLE:
+            ctx.say(
+                ctx._(
+                    "The application registry is not answering right now. "
+                    "Please try again in a few minutes."
+                )
+            )
+        return ctx.goto("number")  # LOCKED: the number step says until when
+
+
+def show_found(ctx: Context, result: LookupResult) -> None:
+    assert result.application is not None
+    ctx.data["app"] = result.application.id
+    ctx.data["as_of"] = result.as_of.isoformat() if result.as_of else None
+    ctx.goto("result")
+
+
+def render(ctx: Context, application: Application, result: LookupResult) -> str:
+    tr = ctx.tr
+    parts: list[str] = []
+    if result.as_of is not None:
+        parts.append(
+            ctx._(
+                "The registry is not answering right now. This is the last known status, "
+                "as of {when}.",
+                when=tr.datetime(result.as_of),
+            )
+        )
+    parts.append(ctx._("Status: {status}", status=label(tr, application.status)))
+    parts.append(explain(tr, application.status))
+    if application.note:
+        parts.append(ctx._("Note: {note}", note=application.note))
+    parts.append(ctx._("Last change: {date}", date=tr.date(application.updated_at)))
+    if len(result.history) > 1:
+        lines = [
+            f"• {tr.date(change.changed_at, 'short')} — {label(tr, change.status)}"
+            for change in result.history
+        ]
+        parts.append(ctx._("History:") + "\n" + "\n".join(lines))
+    return "\n\n".join(part for part in parts if part)
+
+
+@status.step("result")
+class Result(Step):
+    async def show(self, ctx: Context) -> None:
+        application_id = ctx.data.get("app")
+        application = (
+            await ctx.db.get(Application, application_id)
+            if isinstance(application_id, int)
+            else None
+        )
+        if application is None:
+            return ctx.goto("number")
+        history = await follows.history(ctx.db, application.id)
+        as_of_raw = ctx.data.get("as_of")
+        as_of = datetime.fromisoformat(as_of_raw) if isinstance(as_of_raw, str) else None
+        result = LookupResult(Outcome.FOUND, application, history, as_of=as_of)
+        following = await follows.is_following(ctx.db, ctx.person.id, application.id)
+        toggle = (
+            ctx.button(ctx._("🔕 Stop notifications"), "unfollow")
+            if following
+            else ctx.button(ctx._("🔔 Notify me when it changes"), "follow")
+        )
+        ctx.ask(
+            render(ctx, application, result),
+            [[toggle], [ctx.button(ctx._("🔎 Check another application"), "again")]],
+            title=ctx._("Application {number}", number=application.printed_number),
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        application_id = ctx.data.get("app")
+        if not isinstance(application_id, int):
+            return ctx.goto("number")
+        if payload == "follow":
+            if await follows.count_follows(ctx.db, ctx.person.id) >= follows.MAX_FOLLOWS:
+                ctx.say(
+                    ctx._(
+                        "You already follow {n} applications, the most I can watch for one "
+                        "person. Stop following one of them first.",
+                        n=follows.MAX_FOLLOWS,
+                    )
+                )
+                return ctx.goto("followed")
+            await follows.follow(ctx.db, ctx.person.id, application_id, ctx.now())
+            ctx.say(
+                ctx._(
+                    "Done. I will write to you when the status changes. "
+                    "At night (22:00–08:00) the message waits until the morning."
+                )
+            )
+            return ctx.goto("followed")
+        if payload == "unfollow":
+            await follows.unfollow(ctx.db, ctx.person.id, application_id)
+            ctx.say(ctx._("Done. No more messages about this application."))
+            return ctx.goto("followed")
+        if payload == "again":
+            ctx.data.clear()
+            return ctx.goto("number")
+        return ctx.invalid(ctx._("Please choose one of the buttons."))
+
+
+@status.step("followed")
+class Followed(Step):
+    async def show(self, ctx: Context) -> None:
+        applications = await follows.followed(ctx.db, ctx.person.id)
+        again = [ctx.button(ctx._("🔎 Check an application"), "again")]
+        if not applications:
+            ctx.ask(ctx._("You do not follow any applications yet."), [again])
+            return
+        lines = [
+            ctx._(
+                "{number} — {status}, since {date}",
+                number=a.printed_number,
+                status=label(ctx.tr, a.status),
+                date=ctx.tr.date(a.updated_at),
+            )
+            for a in applications
+        ]
+        rows = [
+            [
+                ctx.button(f"📄 {a.printed_number}", f"show:{a.id}"),
+                ctx.button(ctx._("🔕 Stop"), f"unf:{a.id}"),
+            ]
+            for a in applications
+        ]
+        ctx.ask(
+            ctx._("I will write to you when any of these changes:")
+            + "\n"
+            + "\n".join(f"• {line}" for line in lines),
+            [*rows, again],
+            title=ctx._("Applications I follow"),
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        if payload == "again":
+            ctx.data.clear()
+            return ctx.goto("number")
+        action, _, raw_id = payload.partition(":")
+        application_id = int(raw_id) if raw_id.isdigit() else 0
+        application = await follows.followed_application(ctx.db, ctx.person.id, application_id)
+        if application is None:  # unfollowed meanwhile (another device, erased data)
+            return ctx.goto("followed")
+        if action == "unf":
+            await follows.unfollow(ctx.db, ctx.person.id, application.id)
+            ctx.say(
+                ctx._(
+                    "Done. No more messages about application {number}.",
+                    number=application.printed_number,
+                )
+            )
+            return ctx.goto("followed")
+        if action == "show":
+            result = await refresh(
+                ctx.db,
+                application,
+                now=ctx.now(),
+                default_locale=ctx.runtime.settings.default_locale,
+                registry=registry_for(ctx.runtime),
+            )
+            return show_found(ctx, result)
+        return ctx.invalid(ctx._("Please choose one of the buttons."))

@@ -1,0 +1,53 @@
+"""The Telegram adapter (aiogram 3): polling by default, or a webhook on the bot's server."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.utils.token import TokenValidationError
+from aiohttp import web
+
+from bot.app import App
+from bot.cli import CommandError
+from bot.server import Job
+from bot.settings import Settings
+from handlers.telegram.adapter import TelegramAdapter
+from handlers.telegram.messenger import TelegramMessenger
+from handlers.telegram.webhook import PATH, WebhookEndpoint
+
+TELEGRAM_ADAPTER = web.AppKey("telegram_adapter", TelegramAdapter)
+
+__all__ = ["TELEGRAM_ADAPTER", "TelegramAdapter", "TelegramMessenger", "make_bot", "telegram"]
+
+
+def make_bot(settings: Settings) -> Bot:
+    assert settings.telegram_token is not None
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    try:
+        return Bot(token=settings.telegram_token.get_secret_value(), session=session)
+    except TokenValidationError:
+        raise CommandError(
+            "TELEGRAM_TOKEN is not a bot token (it looks like 123456:ABC…)"
+        ) from None
+
+
+async def telegram(app: App, web_app: web.Application) -> Job:
+    """The server hook (`bot.server.configured_adapters`): wire, register, return the job."""
+    settings = app.settings
+    bot = make_bot(settings)
+    messenger = TelegramMessenger(bot, app.metrics)
+    adapter = TelegramAdapter(app, bot, messenger)
+    app.messengers.add(messenger)
+    web_app[TELEGRAM_ADAPTER] = adapter
+    if settings.telegram_mode != "webhook":
+        return adapter.run_polling
+    assert settings.telegram_webhook_secret is not None and settings.public_base_url
+    secret = settings.telegram_webhook_secret.get_secret_value()
+    WebhookEndpoint(adapter, secret).register(web_app)
+    url = f"{settings.public_base_url}{PATH}"
+
+    async def run_webhook() -> None:
+        await adapter.run_webhook(url, secret)
+
+    return run_webhook

@@ -1,0 +1,45 @@
+"""The command list Telegram shows in the menu button, in both languages."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.types import BotCommand
+
+from bot.i18n import LANGUAGES, N_, translator
+from handlers.telegram.messenger import error_code
+
+log = logging.getLogger(__name__)
+
+COMMANDS = (
+    ("start", N_("Start: main menu")),
+    ("menu", N_("Main menu")),
+    ("language", N_("Change the language")),
+    ("help", N_("Help")),
+    ("cancel", N_("Cancel what I am doing")),
+)
+
+
+def commands_in(language: str) -> list[BotCommand]:
+    tr = translator(language)
+    return [BotCommand(command=name, description=tr._(text)) for name, text in COMMANDS]
+
+
+async def register_commands(bot: Bot, default_language: str) -> bool:
+    """setMyCommands for uk, en and everyone else; a failure is logged, never fatal.
+
+    The commands only decorate the menu button: every one of them also works typed.
+    """
+    wanted: list[tuple[str | None, str]] = [(code, code) for code in LANGUAGES]
+    wanted.append((None, default_language))  # people whose app speaks another language
+    ok = True
+    for language_code, language in wanted:
+        try:
+            await bot.set_my_commands(commands_in(language), language_code=language_code)
+        except Exception as exc:
+            ok = False
+            log.warning(
+                "setMyCommands (%s) failed: %s", language_code or "default", error_code(exc)
+            )
+    return ok

@@ -1,0 +1,41 @@
+"""POST /telegram/webhook: Telegram pushes updates here in webhook mode."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from aiogram.types import Update
+from aiohttp import web
+from pydantic import ValidationError
+
+from handlers.telegram.adapter import TelegramAdapter
+
+log = logging.getLogger(__name__)
+
+PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class WebhookEndpoint:
+    def __init__(self, adapter: TelegramAdapter, secret: str) -> None:
+        self.adapter = adapter
+        self._secret = secret.encode()
+
+    def register(self, web_app: web.Application) -> None:
+        web_app.router.add_post(PATH, self.handle)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._secret):
+            return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
+        try:
+            update = Update.model_validate(await request.json(), context={"bot": self.adapter.bot})
+        except (ValueError, ValidationError):
+            # Telegram would resend a 5xx forever; a body that is not an update never gets better.
+            log.warning("webhook: a body that is not a Telegram update was refused")
+            return web.json_response({"ok": False, "error": "not an update"}, status=400)
+        # Answer at once: Telegram resends after a slow response, and one person's slow
+        # answer must not hold up the next update. Duplicates are caught by update_id.
+        self.adapter.feed_in_background(update)
+        return web.json_response({"ok": True})

@@ -1,0 +1,162 @@
+"""Viber's sending side for the outbox (and for replies to a person's message).
+
+Viber may only be written to by people who subscribed (or wrote first); status 6
+means they left, so the person is marked unsubscribed here and nobody writes to
+them again until their next message (the engine marks them subscribed then).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from bot.delivery.messenger import DeliveryResult, Outcome
+from bot.engine.events import Reply
+from bot.metrics import Metrics
+from handlers.viber import render
+from handlers.viber.client import BROADCAST_LIMIT, Status, ViberClient, ViberUnavailable
+from storage.db import Database
+from storage.models import Person
+from storage.repositories import People
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "viber"
+#: Viber gives no hint after status 12; an hour is its window for unanswered messages
+RETRY_AFTER_TOO_MANY = 60.0
+
+SENT = DeliveryResult(Outcome.SENT)
+NOT_SUBSCRIBED = DeliveryResult(Outcome.BLOCKED, reason="viber:6")
+
+
+def outcome_of(status: int) -> DeliveryResult:
+    """Viber's status for one receiver as the outbox understands it."""
+    if status == Status.OK:
+        return SENT
+    if status in (Status.RECEIVER_NOT_SUBSCRIBED, Status.RECEIVER_NOT_REGISTERED):
+        return DeliveryResult(Outcome.BLOCKED, reason=f"viber:{int(status)}")
+    if status == Status.TOO_MANY_REQUESTS:
+        return DeliveryResult(
+            Outcome.RATE_LIMITED, retry_after=RETRY_AFTER_TOO_MANY, reason=f"viber:{int(status)}"
+        )
+    return DeliveryResult(Outcome.FAILED, reason=f"viber:{int(status)}")
+
+
+UNAVAILABLE = DeliveryResult(Outcome.TRANSIENT, reason="viber:unavailable")
+
+
+class ViberMessenger:
+    platform = PLATFORM
+    max_batch = BROADCAST_LIMIT
+
+    def __init__(
+        self,
+        client: ViberClient,
+        db: Database,
+        *,
+        sender_name: str,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.client = client
+        self.db = db
+        self.sender_name = sender_name
+        self.metrics = metrics or Metrics()
+
+    # -- the Messenger protocol ---------------------------------------------------
+    async def deliver(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+        if await self._unsubscribed([user_id]):
+            return self._count(NOT_SUBSCRIBED)
+        return await self._send(user_id, replies)
+
+    async def deliver_many(
+        self, user_ids: Sequence[str], reply: Reply
+    ) -> dict[str, DeliveryResult]:
+        if len(user_ids) > self.max_batch:
+            raise ValueError(f"at most {self.max_batch} receivers at once")
+        results: dict[str, DeliveryResult] = {}
+        left = await self._unsubscribed(user_ids)
+        for user_id in left:
+            results[user_id] = NOT_SUBSCRIBED
+        pending = list(dict.fromkeys(u for u in user_ids if u not in left))
+        for body in render.messages([reply], self.sender_name):
+            if not pending:
+                break
+            try:
+                response = await self.client.broadcast_message(pending, body)
+            except ViberUnavailable:
+                results.update(dict.fromkeys(pending, UNAVAILABLE))
+                pending = []
+                break
+            if not response.ok:
+                results.update(dict.fromkeys(pending, outcome_of(response.status)))
+                pending = []
+                break
+            ours = set(pending)
+            for failure in response.failed:
+                if failure.receiver in ours:
+                    results[failure.receiver] = outcome_of(failure.status)
+            pending = [u for u in pending if u not in results]
+        results.update(dict.fromkeys(pending, SENT))
+        await self._remember(list(results.items()))
+        for result in results.values():
+            self._count(result)
+        return results
+
+    # -- replies to a person who just wrote ----------------------------------------
+    async def send_replies(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+        """Answer a message: the person just wrote, so they are subscribed again."""
+        return await self._send(user_id, replies)
+
+    async def _send(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+        result = SENT
+        for body in render.messages(replies, self.sender_name):
+            try:
+                response = await self.client.send_message(user_id, body)
+            except ViberUnavailable:
+                result = UNAVAILABLE
+                break
+            result = outcome_of(response.status)
+            if not result.ok:
+                break
+        await self._remember([(user_id, result)])
+        return self._count(result)
+
+    # -- bookkeeping --------------------------------------------------------------
+    def _count(self, result: DeliveryResult) -> DeliveryResult:
+        self.metrics.sends.labels(PLATFORM, result.outcome.value).inc()
+        if not result.ok:
+            self.metrics.send_errors.labels(PLATFORM, result.reason or "unknown").inc()
+        return result
+
+    async def _unsubscribed(self, user_ids: Sequence[str]) -> set[str]:
+        """Who left us (unsubscribed callback or status 6): never written to until they return."""
+        if not user_ids:
+            return set()
+        async with self.db.transaction() as session:
+            rows = await session.scalars(
+                select(Person.platform_user_id).where(
+                    Person.platform == PLATFORM,
+                    Person.platform_user_id.in_(list(user_ids)),
+                    Person.subscribed.is_(False),
+                )
+            )
+            return set(rows.all())
+
+    async def _remember(self, results: Sequence[tuple[str, DeliveryResult]]) -> None:
+        left = [
+            u for u, r in results if r.reason == f"viber:{int(Status.RECEIVER_NOT_SUBSCRIBED)}"
+        ]
+        gone = [
+            u for u, r in results if r.reason == f"viber:{int(Status.RECEIVER_NOT_REGISTERED)}"
+        ]
+        if not left and not gone:
+            return
+        async with self.db.transaction() as session:
+            people = People(session)
+            for user_id in left:
+                await people.mark_unsubscribed(PLATFORM, user_id)
+            for user_id in gone:
+                await people.mark_unreachable(PLATFORM, user_id)
+        log.info("Viber: %d unsubscribed, %d no longer on Viber", len(left), len(gone))

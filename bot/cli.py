@@ -39,7 +39,12 @@ def command(
 
 
 # Importing a module registers its commands; a feature adds its module here.
-COMMAND_MODULES: list[str] = ["bot.commands.core", "bot.commands.status"]
+COMMAND_MODULES: list[str] = [
+    "bot.commands.core",
+    "bot.commands.booking",
+    "bot.commands.status",
+    "bot.commands.broadcast",
+]
 
 
 def _load_commands() -> None:

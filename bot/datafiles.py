@@ -23,6 +23,7 @@ import yaml
 # Modules that register loaders; a feature adds its own here.
 DATA_MODULES: list[str] = [
     "bot.services.booking.loader",
+    "bot.services.eligibility.loader",
 ]
 
 

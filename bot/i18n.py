@@ -83,6 +83,10 @@ class Translator:
         text = self._catalog.ngettext(singular, plural, n)
         return text.format(n=n, **values)
 
+    def days(self, n: int) -> str:
+        """A count of days with the right plural: 1 день, 2 дні, 5 днів, 11 днів, 21 день."""
+        return self.n_("{n} day", "{n} days", n)
+
     def number(self, value: int | float | Decimal) -> str:
         return format_decimal(value, locale=self.locale)
 

@@ -32,7 +32,13 @@ Job = Callable[[], Coroutine[Any, Any, None]]
 Service = Callable[["App"], Coroutine[Any, Any, Job | None]]
 
 # Modules that register services; a feature adds its own here.
-SERVICE_MODULES: list[str] = []
+SERVICE_MODULES: list[str] = [
+    "bot.delivery.worker",
+    "bot.services.broadcast.service",
+    "bot.services.booking.reminders",
+    "bot.services.status.poller",
+    "bot.services.retention",
+]
 _SERVICES: list[Service] = []
 
 

@@ -12,14 +12,24 @@ import re
 import sys
 from datetime import UTC, datetime
 
+# A Ukrainian number however it is written: +380671234567, 380 67 123 45 67,
+# +38 (067) 123-45-67, 067 123 45 67, 0 67 123 45 67.
+PHONE = re.compile(
+    r"(?<![\w+])(?:\+?\s?3\s?8\s?)?\(?0\s?\d\d\)?[\s-]?\d{3}[\s-]?\d{2}[\s-]?\d{2}(?!\d)"
+)
+
 PATTERNS = [
     (re.compile(r"bot\d{3,}:[A-Za-z0-9_-]{10,}"), "bot<token>"),  # Telegram token in URLs
     (re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{20,}\b"), "<token>"),
     (re.compile(r"\b[0-9a-f]{16}-[0-9a-f]{16}-[0-9a-f]{16}\b"), "<token>"),  # Viber token
-    (re.compile(r"\+?\b380\d{9}\b|\b0\d{9}\b"), "<phone>"),
+    (PHONE, "<phone>"),
     (re.compile(r"\b[A-ZА-ЯІЇЄҐ]{2,5}-\d{4}-\d{4,8}\b", re.IGNORECASE), "<application>"),
-    (re.compile(r"\b(19|20)\d\d-\d\d-\d\d\b|\b\d\d\.\d\d\.(19|20)\d\d\b"), "<date>"),
+    (re.compile(r"\b(19|20)\d\d-\d\d-\d\d\b|\b\d{1,2}[./]\d{1,2}[./](19|20)\d\d\b"), "<date>"),
 ]
+
+# Libraries that log SQL with its parameters (a birth date, an application number)
+# at DEBUG/INFO: never more verbose than WARNING, whatever LOG_LEVEL says.
+PARAMETER_LOGGERS = ("sqlalchemy.engine", "sqlalchemy.pool", "aiosqlite", "asyncpg")
 
 _secrets: set[str] = set()
 
@@ -72,3 +82,5 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(max(root.level, logging.WARNING))

@@ -12,6 +12,7 @@ database (an outbox `dedupe_key`, a conditional UPDATE) before acting.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -27,11 +28,23 @@ _current: App | None = None
 
 
 def sync_url(url: str) -> str:
-    """The same database through a synchronous driver, for APScheduler's job store."""
+    """Where APScheduler's synchronous job store keeps the jobs, for the bot's `url`.
+
+    PostgreSQL: the same database through psycopg. SQLite: a sibling file
+    (``bot.sqlite3`` → ``bot.jobs.sqlite3``). SQLite has one writer at a time and
+    the job store runs on the event loop thread: sharing the file, a job-store
+    write would wait for a lock held by one of our own async transactions, which
+    cannot finish while the loop is blocked — a stall until the lock timeout.
+    """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
-    driver = "psycopg" if backend == "postgresql" else "pysqlite"
-    return parsed.set(drivername=f"{backend}+{driver}").render_as_string(hide_password=False)
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    database = parsed.database or ""
+    if database in ("", ":memory:"):
+        return "sqlite://"
+    path = Path(database)
+    return f"sqlite:///{path.with_name(path.stem + '.jobs' + path.suffix)}"
 
 
 def build_scheduler(database_url: str) -> AsyncIOScheduler:

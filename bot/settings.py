@@ -6,11 +6,15 @@ so that they never appear in a repr, a log line or an error message.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.logs import register_secret
 
 DEMO_DATA_DIR = Path(__file__).resolve().parent / "data"
 PLATFORMS = ("telegram", "viber", "terminal", "test")
@@ -22,7 +26,12 @@ class SettingsError(Exception):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        # `PUBLIC_BASE_URL=` in a .env or compose file means "not set", not "the empty URL"
+        env_ignore_empty=True,
     )
 
     database_url: str = "sqlite+aiosqlite:///data/socialbot.sqlite3"
@@ -88,6 +97,20 @@ class Settings(BaseSettings):
                 raise ValueError("PUBLIC_BASE_URL is required when TELEGRAM_MODE=webhook")
         return self
 
+    @model_validator(mode="after")
+    def _mask_secrets_in_logs(self) -> Settings:
+        # Whoever builds settings, its secrets are masked in every log line from now on.
+        for secret in (self.telegram_token, self.viber_token, self.telegram_webhook_secret):
+            register_secret(secret.get_secret_value() if secret else None)
+        password = urlsplit(self.database_url).password
+        register_secret(password)
+        register_secret(unquote(password) if password else None)
+        return self
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, hide_password(value) if name == "database_url" else value
+
     def is_staff(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.staff_ids
 
@@ -96,13 +119,23 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
+def hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build settings, turning validation errors into one line that names the variable."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = "_".join(str(part) for part in first["loc"]).upper() or "settings"
+        name = "_".join(str(part) for part in first["loc"]).upper()
         message = str(first["msg"]).removeprefix("Value error, ")
         # The input value is deliberately left out: it may be a secret.
+        if not name:  # a rule across variables: its message names them
+            raise SettingsError(f"invalid settings: {message}") from None
         raise SettingsError(f"invalid setting {name}: {message}") from None

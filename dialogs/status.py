@@ -1,8 +1,8 @@
 """My application status: number → birth date → status in plain words; follow and unfollow.
 
 Button payloads carry internal ids only: an application number is personal
-data and must not travel in callback data. Between the two questions the
-typed number waits in the dialog's own state and is dropped after the check.
+data and must not travel in callback data. The typed number waits in the
+person's dialog state (erased with them) only while they are in this dialog.
 """
 
 from __future__ import annotations
@@ -106,7 +106,6 @@ class Birth(Step):
             return ctx.invalid(
                 ctx._("I could not read this date. Please type it like 15.03.1984.")
             )
-        ctx.data.pop("number", None)
         result = await lookup(
             ctx.db,
             person_id=ctx.person.id,
@@ -117,7 +116,8 @@ class Birth(Step):
             registry=registry_for(ctx.runtime),
         )
         if result.outcome is Outcome.FOUND:
-            return show_found(ctx, result)
+            return show_found(ctx, result)  # the number stays: Back re-asks only the date
+        ctx.data.pop("number", None)
         if result.outcome is Outcome.MISMATCH:
             text = ctx._(
                 "Not found, or the details do not match. "

@@ -6,12 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from unittest.mock import patch
 
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
+import bot.app
 from bot.app import App, build_app
 from bot.server import build_web_app
+from bot.settings import Settings
 from handlers.viber import ADAPTER_KEY, ViberAdapter, viber_adapter
 from storage.models import Person, ProcessedEvent
 from storage.repositories import DialogStates, People
@@ -56,6 +59,17 @@ class ViberWorld:
             await states.save(person.id, state)
 
 
+_loaded: dict[str, Any] = {}
+_load_resources = bot.app.load_resources
+
+
+def shared_resources(settings: Settings) -> dict[str, Any]:
+    """The shipped service data, read once for all Viber tests (it takes over a second)."""
+    if not _loaded:
+        _loaded.update(_load_resources(settings))
+    return dict(_loaded)
+
+
 @asynccontextmanager
 async def viber_world(db_url: str, clock: Clock, **overrides: Any) -> AsyncIterator[ViberWorld]:
     viber = ViberDouble(TOKEN)
@@ -67,7 +81,8 @@ async def viber_world(db_url: str, clock: Clock, **overrides: Any) -> AsyncItera
         public_base_url="http://127.0.0.1:9",  # the real port is known once the server runs
         **overrides,
     )
-    app = await build_app(settings, migrate=False, clock=clock)
+    with patch.object(bot.app, "load_resources", shared_resources):
+        app = await build_app(settings, migrate=False, clock=clock)
     web_app = build_web_app(app)
     job = await viber_adapter(app, web_app)
     server = TestServer(web_app, host="127.0.0.1")

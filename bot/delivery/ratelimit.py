@@ -6,6 +6,11 @@ up to 2N. This limiter remembers the moment of each of the last N sends and
 lets the next one through only when the oldest of them is a full period old,
 so *every* window of one period holds at most N sends.
 
+The platform counts a send when it arrives, a little after we counted it,
+and not always equally late; so a window here is `MARGIN` longer than the
+period, lest two sends exactly one period apart on our side land inside one
+period on theirs.
+
 A platform that answers "too many requests, retry after S" pauses the whole
 limiter: Telegram's flood control is per bot, not per chat.
 """
@@ -18,6 +23,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+MARGIN = 0.01  # seconds
+
 
 class SlidingWindowLimiter:
     def __init__(
@@ -25,14 +32,15 @@ class SlidingWindowLimiter:
         rate: float,
         *,
         period: float = 1.0,
+        margin: float = MARGIN,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         if rate >= 1:
-            self.capacity, self.period = math.floor(rate), period
+            self.capacity, self.period = math.floor(rate), period + margin
         else:  # slower than one a second: one send per 1/rate seconds
-            self.capacity, self.period = 1, period / rate
+            self.capacity, self.period = 1, period / rate + margin
         self._clock = clock
         self._stamps: deque[float] = deque()
         self._resume_at = 0.0

@@ -34,8 +34,11 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
+from prometheus_client import Counter
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +47,7 @@ from bot.delivery.outbox import reply_from_json
 from bot.delivery.ratelimit import SlidingWindowLimiter
 from bot.engine.events import Reply
 from bot.lifecycle import Job, background_service
+from bot.metrics import Metrics
 from storage.models import OutboxMessage, Person, UTCDateTime
 from storage.models.broadcast import Announcement
 from storage.repositories import People
@@ -130,15 +134,37 @@ def settle(row: Claimed, result: DeliveryResult, now: datetime) -> Settled:
         case Outcome.RATE_LIMITED:
             # The platform asked us to wait: not the message's fault, no attempt used.
             wait = timedelta(seconds=result.retry_after or 1.0)
-            return Settled(row, "pending", "rate_limited", row.attempts, "rate_limited", None, now + wait)
+            return Settled(
+                row, "pending", "rate_limited", row.attempts, "rate_limited", None, now + wait
+            )
         case Outcome.TRANSIENT:
             attempts = row.attempts + 1
             if attempts >= MAX_ATTEMPTS:
                 return Settled(row, "failed", "transient", attempts, reason or "transient")
             retry_at = now + timedelta(seconds=backoff(attempts))
-            return Settled(row, "pending", "transient", attempts, reason or "transient", None, retry_at)
+            return Settled(
+                row, "pending", "transient", attempts, reason or "transient", None, retry_at
+            )
         case _:
             return Settled(row, "failed", "failed", row.attempts + 1, reason or "failed")
+
+
+_counters: WeakKeyDictionary[Metrics, Counter] = WeakKeyDictionary()
+
+
+def results_counter(metrics: Metrics) -> Counter:
+    """Outbox rows by platform and result. Separate from ``poruch_sends_total``, which the
+    adapters count per platform call (replies included): one announcement row is one
+    result here, whether it went out alone or in a Viber broadcast of 300."""
+    if metrics not in _counters:
+        _counters[metrics] = Counter(
+            "poruch_outbox_results_total",
+            "Outbox messages settled, by platform and result "
+            "(sent, blocked, rate_limited, transient, failed, skipped, cancelled)",
+            ["platform", "result"],
+            registry=metrics.registry,
+        )
+    return _counters[metrics]
 
 
 _workers: set[OutboxWorker] = set()
@@ -184,7 +210,8 @@ class OutboxWorker:
         self._ambiguous: set[int] = set()  # the platform may have it: never give back
         self._flush_lock = asyncio.Lock()
         self._stopping = False
-        self._idle = asyncio.Event()
+        self._counter = results_counter(app.metrics)
+        self._early_flush: asyncio.Task[None] | None = None
 
     # -- public -------------------------------------------------------------
     def wake(self) -> None:
@@ -249,10 +276,15 @@ class OutboxWorker:
                     await slots.acquire()
                     task = asyncio.create_task(self._dispatch(lane, messenger, unit))
                     lane.tasks[task] = unit
-                    task.add_done_callback(lambda t: (lane.tasks.pop(t, None), slots.release()))
+                    task.add_done_callback(partial(self._done, lane, slots))
         except asyncio.CancelledError:
             await self._drain(lane)
             raise
+
+    @staticmethod
+    def _done(lane: _Lane, slots: asyncio.Semaphore, task: asyncio.Task[None]) -> None:
+        lane.tasks.pop(task, None)
+        slots.release()
 
     async def _drain(self, lane: _Lane) -> None:
         """Let calls already with the platform finish; the rest were never sent."""
@@ -283,7 +315,9 @@ class OutboxWorker:
             lane.delivering.discard(task)
         now = self.app.runtime.now()
         for row in unit.rows:
-            result = results.get(row.user_id) or DeliveryResult(Outcome.TRANSIENT, reason="no result")
+            result = results.get(row.user_id) or DeliveryResult(
+                Outcome.TRANSIENT, reason="no result"
+            )
             if result.outcome is Outcome.RATE_LIMITED:
                 lane.limiter.pause(result.retry_after or 1.0)
             self._record(settle(row, result, now))
@@ -428,13 +462,10 @@ class OutboxWorker:
 
     # -- recording --------------------------------------------------------------
     def _record(self, settled: Settled) -> None:
-        self.app.metrics.sends.labels(settled.row.platform, settled.result).inc()
-        if settled.result not in ("sent", "skipped", "cancelled"):
-            code = (settled.reason or settled.result)[:32]
-            self.app.metrics.send_errors.labels(settled.row.platform, code).inc()
+        self._counter.labels(settled.row.platform, settled.result).inc()
         self._results.append(settled)
-        if len(self._results) >= FLUSH_ROWS:
-            asyncio.get_running_loop().create_task(self._flush())
+        if len(self._results) >= FLUSH_ROWS and not self._flush_lock.locked():
+            self._early_flush = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush_loop(self) -> None:
         while True:
@@ -530,20 +561,39 @@ _WRITE = (
 
 
 async def write_outcomes(session: AsyncSession, batch: Sequence[Settled]) -> None:
-    await session.execute(
-        _WRITE,
-        [
-            {
-                "row_id": s.row.id,
-                "new_state": s.state,
-                "new_attempts": s.attempts,
-                "new_reason": s.reason,
-                "new_sent_at": s.sent_at,
-                "new_not_before": s.retry_at,
-            }
-            for s in batch
-        ],
-    )
+    sent = [s for s in batch if s.state == "sent"]
+    others = [s for s in batch if s.state != "sent"]
+    # Nearly everything is "sent": one statement for all of them (their send times
+    # are at most a flush interval apart, so they share the latest).
+    for start in range(0, len(sent), 1000):
+        chunk = sent[start : start + 1000]
+        await session.execute(
+            update(Q)
+            .where(Q.id.in_([s.row.id for s in chunk]), Q.state == "sending")
+            .values(
+                state="sent",
+                sent_at=max(s.sent_at for s in chunk if s.sent_at),
+                attempts=Q.attempts + 1,
+                reason="",
+                lease_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    if others:
+        await session.execute(
+            _WRITE,
+            [
+                {
+                    "row_id": s.row.id,
+                    "new_state": s.state,
+                    "new_attempts": s.attempts,
+                    "new_reason": s.reason,
+                    "new_sent_at": s.sent_at,
+                    "new_not_before": s.retry_at,
+                }
+                for s in others
+            ],
+        )
     people = People(session)
     for s in batch:
         if s.state != "blocked":

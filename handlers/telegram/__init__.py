@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -16,6 +18,7 @@ from handlers.telegram.adapter import TelegramAdapter
 from handlers.telegram.messenger import TelegramMessenger
 from handlers.telegram.webhook import PATH, WebhookEndpoint
 
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
 TELEGRAM_ADAPTER = web.AppKey("telegram_adapter", TelegramAdapter)
 
 __all__ = ["TELEGRAM_ADAPTER", "TelegramAdapter", "TelegramMessenger", "make_bot", "telegram"]
@@ -44,6 +47,11 @@ async def telegram(app: App, web_app: web.Application) -> Job:
         return adapter.run_polling
     assert settings.telegram_webhook_secret is not None and settings.public_base_url
     secret = settings.telegram_webhook_secret.get_secret_value()
+    if not SECRET_TOKEN.fullmatch(secret):
+        # Telegram would refuse it at every setWebhook; better to say so once, at start.
+        raise CommandError(
+            "TELEGRAM_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1-256 characters)"
+        )
     WebhookEndpoint(adapter, secret).register(web_app)
     url = f"{settings.public_base_url}{PATH}"
 

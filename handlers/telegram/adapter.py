@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiogram import Bot, Dispatcher, F, Router
@@ -41,7 +41,7 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 class Progress:
     """Which updates have been handled to the end (replies sent), newest last.
 
-    Shutdown waits on the in-flight ones; tests wait for a given update id.
+    Lets a caller (the tests, a benchmark) wait until a given update is answered.
     """
 
     def __init__(self, keep: int = 4096) -> None:
@@ -53,9 +53,10 @@ class Progress:
             self._done.append(update_id)
             self._changed.notify_all()
 
-    async def wait(self, update_id: int) -> None:
+    async def wait(self, update_id: int, times: int = 1) -> None:
+        """Until the update has been handled `times` times (a redelivery counts again)."""
         async with self._changed:
-            await self._changed.wait_for(lambda: update_id in self._done)
+            await self._changed.wait_for(lambda: self._done.count(update_id) >= times)
 
 
 class TelegramAdapter:
@@ -90,7 +91,8 @@ class TelegramAdapter:
         """getUpdates until cancelled; then finish the answers being written, and close."""
         try:
             await self._call_quietly("deleteWebhook", self.bot.delete_webhook())
-            await register_commands(self.bot, self.app.settings.default_locale)
+            # In the background: a slow API must not delay the first answers.
+            self._spawn(register_commands(self.bot, self.app.settings.default_locale))
             delay = self.restart_delay[0]
             while True:
                 polling = asyncio.create_task(
@@ -110,7 +112,8 @@ class TelegramAdapter:
                     if not polling.done():
                         await self._stop_polling(polling)
                 failure = polling.exception()
-                log.error("polling stopped (%s); restarting", error_code(failure or Exception()))
+                reason = error_code(failure) if failure is not None else "ended"
+                log.error("polling stopped (%s); restarting", reason)
                 await asyncio.sleep(delay)  # e.g. getMe failed: the API is unreachable
                 delay = min(delay * 2, self.restart_delay[1])
         finally:
@@ -141,15 +144,18 @@ class TelegramAdapter:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.restart_delay[1])
             log.info("Telegram webhook registered")
-            await register_commands(self.bot, self.app.settings.default_locale)
+            self._spawn(register_commands(self.bot, self.app.settings.default_locale))
             await asyncio.Event().wait()
         finally:
             await self.close()
 
     def feed_in_background(self, update: Update) -> None:
         """Handle a webhook update in its own task; Telegram gets its 200 at once."""
-        task = asyncio.create_task(self._feed(update))
-        self._inflight.add(task)
+        self._spawn(self._feed(update))
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(work)
+        self._inflight.add(task)  # a strong reference, and `close` waits for it
         task.add_done_callback(self._inflight.discard)
 
     async def _feed(self, update: Update) -> None:

@@ -128,7 +128,12 @@ class TelegramMessenger:
     ) -> DeliveryResult:
         """Send the replies in order; stop at the first message that cannot be sent."""
         policy = retry or self.retry
-        batch = plan(replies, keyboard_shown=chat_id in self._reply_keyboard)
+        try:
+            batch = plan(replies, keyboard_shown=chat_id in self._reply_keyboard)
+        except ValueError as exc:  # a button code over 64 bytes: a bug, never sent cut short
+            log.error("reply cannot be rendered for Telegram: %s", exc)
+            self.metrics.sends.labels(PLATFORM, Outcome.FAILED.value).inc()
+            return DeliveryResult(Outcome.FAILED, reason=f"render: {exc}")
         for index, message in enumerate(batch.messages):
             try:
                 sent = await self._call(partial(self._send_one, chat_id, message), policy)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import DialogStateRow, utcnow
@@ -45,25 +47,47 @@ class DialogStates:
         )
 
     async def save(self, person_id: int, state: StoredState) -> None:
-        """Write the state through, checking that nobody else wrote it meanwhile."""
-        row = await self.session.get(DialogStateRow, person_id)
-        if row is None:
-            if state.version != 0:
-                raise StaleStateError(person_id)
-            row = DialogStateRow(person_id=person_id)
-            self.session.add(row)
-        elif row.version != state.version:
+        """Write the state through, checking that nobody else wrote it meanwhile.
+
+        The check is a compare-and-set on `version` inside the statement itself, so a
+        second writer is caught even where the per-person lock is missing (another
+        process, a script): comparing with a row read earlier would miss it.
+        """
+        values: dict[str, Any] = {
+            "dialog": state.dialog,
+            "step": state.step,
+            "data": state.data,
+            "history": state.history,
+            "offered": state.offered,
+            "failures": state.failures,
+            "version": state.version + 1,
+            "updated_at": utcnow(),
+        }
+        if state.version == 0:
+            insert = (
+                pg_insert
+                if self.session.get_bind().dialect.name == "postgresql"
+                else sqlite_insert
+            )
+            statement: Any = (
+                insert(DialogStateRow)
+                .values(person_id=person_id, **values)
+                .on_conflict_do_nothing(index_elements=["person_id"])
+            )
+        else:
+            statement = (
+                update(DialogStateRow)
+                .where(
+                    DialogStateRow.person_id == person_id,
+                    DialogStateRow.version == state.version,
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+        result = await self.session.execute(statement)
+        if not result.rowcount:  # type: ignore[attr-defined]
             raise StaleStateError(person_id)
-        row.dialog = state.dialog
-        row.step = state.step
-        row.data = state.data
-        row.history = state.history
-        row.offered = state.offered
-        row.failures = state.failures
-        row.version = state.version + 1
-        row.updated_at = utcnow()
-        await self.session.flush()
-        state.version = row.version
+        state.version += 1
 
     async def clear(self, person_id: int) -> None:
         await self.session.execute(

@@ -93,6 +93,16 @@ class People:
         """Delete the person; every table that holds their data cascades."""
         await self.session.execute(delete(Person).where(Person.id == person_id))
 
+    async def silent_since(self, cutoff: datetime, limit: int = 500) -> Sequence[int]:
+        """People whose last message is older than `cutoff`, oldest first."""
+        statement = (
+            select(Person.id)
+            .where(Person.last_seen_at < cutoff)
+            .order_by(Person.last_seen_at, Person.id)
+            .limit(limit)
+        )
+        return (await self.session.scalars(statement)).all()
+
     async def count(self) -> int:
         return int(await self.session.scalar(select(func.count()).select_from(Person)) or 0)
 

@@ -30,7 +30,9 @@ class RegistryDouble:
     _runner: web.AppRunner | None = None
     url: str = ""
 
-    def add(self, number: str, birth_date: str, status: str, updated_at: str, note: str = "") -> None:
+    def add(
+        self, number: str, birth_date: str, status: str, updated_at: str, note: str = ""
+    ) -> None:
         parsed = parse_number(number)
         assert parsed is not None
         self.records[parsed.key] = {
@@ -58,7 +60,11 @@ class RegistryDouble:
         if record is None or record["birth_date"] != body["birth_date"]:
             return web.json_response({"error": "not_found"}, status=404)
         return web.json_response(
-            {"status": record["status"], "updated_at": record["updated_at"], "note": record["note"]}
+            {
+                "status": record["status"],
+                "updated_at": record["updated_at"],
+                "note": record["note"],
+            }
         )
 
     async def __aenter__(self) -> RegistryDouble:

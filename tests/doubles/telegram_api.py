@@ -25,7 +25,7 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,6 +170,16 @@ class Fault:
 
 
 @dataclass
+class Hold:
+    """Calls of `method` to `chat_id` wait here until released: a slow network, on demand."""
+
+    method: str
+    chat_id: int
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
 class TelegramApiDouble:
     token: str = "4242:TEST-token"
     bot_username: str = "poruch_test_bot"
@@ -196,6 +206,7 @@ class TelegramApiDouble:
         self._chats: dict[int, dict[str, Any]] = {}
         self._blocked: dict[int, str] = {}
         self._faults: list[Fault] = []
+        self._holds: list[Hold] = []
         self._queries: set[str] = set()
         self._changed = asyncio.Condition()
         self._closing = asyncio.Event()
@@ -232,7 +243,9 @@ class TelegramApiDouble:
     ) -> TgUser:
         return TgUser(self, user_id, language_code=language_code, first_name=first_name)
 
-    def block(self, chat_id: int, description: str = "Forbidden: bot was blocked by the user") -> None:
+    def block(
+        self, chat_id: int, description: str = "Forbidden: bot was blocked by the user"
+    ) -> None:
         self._blocked[chat_id] = description
 
     def unblock(self, chat_id: int) -> None:
@@ -259,6 +272,11 @@ class TelegramApiDouble:
             times=times,
             retry_after=retry_after,
         )
+
+    def hold(self, method: str, chat_id: int) -> Hold:
+        hold = Hold(method, chat_id)
+        self._holds.append(hold)
+        return hold
 
     def know_chat(self, chat: dict[str, Any]) -> None:
         self._chats[int(chat["id"])] = chat
@@ -306,15 +324,22 @@ class TelegramApiDouble:
     def sent_to(self, chat_id: int) -> list[Sent]:
         return [message for message in self.sent if message.chat_id == chat_id]
 
-    async def wait_for_text(self, chat_id: int, pattern: str, timeout: float = 10) -> Sent:
+    async def wait_for_text(self, chat_id: int, pattern: str, within: float = 10) -> Sent:
         """The first message to the chat matching `pattern`, waiting for it to arrive."""
         regex = re.compile(pattern, re.IGNORECASE | re.DOTALL)
-        async with asyncio.timeout(timeout), self._changed:
-            while True:
-                for message in self.sent_to(chat_id):
-                    if regex.search(message.text):
-                        return message
-                await self._changed.wait()
+        found: list[Sent] = []
+
+        def arrived() -> bool:
+            found[:] = [m for m in self.sent_to(chat_id) if regex.search(m.text)]
+            return bool(found)
+
+        await self.wait_until(arrived, within)
+        return found[0]
+
+    async def wait_until(self, condition: Callable[[], bool], within: float = 10) -> None:
+        """Until `condition()` holds; checked after every call the bot makes."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(condition)
 
     # -- the API ----------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
@@ -323,8 +348,20 @@ class TelegramApiDouble:
         call = Call(method, params, time.monotonic())
         self.calls.append(call)
         try:
-            if request.match_info["token"] != self.token:
+            return await self._answer(call, request.match_info["token"])
+        finally:
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def _answer(self, call: Call, token: str) -> web.Response:
+        method, params = call.method, call.params
+        try:
+            if token != self.token:
                 raise ApiError(401, "Unauthorized")
+            for hold in self._holds:
+                if hold.method == method and str(hold.chat_id) == str(params.get("chat_id")):
+                    hold.reached.set()
+                    await hold.released.wait()
             self._inject_fault(method, params)
             handler = getattr(self, f"_api_{method}", None)
             if handler is None:
@@ -340,8 +377,6 @@ class TelegramApiDouble:
             if exc.retry_after is not None:
                 body["parameters"] = {"retry_after": exc.retry_after}
             return web.json_response(body, status=exc.code)
-        async with self._changed:
-            self._changed.notify_all()
         return web.json_response({"ok": True, "result": result})
 
     @staticmethod
@@ -444,7 +479,9 @@ class TelegramApiDouble:
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id", ""))
         if query_id not in self._queries:
-            raise bad_request("query is too old and response timeout expired or query ID is invalid")
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
         if len(str(params.get("text", ""))) > 200:
             raise bad_request("MESSAGE_TOO_LONG")
         self._queries.discard(query_id)
@@ -562,9 +599,11 @@ class TelegramApiDouble:
 def _check_inline_button(button: dict[str, Any]) -> None:
     if not str(button.get("text", "")).strip():
         raise bad_request("text buttons are unallowed in the inline keyboard")
-    actions = [key for key in ("callback_data", "url", "switch_inline_query", "pay") if key in button]
+    actions = [
+        key for key in ("callback_data", "url", "switch_inline_query", "pay") if key in button
+    ]
     if len(actions) != 1:
-        raise bad_request("can't find field \"text\" or exactly one action in an inline button")
+        raise bad_request('can\'t find field "text" or exactly one action in an inline button')
     if "callback_data" in button:
         size = len(str(button["callback_data"]).encode())
         if not 1 <= size <= CALLBACK_DATA_LIMIT:

@@ -124,7 +124,9 @@ class ViberDouble:
     too_many_requests: int = 0
     #: refuse webhooks whose URL check callback does not answer 200
     webhook_checks: list[int] = field(default_factory=list)
-    _tokens: itertools.count[int] = field(default_factory=lambda: itertools.count(5741311803571721087))
+    _tokens: itertools.count[int] = field(
+        default_factory=lambda: itertools.count(5741311803571721087)
+    )
     _runner: web.AppRunner | None = None
     _http: aiohttp.ClientSession | None = None
     port: int = 0
@@ -137,9 +139,7 @@ class ViberDouble:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = int(self._runner.addresses[0][1])
         self._http = aiohttp.ClientSession()
         return self.base_url
 
@@ -189,7 +189,11 @@ class ViberDouble:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             return self._status(1, "invalidUrl")
         # Viber checks the URL with a `webhook` callback before answering.
-        check = {"event": "webhook", "timestamp": 1764000000000, "message_token": next(self._tokens)}
+        check = {
+            "event": "webhook",
+            "timestamp": 1764000000000,
+            "message_token": next(self._tokens),
+        }
         try:
             status, _ = await self._post(url, check)
         except aiohttp.ClientError:
@@ -266,7 +270,9 @@ class ViberDouble:
         raw = json.dumps(payload, ensure_ascii=False).encode()
         headers = {
             "Content-Type": "application/json",
-            "X-Viber-Content-Signature": signature if signature is not None else sign(self.token, raw),
+            "X-Viber-Content-Signature": signature
+            if signature is not None
+            else sign(self.token, raw),
         }
         async with self._http.post(url, data=raw, headers=headers) as response:
             text = await response.text()

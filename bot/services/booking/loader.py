@@ -138,6 +138,18 @@ def load_catalog(data_dir: Path) -> tuple[OfficeCatalog, list[DataError]]:
     return catalog, errors
 
 
+_last: OfficeCatalog = OfficeCatalog()
+
+
+def last_loaded() -> OfficeCatalog:
+    """The catalog this process loaded last (for code that has no runtime at hand)."""
+    return _last
+
+
 @data_loader("offices")
 def load_offices(data_dir: Path) -> tuple[OfficeCatalog, list[DataError]]:
-    return load_catalog(data_dir)
+    global _last
+    catalog, errors = load_catalog(data_dir)
+    if not errors:
+        _last = catalog
+    return catalog, errors

@@ -23,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.outbox import enqueue
 from bot.engine.events import Button, Reply
 from bot.engine.globals import Global
-from bot.i18n import translator
+from bot.i18n import Translator, translator
 from bot.services.booking import texts
+from bot.services.booking.loader import last_loaded
 from bot.services.booking.model import Office, OfficeCatalog
 from bot.services.booking.slots import (
     KYIV,
@@ -35,6 +36,7 @@ from bot.services.booking.slots import (
     local_instant,
     slots_between,
 )
+from bot.services.personal_data import Section, register_section
 from storage.models import Person
 from storage.models.booking import (
     BOOKED,
@@ -115,7 +117,9 @@ async def free_slots(
 ) -> dict[date, list[Slot]]:
     """Free slots by local day over the booking window, days without any left out."""
     first, last = window(now, days)
-    slots = [s for s in slots_between(catalog, office, first, last) if s.starts_at >= now + MIN_LEAD]
+    slots = [
+        s for s in slots_between(catalog, office, first, last) if s.starts_at >= now + MIN_LEAD
+    ]
     if not slots:
         return {}
     taken = await taken_counts(
@@ -370,37 +374,47 @@ async def confirm(
     appointment = await get_appointment(session, appointment_id, person_id)
     if appointment is None or appointment.state != HELD:
         return Confirmation(Outcome.GONE)
+    # Plain values: a rolled-back savepoint expires the ORM objects it touched.
+    held_id, replaces_id, waitlist_id = (
+        appointment.id,
+        appointment.replaces_id,
+        appointment.waitlist_id,
+    )
     moved: Appointment | None = None
     try:
         async with session.begin_nested():
             kept = await session.execute(
                 update(SlotSeat)
-                .where(SlotSeat.appointment_id == appointment.id, SlotSeat.held_until > now)
+                .where(SlotSeat.appointment_id == held_id, SlotSeat.held_until > now)
                 .values(held_until=None)
             )
             if not kept.rowcount:  # type: ignore[attr-defined]
                 raise _HoldLapsed
-            if appointment.replaces_id is not None:
-                old = await get_appointment(session, appointment.replaces_id, person_id)
+            if replaces_id is not None:
+                old = await get_appointment(session, replaces_id, person_id)
                 if old is not None and await _set_state(session, old.id, BOOKED, MOVED, now):
                     moved = old
             await session.execute(
                 update(Appointment)
-                .where(Appointment.id == appointment.id, Appointment.state == HELD)
+                .where(Appointment.id == held_id, Appointment.state == HELD)
                 .values(state=BOOKED, hold_until=None, updated_at=now)
             )
     except _HoldLapsed:
-        if await _set_state(session, appointment.id, HELD, EXPIRED, now):
-            await _free_seats(session, catalog, appointment.id, now)
-        await _close_offer(session, appointment, LAPSED, now)
+        if await _set_state(session, held_id, HELD, EXPIRED, now):
+            await _free_seats(session, catalog, held_id, now)
+        await _close_offer(session, waitlist_id, LAPSED, now)
         return Confirmation(Outcome.EXPIRED)
     except IntegrityError:
-        return Confirmation(Outcome.DUPLICATE, appointment)
+        # Already booked for this service: let the held place go rather than waste it.
+        if await _set_state(session, held_id, HELD, RELEASED, now):
+            await _free_seats(session, catalog, held_id, now)
+        await _close_offer(session, waitlist_id, DECLINED, now)
+        return Confirmation(Outcome.DUPLICATE)
     if moved is not None:
         await _free_seats(session, catalog, moved.id, now)
         await session.refresh(moved)
     await session.refresh(appointment)
-    await _close_offer(session, appointment, TAKEN, now)
+    await _close_offer(session, waitlist_id, TAKEN, now)
     # Booked now: waiting for the same service elsewhere would only block others.
     await session.execute(
         update(WaitlistEntry)
@@ -427,7 +441,9 @@ async def cancel(
 ) -> Appointment | None:
     """Cancel a booking; the place goes to the waiting list first. None if nothing to cancel."""
     appointment = await get_appointment(session, appointment_id, person_id)
-    if appointment is None or not await _set_state(session, appointment.id, BOOKED, CANCELLED, now):
+    if appointment is None or not await _set_state(
+        session, appointment.id, BOOKED, CANCELLED, now
+    ):
         return None
     await _free_seats(session, catalog, appointment.id, now)
     await session.refresh(appointment)
@@ -449,7 +465,7 @@ async def sweep(session: AsyncSession, catalog: OfficeCatalog, now: datetime) ->
     for appointment in lapsed:
         if await _set_state(session, appointment.id, HELD, EXPIRED, now):
             count += 1
-            await _close_offer(session, appointment, LAPSED, now)
+            await _close_offer(session, appointment.waitlist_id, LAPSED, now)
             await _free_seats(session, catalog, appointment.id, now)
     return count
 
@@ -505,7 +521,9 @@ async def waiting(session: AsyncSession, person_id: int) -> Sequence[WaitlistEnt
     ).all()
 
 
-async def leave_waitlist(session: AsyncSession, entry_id: int, person_id: int, now: datetime) -> bool:
+async def leave_waitlist(
+    session: AsyncSession, entry_id: int, person_id: int, now: datetime
+) -> bool:
     result = await session.execute(
         update(WaitlistEntry)
         .where(
@@ -546,19 +564,19 @@ async def decline_offer(
         return False
     if not await _set_state(session, appointment.id, HELD, RELEASED, now):
         return False
-    await _close_offer(session, appointment, DECLINED, now)
+    await _close_offer(session, appointment.waitlist_id, DECLINED, now)
     await _free_seats(session, catalog, appointment.id, now)
     return True
 
 
 async def _close_offer(
-    session: AsyncSession, appointment: Appointment, state: str, now: datetime
+    session: AsyncSession, waitlist_id: int | None, state: str, now: datetime
 ) -> None:
-    if appointment.waitlist_id is None:
+    if waitlist_id is None:
         return
     await session.execute(
         update(WaitlistEntry)
-        .where(WaitlistEntry.id == appointment.waitlist_id, WaitlistEntry.state == OFFERED)
+        .where(WaitlistEntry.id == waitlist_id, WaitlistEntry.state == OFFERED)
         .values(state=state, updated_at=now)
     )
 
@@ -676,6 +694,42 @@ async def block_seats(
         while await _claim_seat(session, office, slot.starts_at, None, None, now) is not None:
             taken += 1
     return taken
+
+
+# -- "My data" ----------------------------------------------------------------------
+
+
+async def describe_bookings(session: AsyncSession, person: Person, tr: Translator) -> list[str]:
+    """What booking stores about the person, for Menu → My data."""
+    catalog = last_loaded()
+    rows = (
+        await session.scalars(
+            select(Appointment)
+            .where(Appointment.person_id == person.id)
+            .order_by(Appointment.starts_at)
+        )
+    ).all()
+    lines = [
+        tr._(
+            "Appointment: {when}, {office}, code {code}",
+            when=texts.when(tr, appointment.starts_at),
+            office=texts.office_name(tr, catalog, appointment.office_id),
+            code=appointment.code,
+        )
+        for appointment in rows
+        if appointment.state == BOOKED
+    ]
+    others = sum(1 for appointment in rows if appointment.state != BOOKED)
+    if others:
+        lines.append(tr._("Earlier, cancelled or moved appointments: {n}", n=others))
+    lines += [
+        tr._("Waiting list: {office}", office=texts.office_name(tr, catalog, entry.office_id))
+        for entry in await waiting(session, person.id)
+    ]
+    return lines
+
+
+register_section(Section("booking", describe_bookings))
 
 
 __all__ = [

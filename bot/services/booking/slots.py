@@ -44,7 +44,9 @@ def is_open(catalog: OfficeCatalog, office: Office, day: date) -> bool:
     return office.day(day) is not None
 
 
-def day_slots(catalog: OfficeCatalog, office: Office, day: date, tz: ZoneInfo = KYIV) -> list[Slot]:
+def day_slots(
+    catalog: OfficeCatalog, office: Office, day: date, tz: ZoneInfo = KYIV
+) -> list[Slot]:
     """Every slot of `day` (a local date), before looking at who has booked what."""
     if not is_open(catalog, office, day):
         return []

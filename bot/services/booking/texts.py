@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from babel.dates import format_skeleton
+
 from bot.i18n import Translator
 from bot.services.booking.model import Office, OfficeCatalog
 from bot.services.booking.slots import breaks_label, hours_label
@@ -21,12 +23,13 @@ def service_name(tr: Translator, catalog: OfficeCatalog, service_id: str) -> str
 
 
 def day_label(tr: Translator, day: date) -> str:
-    """"Wed, 25 November" — short enough for a button."""
-    return f"{tr.date(day, format='EEE').capitalize()}, {tr.date(day, format='d MMMM')}"
+    """Short enough for a button: "Wed, November 25" / "Ср, 25 листопада"."""
+    month_day = format_skeleton("MMMMd", day, locale=tr.locale)
+    return f"{tr.date(day, format='EEE').capitalize()}, {month_day}"
 
 
 def when(tr: Translator, starts_at: datetime) -> str:
-    """"Wednesday, 25 November 2026, 10:20" in Europe/Kyiv."""
+    """Weekday, date and time in Europe/Kyiv: "Wednesday, November 25, 2026, 10:20"."""
     local_day = starts_at.astimezone(tr.tz).date()
     return tr._(
         "{weekday}, {date}, {time}",
@@ -42,7 +45,9 @@ def distance(tr: Translator, km: float) -> str:
     return tr._("{km} km", km=tr.number(round(km, 1)))
 
 
-def summary(tr: Translator, catalog: OfficeCatalog, appointment: Appointment) -> str:
+def summary(
+    tr: Translator, catalog: OfficeCatalog, appointment: Appointment, *, code: bool = True
+) -> str:
     office = catalog.office(appointment.office_id)
     lines = [
         tr._("🗓 {when}", when=when(tr, appointment.starts_at)),
@@ -52,7 +57,8 @@ def summary(tr: Translator, catalog: OfficeCatalog, appointment: Appointment) ->
     if office is not None:
         lines.append(tr._("📍 {address}", address=office.address.in_(tr.language)))
         lines.append(tr._("☎️ {phone}", phone=office.phone))
-    lines.append(tr._("🔑 Booking code: {code}", code=appointment.code))
+    if code:
+        lines.append(tr._("🔑 Booking code: {code}", code=appointment.code))
     return "\n".join(lines)
 
 

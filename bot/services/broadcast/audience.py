@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,7 +85,7 @@ def _filters(audience: Audience, default_locale: str) -> list[ColumnElement[bool
     return conditions
 
 
-def recipients(audience: Audience, default_locale: str) -> Select[tuple[int, str]]:
+def recipients(audience: Audience, default_locale: str) -> Select[int, str]:
     """(person id, language) of everyone the announcement goes to."""
     return (
         select(Person.id, language_of(default_locale))
@@ -158,4 +158,4 @@ async def regions(session: AsyncSession) -> list[tuple[str, int]]:
         .group_by(func.upper(Person.region))
         .order_by(func.count().desc())
     )
-    return [(str(region), int(count)) for region, count in rows if region]
+    return [(str(region), cast(int, count)) for region, count in rows if region]

@@ -125,7 +125,7 @@ async def tick(app: App) -> int:
                 .values(progress_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if not claimed.rowcount:  # type: ignore[attr-defined]
+            if not claimed.rowcount:
                 continue
             c = await counts(session, announcement.id)
             eta = await eta_seconds(session, announcement.id, app.settings)

@@ -44,9 +44,7 @@ class Counts:
 
 async def counts(session: AsyncSession, announcement_id: int) -> Counts:
     rows = await session.execute(
-        select(Q.state, func.count())
-        .where(Q.announcement_id == announcement_id)
-        .group_by(Q.state)
+        select(Q.state, func.count()).where(Q.announcement_id == announcement_id).group_by(Q.state)
     )
     by_state = {state: int(n) for state, n in rows}
     return Counts(
@@ -63,6 +61,7 @@ async def eta_seconds(session: AsyncSession, announcement_id: int, settings: Set
     """From what is left on each platform and its rate limit (platforms send in parallel)."""
     rows = await session.execute(
         select(Person.platform, func.count())
+        .select_from(Q)
         .join(Person, Person.id == Q.person_id)
         .where(Q.announcement_id == announcement_id, Q.state.in_(("pending", "sending")))
         .group_by(Person.platform)
@@ -130,7 +129,9 @@ def report_text(tr: Translator, announcement: Announcement, c: Counts) -> str:
     lines = [
         tr._("Recipients: {n}", n=c.total),
         tr._("Delivered: {n}", n=c.sent),
-        tr._("Not delivered: {n} (blocked the bot: {blocked})", n=c.not_delivered, blocked=c.blocked),
+        tr._(
+            "Not delivered: {n} (blocked the bot: {blocked})", n=c.not_delivered, blocked=c.blocked
+        ),
         tr._("Skipped, switched announcements off meanwhile: {n}", n=c.skipped),
     ]
     if c.cancelled:

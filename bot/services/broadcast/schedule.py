@@ -85,9 +85,12 @@ async def sweep(app: App, *, grace: timedelta = LATE_GRACE) -> int:
     for announcement_id, at in scheduled:
         if at <= now - grace:
             released += await release_now(app, announcement_id)
-        elif app.scheduler is not None and app.scheduler.running:
-            if app.scheduler.get_job(job_id(announcement_id)) is None:
-                _add(app.scheduler, announcement_id, at)
+        elif (
+            app.scheduler is not None
+            and app.scheduler.running
+            and app.scheduler.get_job(job_id(announcement_id)) is None
+        ):
+            _add(app.scheduler, announcement_id, at)
     if app.scheduler is not None and app.scheduler.running:
         app.scheduler.wakeup()  # notice jobs other processes wrote to the store
     return released
@@ -100,7 +103,7 @@ _DATE_TIME = re.compile(
 
 
 def parse_kyiv_time(text: str, now: datetime) -> datetime | None:
-    """"25.12.2026 14:30", "25.12 14:30" or "2026-12-25 14:30", Kyiv time; None if unclear.
+    """ "25.12.2026 14:30", "25.12 14:30" or "2026-12-25 14:30", Kyiv time; None if unclear.
 
     Without a year, the next such date from today.
     """

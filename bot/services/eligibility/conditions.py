@@ -32,7 +32,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, DivisionByZero, InvalidOperation
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -44,6 +44,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     Tag,
+    model_validator,
 )
 
 from bot.services.eligibility.text import Text
@@ -53,8 +54,23 @@ Value = Known | None  # None: unknown (an answer is missing, or it cannot be com
 Truth = bool | None
 
 
+def yaml_keys(value: Any) -> Any:
+    """YAML 1.1 reads the keys `yes:` and `no:` as booleans; give them their names back."""
+    if isinstance(value, dict) and any(isinstance(key, bool) for key in value):
+        return {
+            ("yes" if key else "no") if isinstance(key, bool) else key: item
+            for key, item in value.items()
+        }
+    return value
+
+
 class _Node(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_keys(cls, value: Any) -> Any:
+        return yaml_keys(value)
 
 
 # -- expressions ---------------------------------------------------------------------
@@ -112,7 +128,7 @@ class YearsSince(_Node):
 
 Literal_ = StrictBool | StrictInt | StrictFloat | StrictStr | dt.date
 
-EXPR_TAGS = {
+EXPR_TAGS: dict[str, type[_Node]] = {
     "answer": AnswerRef,
     "const": ConstRef,
     "value": ValueRef,
@@ -182,7 +198,7 @@ class In(_Cond):
     in_: tuple[Expr, list[Literal_]] = Field(alias="in")
 
 
-COND_TAGS = {
+COND_TAGS: dict[str, type[_Node]] = {
     "all": All,
     "any": Any_,
     "not": Not,
@@ -212,21 +228,26 @@ def _tag_of(tags: Mapping[str, type[_Node]]) -> Callable[[Any], str | None]:
         if isinstance(value, _Node):
             return next((t for t, cls in tags.items() if type(value) is cls), None)
         if isinstance(value, dict):
-            found = [key for key in value if key in tags]
+            found = [key for key in yaml_keys(value) if key in tags]
             return found[0] if len(found) == 1 else None
         return None
 
     return tag
 
 
-def _expr_tag(value: Any) -> str | None:
-    if isinstance(value, _Node | dict):
-        return _tag_of(EXPR_TAGS)(value)
-    return "literal"
-
-
 ExprNode = Annotated[
-    Union[tuple(Annotated[cls, Tag(tag)] for tag, cls in EXPR_TAGS.items())],  # type: ignore[valid-type]  # noqa: UP007
+    Annotated[AnswerRef, Tag("answer")]
+    | Annotated[ConstRef, Tag("const")]
+    | Annotated[ValueRef, Tag("value")]
+    | Annotated[Add, Tag("add")]
+    | Annotated[Sub, Tag("sub")]
+    | Annotated[Mul, Tag("mul")]
+    | Annotated[Div, Tag("div")]
+    | Annotated[Min, Tag("min")]
+    | Annotated[Max, Tag("max")]
+    | Annotated[If, Tag("if")]
+    | Annotated[MonthsSince, Tag("months_since")]
+    | Annotated[YearsSince, Tag("years_since")],
     Discriminator(
         _tag_of(EXPR_TAGS),
         custom_error_type="invalid_value",
@@ -240,7 +261,18 @@ Expr = Annotated[
     Discriminator(lambda v: "expr" if isinstance(v, _Node | dict) else "literal"),
 ]
 Condition = Annotated[
-    Union[tuple(Annotated[cls, Tag(tag)] for tag, cls in COND_TAGS.items())],  # type: ignore[valid-type]  # noqa: UP007
+    Annotated[All, Tag("all")]
+    | Annotated[Any_, Tag("any")]
+    | Annotated[Not, Tag("not")]
+    | Annotated[Yes, Tag("yes")]
+    | Annotated[No, Tag("no")]
+    | Annotated[Lt, Tag("lt")]
+    | Annotated[Le, Tag("le")]
+    | Annotated[Gt, Tag("gt")]
+    | Annotated[Ge, Tag("ge")]
+    | Annotated[Eq, Tag("eq")]
+    | Annotated[Ne, Tag("ne")]
+    | Annotated[In, Tag("in")],
     Discriminator(
         _tag_of(COND_TAGS),
         custom_error_type="invalid_condition",
@@ -438,7 +470,9 @@ def is_leaf(cond: Any) -> bool:
     return isinstance(cond, _Cond) and not isinstance(cond, All | Any_ | Not)
 
 
-def answers_used(node: Any, values: Mapping[str, Any], _seen: frozenset[str] = frozenset()) -> set[str]:
+def answers_used(
+    node: Any, values: Mapping[str, Any], _seen: frozenset[str] = frozenset()
+) -> set[str]:
     """Question ids a node depends on, through named values too."""
     used: set[str] = set()
     for _, sub in walk(node):
@@ -490,4 +524,3 @@ def _missing_in(node: Any, env: Env, _seen: frozenset[str] = frozenset()) -> set
     for _, child in children(node):
         found |= _missing_in(child, env, _seen)
     return found
-

@@ -10,6 +10,7 @@ a figure for every constant on every day a programme version using it is in forc
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import string
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -36,6 +37,7 @@ FOLDER = "eligibility"
 Path_ = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
+_TAGS = set(c.COND_TAGS) | set(c.EXPR_TAGS)
 _UNION_NOISE = {"expr", "literal", "int", "float", "str", "bool", "date", "none"}
 
 
@@ -64,9 +66,10 @@ def load_folder(folder: Path) -> tuple[Eligibility | None, list[DataError]]:
         errors.append(DataError(folder / "programmes", None, "no programme files (*.yaml)"))
     programmes: list[tuple[YamlDocument, Programme]] = []
     for file in programme_files:
-        doc, programme = _read(file, ProgrammeFile, errors)
-        if doc is not None and programme is not None:
-            programmes.append((doc, programme))
+        doc, parsed = _read(file, ProgrammeFile, errors)
+        if doc is not None and parsed is not None:
+            programmes.append((doc, parsed))
+    all_programmes_read = len(programmes) == len(programme_files)
     if questions_doc is None or questions_file is None or places_file is None:
         return None, errors
     assert places_doc is not None
@@ -84,7 +87,10 @@ def load_folder(folder: Path) -> tuple[Eligibility | None, list[DataError]]:
     for doc, programme in programmes:
         checker.check_programme(doc, programme)
     checker.check_duplicate_programmes(programmes)
-    checker.check_reachable()
+    # Only on otherwise sound data: a broken file or a mistyped reference would make
+    # the questions it uses look unused, burying the real problem under false ones.
+    if all_programmes_read and not errors and not checker.errors:
+        checker.check_reachable()
     errors.extend(checker.errors)
     if errors:
         return None, errors
@@ -138,7 +144,11 @@ def schema_errors(doc: YamlDocument, exc: ValidationError) -> list[DataError]:
                 message += " (every text needs both uk and en)"
         elif kind == "extra_forbidden":
             message = f"unknown field '{path[-1]}' (check the spelling)"
-        elif kind == "string_pattern_mismatch" and path and path[-1] in ("uk", "en"):
+            known = known[:-1] if known and known[-1] == path[-1] else known
+        elif kind in ("string_pattern_mismatch", "string_too_short") and path[-1:] in (
+            ("uk",),
+            ("en",),
+        ):
             message = f"'{path[-1]}' is empty (every text needs both uk and en)"
         elif kind == "string_pattern_mismatch" and path and path[-1] in ("source", "url"):
             message = "must be a link starting with https://"
@@ -154,15 +164,32 @@ def schema_errors(doc: YamlDocument, exc: ValidationError) -> list[DataError]:
 
 
 def _clean(loc: Sequence[str | int]) -> Path_:
+    """pydantic's error location as the path of keys in the YAML file.
+
+    A discriminated union puts its tag before the field: ("lt", "lt", 0) is the
+    key `lt:`, while ("gt", "why") is the key `why:` next to `gt:`.
+    """
+    parts = [
+        p
+        for p in loc
+        if not (
+            isinstance(p, str)
+            and (p in _UNION_NOISE or p.startswith(("function-", "tagged-union", "constrained-")))
+        )
+    ]
     cleaned: list[str | int] = []
-    for part in loc:
-        if isinstance(part, str) and (
-            part in _UNION_NOISE or part.startswith(("function-", "tagged-union", "constrained-"))
-        ):
-            continue
-        if cleaned and cleaned[-1] == part and isinstance(part, str):
-            continue  # a union tag followed by the field of the same name
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        following = parts[i + 1] if i + 1 < len(parts) else None
+        if part in _TAGS and isinstance(following, str):
+            if following == part:
+                i += 1  # the tag and its own field: one key
+            else:
+                i += 1
+                continue  # the tag of a model whose other field failed
         cleaned.append(part)
+        i += 1
     return tuple(cleaned)
 
 
@@ -248,15 +275,16 @@ class _Checker:
         for question in self.questions.values():
             base: Path_ = ("questions", self.question_index[question.id])
             for bound in ("min", "max"):
-                expr = getattr(question, bound)
-                if expr is None:
-                    continue
-                if question.type != "number":
+                exprs = question.bounds(bound)
+                if exprs and question.type != "number":
                     self._error(doc, (*base, bound), f"{bound} is for number questions")
                     continue
-                kind = self.expr_kind(expr, doc, (*base, bound))
-                if kind not in ("number", None):
-                    self._error(doc, (*base, bound), f"{bound} must be a number")
+                listed = isinstance(getattr(question, bound), list)
+                for j, expr in enumerate(exprs):
+                    path = (*base, bound, j) if listed else (*base, bound)
+                    kind = self.expr_kind(expr, doc, path)
+                    if kind not in ("number", None):
+                        self._error(doc, path, f"{bound} must be a number")
         if self.constants_doc is not None:
             for i, constant in enumerate(self.constants.values()):
                 self._check_periods(
@@ -281,7 +309,7 @@ class _Checker:
         self, doc: YamlDocument, path: Path_, items: Sequence[Any], what: str
     ) -> None:
         ordered = sorted(enumerate(items), key=lambda pair: pair[1].valid_from)
-        for (_, earlier), (j, later) in zip(ordered, ordered[1:], strict=False):
+        for (_, earlier), (j, later) in itertools.pairwise(ordered):
             if earlier.valid_to is None or earlier.valid_to >= later.valid_from:
                 self._error(
                     doc,
@@ -300,9 +328,7 @@ class _Checker:
                     f"unknown place '{ref.place}' (places.yaml has: "
                     f"{', '.join(sorted(self.places))})",
                 )
-        self._check_periods(
-            doc, ("versions",), programme.versions, f"programme '{programme.id}'"
-        )
+        self._check_periods(doc, ("versions",), programme.versions, f"programme '{programme.id}'")
         for i, version in enumerate(programme.versions):
             base: Path_ = ("versions", i)
             self.condition(version.eligibility, doc, (*base, "eligibility"))
@@ -399,12 +425,14 @@ class _Checker:
             question = self._question(qid, doc, (*path, tag))
             if question is not None and question.type != "yes_no":
                 self._error(
-                    doc, (*path, tag), f"'{tag}:' needs a yes/no question; '{qid}' is a {question.type}"
+                    doc,
+                    (*path, tag),
+                    f"'{tag}:' needs a yes/no question; '{qid}' is a {question.type}",
                 )
         elif isinstance(node, c.In):
             kind = self.expr_kind(node.in_[0], doc, (*path, "in", 0))
-            for j, item in enumerate(node.in_[1]):
-                self._literal_fits(kind, item, doc, (*path, "in", 1, j))
+            for j, option in enumerate(node.in_[1]):
+                self._literal_fits(kind, option, doc, (*path, "in", 1, j))
         else:
             op, (left, right) = c.comparison(node)
             lk = self.expr_kind(left, doc, (*path, op, 0))
@@ -415,7 +443,9 @@ class _Checker:
                 (lk == rk == "number") or (lk == rk == "date")
             ):
                 self._error(
-                    doc, (*path, op), f"'{op}' compares numbers or dates, not {_name(lk)} and {_name(rk)}"
+                    doc,
+                    (*path, op),
+                    f"'{op}' compares numbers or dates, not {_name(lk)} and {_name(rk)}",
                 )
             elif op in ("eq", "ne"):
                 if isinstance(lk, tuple) and not isinstance(right, c._Node):
@@ -423,9 +453,7 @@ class _Checker:
                 elif isinstance(rk, tuple) and not isinstance(left, c._Node):
                     self._literal_fits(rk, left, doc, (*path, op, 0))
                 elif _base(lk) != _base(rk):
-                    self._error(
-                        doc, (*path, op), f"'{op}' compares {_name(lk)} with {_name(rk)}"
-                    )
+                    self._error(doc, (*path, op), f"'{op}' compares {_name(lk)} with {_name(rk)}")
 
     def _literal_fits(self, kind: Kind, item: Any, doc: YamlDocument, path: Path_) -> None:
         if kind is None:
@@ -467,12 +495,9 @@ class _Checker:
             question = self._question(node.answer, doc, (*path, "answer"))
             if question is None:
                 return None
-            return {
-                "yes_no": "bool",
-                "number": "number",
-                "date": "date",
-                "choice": ("choice", question.id),
-            }[question.type]
+            if question.type == "choice":
+                return ("choice", question.id)
+            return {"yes_no": "bool", "number": "number", "date": "date"}[question.type]
         if isinstance(node, c.ConstRef):
             if node.const not in self.constants:
                 self._error(
@@ -508,15 +533,13 @@ class _Checker:
         for sub, child in c.children(node):
             kind = self.expr_kind(child, doc, (*path, *sub))
             if kind not in ("number", None):
-                self._error(
-                    doc, (*path, *sub), f"arithmetic needs numbers, not {_name(kind)}"
-                )
+                self._error(doc, (*path, *sub), f"arithmetic needs numbers, not {_name(kind)}")
                 ok = False
         return "number" if ok else None
 
 
 def _first_gap(constant: Constant, start: dt.date, end: dt.date | None) -> dt.date | None:
-    """The first day in [start, end] without a figure (end None: open, checked to the last figure)."""
+    """The first day from `start` to `end` (None: open-ended) without a figure."""
     day = start
     for item in sorted(constant.values, key=lambda v: v.valid_from):
         if item.valid_to is not None and item.valid_to < day:

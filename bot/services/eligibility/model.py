@@ -46,9 +46,17 @@ class Question(_Model):
     hint: Text | None = None
     options: list[Option] = Field(default_factory=list)
     # number
-    #: a number, or a formula over earlier answers (e.g. household size − 1)
-    min: Expr | None = None
-    max: Expr | None = None
+    #: a number or formula, or a list of them: every bound that can be computed applies
+    #: (a formula over an answer not given yet does not)
+    min: Expr | list[Expr] | None = None
+    max: Expr | list[Expr] | None = None
+
+    def bounds(self, which: str) -> list[Any]:
+        bound = getattr(self, which)
+        if bound is None:
+            return []
+        return list(bound) if isinstance(bound, list) else [bound]
+
     integer: bool = False
     unit: Literal["UAH"] | None = None
     #: numbers offered as buttons (typing any other number still works)

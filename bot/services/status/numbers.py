@@ -36,6 +36,8 @@ def _latin(group: re.Match[str]) -> str:
     if all(char in _TRANSLIT for char in letters):
         return "".join(_TRANSLIT[char] for char in letters)
     return letters.translate(_LOOKALIKES)
+
+
 _SHAPE = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*")
 MIN_LENGTH = 6  # letters and digits, without dashes
 MAX_LENGTH = 24

@@ -46,9 +46,9 @@ TEXTS = {
             "you bring them."
         ),
         N_(
-            "Bring the documents named in the note below, and your ID (passport), "
-            "taxpayer number (РНОКПП), IDP certificate if you are displaced, and your bank "
-            "account details (IBAN).\n"
+            "Bring the missing documents (the note names them, if there is one) together "
+            "with your ID (passport), taxpayer number (РНОКПП), IDP certificate if you are "
+            "displaced, and your bank account details (IBAN).\n"
             "Where: any Pension Fund service centre or ЦНАП (administrative service centre). "
             "Or online: portal.pfu.gov.ua → “Мої звернення” → “Замінити документи” → "
             "“Відправити в ПФУ”.\n"

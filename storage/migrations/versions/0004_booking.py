@@ -49,9 +49,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_appointments_office_start", ["office_id", "starts_at"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_appointments_person_id"), ["person_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_appointments_person_id"), ["person_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_appointments_state"), ["state"], unique=False)
         batch_op.create_index(
             "uq_appointments_booked_service",

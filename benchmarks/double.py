@@ -1,0 +1,43 @@
+"""The tests' strict Bot API double, plus what a benchmark needs from it.
+
+Each message the bot sends or edits is also handed to a per-chat queue, so a
+simulated person waits for their own answer without scanning everyone's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.doubles.telegram_api import Sent, TelegramApiDouble
+
+
+class BenchDouble(TelegramApiDouble):
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.inboxes: dict[int, asyncio.Queue[Sent]] = {}
+        self.send_times: list[float] = []  # time.monotonic() of every sendMessage accepted
+
+    def inbox(self, chat_id: int) -> asyncio.Queue[Sent]:
+        return self.inboxes.setdefault(chat_id, asyncio.Queue())
+
+    def forget_history(self) -> None:
+        """Between runs: the next bot starts on a clean record."""
+        self.calls.clear()
+        self.sent.clear()
+        self.send_times.clear()
+        self.inboxes.clear()
+
+    async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        result = await super()._api_sendMessage(params)
+        sent = self.sent[-1]
+        self.send_times.append(sent.at)
+        self.inbox(sent.chat_id).put_nowait(sent)
+        return result
+
+    async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        # The buttons put back after a reply keyboard was removed: the answer is complete now.
+        result = await super()._api_editMessageReplyMarkup(params)
+        sent = self._find_sent(params)
+        self.inbox(sent.chat_id).put_nowait(sent)
+        return result

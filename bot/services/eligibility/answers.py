@@ -1,0 +1,185 @@
+"""Reading what a person typed or pressed into a checked answer, with a clear re-prompt.
+
+Answers are kept in dialog state as JSON (numbers as text, so no hryvnia is lost
+to floating point) and decoded into typed values for the rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bot.i18n import Translator
+from bot.services.eligibility import conditions as c
+from bot.services.eligibility.model import Eligibility, Question
+
+YES_WORDS = {"так", "т", "yes", "y", "ага", "авжеж"}
+NO_WORDS = {"ні", "н", "no", "n", "нi"}
+CURRENCY = re.compile(r"(грн\.?|гривень|гривні|гривня|uah|hryvnias?|₴)", re.IGNORECASE)
+DATE_FORMATS = ("%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """Either a JSON-able answer or the message to re-prompt with."""
+
+    value: Any = None
+    error: str | None = None
+
+
+def decode(data: Eligibility, raw: Mapping[str, Any]) -> dict[str, c.Known]:
+    """Stored answers as typed values; answers to questions no longer in the data are dropped."""
+    typed: dict[str, c.Known] = {}
+    for qid, value in raw.items():
+        question = data.questions.get(qid)
+        if question is None or value is None:
+            continue
+        try:
+            if question.type == "number":
+                typed[qid] = Decimal(str(value))
+            elif question.type == "date":
+                typed[qid] = dt.date.fromisoformat(str(value))
+            elif question.type == "yes_no":
+                typed[qid] = bool(value)
+            elif value in {o.id for o in question.options}:
+                typed[qid] = str(value)
+        except (InvalidOperation, ValueError):
+            continue
+    return typed
+
+
+def parse_number(text: str) -> Decimal | None:
+    """'12 000', '12000 грн', '12,000', '12.000', '1500,50' → Decimal; None when not a number."""
+    cleaned = CURRENCY.sub("", text).strip()
+    cleaned = re.sub(r"[\s\u00a0\u202f'’]", "", cleaned)
+    if re.fullmatch(r"\d+", cleaned):
+        return Decimal(cleaned)
+    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d{1,2})?", cleaned):
+        return Decimal(cleaned.replace(",", ""))
+    if re.fullmatch(r"\d{1,3}(\.\d{3})+(,\d{1,2})?", cleaned):
+        return Decimal(cleaned.replace(".", "").replace(",", "."))
+    if re.fullmatch(r"\d+[.,]\d{1,2}", cleaned):
+        return Decimal(cleaned.replace(",", "."))
+    return None
+
+
+def parse_date(text: str) -> dt.date | None:
+    cleaned = text.strip().rstrip(".")
+    for fmt in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(cleaned, fmt).date()  # noqa: DTZ007 - a calendar day
+        except ValueError:
+            continue
+    return None
+
+
+def bounds(
+    data: Eligibility, question: Question, answers: Mapping[str, c.Known], on: dt.date
+) -> tuple[Decimal, Decimal | None]:
+    """The allowed range of a number question, given the answers so far."""
+    env = c.Env(answers=answers, constants=data.constants_on(on), today=on)
+    lows = [_number(c.value_of(expr, env)) for expr in question.bounds("min")]
+    highs = [_number(c.value_of(expr, env)) for expr in question.bounds("max")]
+    low_d = max((v for v in lows if v is not None), default=Decimal(0))
+    high_d = min((v for v in highs if v is not None), default=None)
+    return low_d, high_d
+
+
+def button_payload(data: Eligibility, question: Question, code: str) -> str:
+    """A button's payload names its question, so a button left from an earlier question
+    (the same "Yes", the same "none" option) can never answer the current one."""
+    return f"{data.order[question.id]}:{code}"
+
+
+def _answer_code(data: Eligibility, question: Question, payload: str | None) -> str | None:
+    if payload is None:
+        return None
+    index, _, code = payload.partition(":")
+    return code if index == str(data.order.get(question.id)) else None
+
+
+def _number(value: c.Value) -> Decimal | None:
+    return value if isinstance(value, Decimal) else None
+
+
+def parse(
+    data: Eligibility,
+    question: Question,
+    *,
+    text: str | None,
+    payload: str | None,
+    answers: Mapping[str, c.Known],
+    on: dt.date,
+    tr: Translator,
+) -> Parsed:
+    """Check one answer: a pressed button's payload, or typed text."""
+    code = _answer_code(data, question, payload)
+    if question.type == "yes_no":
+        if code in ("yes", "no"):
+            return Parsed(code == "yes")
+        word = (text or "").strip().strip(".!").casefold()
+        if word in YES_WORDS or word == tr._("Yes").casefold():
+            return Parsed(True)
+        if word in NO_WORDS or word == tr._("No").casefold():
+            return Parsed(False)
+        return Parsed(error=tr._("Please press “Yes” or “No”."))
+    if question.type == "choice":
+        options = {o.id for o in question.options}
+        if code in options:
+            return Parsed(code)
+        typed = " ".join((text or "").split()).casefold()
+        for option in question.options:
+            if typed and typed in (option.label.uk.casefold(), option.label.en.casefold()):
+                return Parsed(option.id)
+        return Parsed(error=tr._("Please choose one of the buttons."))
+    if question.type == "number":
+        raw = code if code is not None else (text or "")
+        number = parse_number(raw)
+        low, high = bounds(data, question, answers, on)
+        if number is None or (question.integer and number != number.to_integral_value()):
+            return Parsed(error=_number_hint(question, low, high, tr))
+        if number < low or (high is not None and number > high):
+            return Parsed(error=_number_hint(question, low, high, tr))
+        return Parsed(str(number.normalize() if number == number.to_integral_value() else number))
+    day = parse_date(text or "")
+    if day is None:
+        return Parsed(
+            error=tr._(
+                "Please write the date as day.month.year, for example {example}.",
+                example=on.replace(day=min(on.day, 28)).strftime("%d.%m.%Y"),
+            )
+        )
+    if question.not_in_future and day > on:
+        return Parsed(error=tr._("This date is in the future. Please check it."))
+    if question.max_years_ago is not None and day < _years_before(on, question.max_years_ago):
+        return Parsed(
+            error=tr.n_(
+                "This date is more than {n} year ago. Please check it.",
+                "This date is more than {n} years ago. Please check it.",
+                question.max_years_ago,
+            )
+        )
+    return Parsed(day.isoformat())
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _number_hint(question: Question, low: Decimal, high: Decimal | None, tr: Translator) -> str:
+    if question.unit == "UAH":
+        return tr._("Please write the amount in hryvnias using digits only, for example 8500.")
+    if high is not None:
+        return tr._(
+            "Please write a whole number from {low} to {high}.",
+            low=tr.number(low),
+            high=tr.number(high),
+        )
+    return tr._("Please write a whole number, {low} or more.", low=tr.number(low))

@@ -1,0 +1,86 @@
+"""Keep data only as long as the privacy notice says: 12 months after the last message.
+
+A daily scheduler job erases everyone silent that long, through the same
+cascade as "Delete my data", and forgets delivery ids so old that no platform
+will redeliver them. It is idempotent: several processes may run it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import functools
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.lifecycle import background_service
+from bot.scheduler import current_app
+from bot.services.personal_data import erase_person
+from bot.services.privacy import RETENTION_MONTHS
+from storage.repositories import People, ProcessedEvents
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "privacy-retention"
+BATCH = 500  # people erased per transaction
+# Telegram keeps undelivered updates for 24 hours and Viber retries for hours:
+# a week is far beyond any redelivery.
+DELIVERY_IDS_KEPT = timedelta(days=7)
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` earlier (31 March - 1 month = 28/29 February)."""
+    year, month_index = divmod(moment.year * 12 + moment.month - 1 - months, 12)
+    day = min(moment.day, calendar.monthrange(year, month_index + 1)[1])
+    return moment.replace(year=year, month=month_index + 1, day=day)
+
+
+async def apply_retention(session: AsyncSession, now: datetime, batch: int = BATCH) -> int:
+    """Erase up to `batch` people silent for RETENTION_MONTHS; return how many."""
+    people = People(session)
+    silent = await people.silent_since(months_before(now, RETENTION_MONTHS), limit=batch)
+    for person_id in silent:
+        person = await people.get(person_id)
+        if person is not None:
+            await erase_person(session, person)
+    await ProcessedEvents(session).forget_before(now - DELIVERY_IDS_KEPT)
+    return len(silent)
+
+
+async def retention_job() -> None:
+    app = current_app()
+    total = 0
+    while True:
+        async with app.db.transaction() as session:
+            erased = await apply_retention(session, app.runtime.now())
+        total += erased
+        if erased < BATCH:
+            break
+    if total:
+        log.info("retention: erased %d person(s) silent for %d months", total, RETENTION_MONTHS)
+
+
+@background_service
+async def retention_schedule(app: App) -> None:
+    if app.scheduler is None:
+        return None
+    # The job store is synchronous and may wait for SQLite's write lock: not on the loop.
+    await asyncio.to_thread(
+        functools.partial(
+            app.scheduler.add_job,
+            retention_job,
+            trigger="cron",
+            hour=3,
+            minute=40,
+            id=JOB_ID,
+            name=JOB_ID,
+            replace_existing=True,
+        )
+    )
+    return None

@@ -1,0 +1,528 @@
+"""Book an appointment at an office; see, move and cancel your appointments.
+
+service → office (nearest to a shared location, or by oblast) → day → time →
+the place is held 10 minutes → confirm → booking code, summary, what to bring.
+Nothing free in 14 days: join the office's waiting list.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from bot.engine import Context, Dialog, Incoming, Kind, Step
+from bot.i18n import N_
+from bot.services.booking import service as booking
+from bot.services.booking import texts
+from bot.services.booking.reminders import sync_after_commit
+from bot.services.booking.service import Outcome
+from dialogs.booking_common import (
+    ask_location,
+    catalog,
+    demo_note,
+    nearest_from,
+    oblast_buttons,
+    oblast_from_payload,
+    remember_region,
+    sorted_oblasts,
+)
+
+booking_dialog = Dialog("booking")
+
+CHOOSE = N_("Please choose one of the buttons.")
+
+
+def _after_commit_sync(ctx: Context, *ids: int | None) -> None:
+    wanted = [i for i in ids if i is not None]
+    if wanted:
+        ctx.after_commit(lambda: sync_after_commit(wanted))
+
+
+@booking_dialog.step("service")
+class ChooseService(Step):
+    back = False
+
+    async def show(self, ctx: Context) -> None:
+        data = catalog(ctx)
+        if not data.offices:
+            ctx.say(ctx._("Booking is not available yet: no offices are set up."))
+            return ctx.menu()
+        offer = await booking.pending_offer(ctx.db, ctx.person.id, ctx.now())
+        if offer is not None:
+            ctx.say(
+                texts.offer_text(ctx.tr, data, offer),
+                [
+                    [ctx.button(ctx._("✅ Take this place"), "offer:yes")],
+                    [ctx.button(ctx._("✖ No, thank you"), "offer:no")],
+                ],
+                title=ctx._("A place has opened for you"),
+            )
+        office = data.office(ctx.data.get("office", ""))
+        ids = office.services if office else [s for s in data.services if data.offering(s)]
+        rows = [
+            [ctx.button(service.name.in_(ctx.language), f"s:{service.id}")]
+            for service_id in ids
+            if (service := data.service(service_id)) is not None
+        ]
+        mine = len(await booking.upcoming(ctx.db, ctx.person.id, ctx.now())) + len(
+            await booking.waiting(ctx.db, ctx.person.id)
+        )
+        if mine:
+            rows.append([ctx.button(ctx._("📋 My appointments ({n})", n=mine), "mine")])
+        where = ctx._("At {office}.", office=office.name.in_(ctx.language)) + " " if office else ""
+        ctx.ask(
+            where + ctx._("What is your visit about?"),
+            rows,
+            title=ctx._("Book an appointment"),
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        data = catalog(ctx)
+        if payload == "mine":
+            return ctx.goto("mine")
+        if payload in ("offer:yes", "offer:no"):
+            return await self._answer_offer(ctx, payload == "offer:yes")
+        service_id = payload.removeprefix("s:")
+        if not payload.startswith("s:") or data.service(service_id) is None:
+            return ctx.invalid(ctx._(CHOOSE))
+        existing = await booking.booked_for_service(ctx.db, ctx.person.id, service_id, ctx.now())
+        if existing is not None:
+            ctx.say(
+                ctx._(
+                    "You already have an appointment for this service. "
+                    "You can move it or cancel it here."
+                )
+            )
+            ctx.data["appt"] = existing.id
+            return ctx.goto("appt")
+        ctx.data["service"] = service_id
+        ctx.data.pop("move", None)
+        office = data.office(ctx.data.get("office", ""))
+        if office is not None and service_id in office.services:
+            return ctx.goto("day")
+        ctx.data.pop("office", None)
+        return ctx.goto("find")
+
+    async def _answer_offer(self, ctx: Context, take: bool) -> None:
+        data = catalog(ctx)
+        if not data.offices:
+            ctx.say(ctx._("Booking is not available yet: no offices are set up."))
+            return ctx.menu()
+        offer = await booking.pending_offer(ctx.db, ctx.person.id, ctx.now())
+        if offer is None:
+            ctx.say(ctx._("Sorry, this offer has run out."))
+            return ctx.goto("service")
+        if not take:
+            await booking.decline_offer(ctx.db, data, offer.id, ctx.person.id, ctx.now())
+            ctx.say(ctx._("All right, the place goes to the next person."))
+            return ctx.goto("service")
+        result = await booking.confirm(ctx.db, data, offer.id, ctx.person.id, ctx.now())
+        return _after_confirm(ctx, result)
+
+
+@booking_dialog.step("find")
+class FindOffice(Step):
+    async def show(self, ctx: Context) -> None:
+        ask_location(
+            ctx,
+            ctx._(
+                "Where would you like to go? Send your location and I will show the three "
+                "nearest offices, or choose the oblast."
+            ),
+            [[ctx.button(ctx._("🗺 Choose the oblast"), "obl")]],
+        )
+
+    async def handle(self, ctx: Context, event: Incoming) -> None:
+        data = catalog(ctx)
+        near = nearest_from(event, data.offering(ctx.data.get("service")))
+        if near is not None:
+            ctx.data["offices"] = [office.id for office, _ in near]
+            ctx.data["km"] = [round(km, 2) for _, km in near]
+            return ctx.goto("office")
+        if event.kind is Kind.BUTTON and event.payload == "obl":
+            return ctx.goto("oblast")
+        return ctx.invalid(ctx._("Please send your location or choose the oblast."))
+
+
+@booking_dialog.step("oblast")
+class ChooseOblast(Step):
+    async def show(self, ctx: Context) -> None:
+        data = catalog(ctx)
+        oblasts = sorted_oblasts(ctx, data.oblasts_with_offices(ctx.data.get("service")))
+        ctx.ask(ctx._("Choose the oblast:"), oblast_buttons(ctx, oblasts))
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        data = catalog(ctx)
+        oblast = oblast_from_payload(data, payload)
+        if oblast is None:
+            return ctx.invalid(ctx._(CHOOSE))
+        await remember_region(ctx, oblast)
+        offices = [o for o in data.offering(ctx.data.get("service")) if o.oblast == oblast.code]
+        ctx.data["offices"] = [office.id for office in offices]
+        ctx.data["km"] = None
+        return ctx.goto("office")
+
+
+@booking_dialog.step("office")
+class ChooseOffice(Step):
+    async def show(self, ctx: Context) -> None:
+        data = catalog(ctx)
+        ids: list[str] = ctx.data.get("offices") or []
+        km: list[float] | None = ctx.data.get("km")
+        offices = [o for i in ids if (o := data.office(i)) is not None]
+        today = booking.window(ctx.now())[0]
+        cards = [
+            f"{n}. " + texts.office_card(ctx.tr, data, office, today, km[n - 1] if km else None)
+            for n, office in enumerate(offices, start=1)
+        ]
+        buttons = [
+            [ctx.button(f"{n}. {office.name.in_(ctx.language)}", f"of:{n - 1}")]
+            for n, office in enumerate(offices, start=1)
+        ]
+        ctx.ask(
+            ctx._("Choose the office:") + "\n\n" + "\n\n".join(cards) + demo_note(ctx, offices),
+            buttons,
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        ids: list[str] = ctx.data.get("offices") or []
+        index = payload.removeprefix("of:")
+        if not payload.startswith("of:") or not index.isdigit() or int(index) >= len(ids):
+            return ctx.invalid(ctx._(CHOOSE))
+        ctx.data["office"] = ids[int(index)]
+        return ctx.goto("day")
+
+
+@booking_dialog.step("day")
+class ChooseDay(Step):
+    """Days with a free time; when there are none, the office's waiting list."""
+
+    async def show(self, ctx: Context) -> None:
+        data = catalog(ctx)
+        office = data.office(ctx.data.get("office", ""))
+        if office is None:
+            return ctx.goto("find")
+        days = await booking.free_slots(ctx.db, data, office, ctx.now())
+        if not days:
+            ctx.ask(
+                ctx._(
+                    "{office} has no free times in the next 14 days.\n\n"
+                    "You can join its waiting list: when a place frees up, I offer it to the "
+                    "first person waiting, and you will have up to 2 hours to take it.",
+                    office=office.name.in_(ctx.language),
+                ),
+                [
+                    [ctx.button(ctx._("📝 Join the waiting list"), "join")],
+                    [ctx.button(ctx._("🏢 Choose another office"), "other")],
+                ],
+            )
+            return
+        buttons = [
+            ctx.button(texts.day_label(ctx.tr, day), f"d:{day:%Y%m%d}") for day in sorted(days)
+        ]
+        ctx.ask(
+            ctx._("{office}\nChoose a day:", office=office.name.in_(ctx.language)),
+            [buttons[i : i + 2] for i in range(0, len(buttons), 2)],
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        if payload == "other":
+            ctx.data.pop("office", None)
+            return ctx.goto("find")
+        if payload == "join":
+            return await self._join(ctx)
+        digits = payload.removeprefix("d:")
+        try:
+            day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+        except ValueError:
+            return ctx.invalid(ctx._(CHOOSE))
+        ctx.data["day"] = day.isoformat()
+        return ctx.goto("time")
+
+    async def _join(self, ctx: Context) -> None:
+        _, place = await booking.join_waitlist(
+            ctx.db,
+            person_id=ctx.person.id,
+            office_id=ctx.data.get("office", ""),
+            service_id=ctx.data.get("service", ""),
+            now=ctx.now(),
+        )
+        ctx.say(
+            ctx._(
+                "You are on the waiting list, number {place}. I will write to you as soon as "
+                "a place frees up. You can leave the list in My appointments.",
+                place=place,
+            )
+        )
+        return ctx.menu()
+
+
+@booking_dialog.step("time")
+class ChooseTime(Step):
+    async def show(self, ctx: Context) -> None:
+        data = catalog(ctx)
+        office = data.office(ctx.data.get("office", ""))
+        if office is None:
+            return ctx.goto("find")
+        day = date.fromisoformat(ctx.data["day"])
+        slots = (await booking.free_slots(ctx.db, data, office, ctx.now())).get(day, [])
+        if not slots:
+            ctx.say(ctx._("Sorry, there are no free times left on this day."))
+            return ctx.goto("day")
+        buttons = [
+            ctx.button(ctx.tr.time(slot.starts_at), f"t:{int(slot.starts_at.timestamp())}")
+            for slot in slots
+        ]
+        ctx.ask(
+            ctx._("{day}: choose a time.", day=texts.day_label(ctx.tr, day)),
+            [buttons[i : i + 4] for i in range(0, len(buttons), 4)],
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        stamp = payload.removeprefix("t:")
+        if not payload.startswith("t:") or not stamp.isdigit():
+            return ctx.invalid(ctx._(CHOOSE))
+        held = await booking.hold(
+            ctx.db,
+            catalog(ctx),
+            person_id=ctx.person.id,
+            office_id=ctx.data.get("office", ""),
+            service_id=ctx.data.get("service", ""),
+            starts_at=datetime.fromtimestamp(int(stamp), UTC),
+            now=ctx.now(),
+            replaces_id=ctx.data.get("move"),
+        )
+        if held is None:
+            return ctx.invalid(
+                ctx._("Sorry, someone has just taken this time. Please choose another.")
+            )
+        ctx.data["held"] = held.id
+        return ctx.goto("confirm")
+
+
+@booking_dialog.step("confirm")
+class Confirm(Step):
+    async def show(self, ctx: Context) -> None:
+        held = await booking.get_appointment(ctx.db, ctx.data.get("held", 0), ctx.person.id)
+        if held is None or held.state != "held" or held.hold_until is None:
+            ctx.say(ctx._("This time is no longer kept for you. Please choose again."))
+            return ctx.goto("day")
+        ctx.ask(
+            ctx._(
+                "Please check:\n\n{summary}\n\nI keep this time for you for 10 minutes, "
+                "until {until}.",
+                summary=texts.summary(ctx.tr, catalog(ctx), held, code=False),
+                until=ctx.tr.time(held.hold_until),
+            ),
+            [
+                [ctx.button(ctx._("✅ Confirm"), "yes")],
+                [ctx.button(ctx._("✖ Do not book"), "no")],
+            ],
+            title=ctx._("Moving your appointment") if held.replaces_id else None,
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        data = catalog(ctx)
+        if payload == "no":
+            await booking.release_holds(ctx.db, data, ctx.person.id, ctx.now())
+            ctx.say(ctx._("Not booked. The time is free for others again."))
+            return ctx.menu()
+        if payload != "yes":
+            return ctx.invalid(ctx._(CHOOSE))
+        result = await booking.confirm(
+            ctx.db, data, ctx.data.get("held", 0), ctx.person.id, ctx.now()
+        )
+        return _after_confirm(ctx, result)
+
+
+def _after_confirm(ctx: Context, result: booking.Confirmation) -> None:
+    if result.outcome is Outcome.BOOKED and result.appointment is not None:
+        ctx.data["appt"] = result.appointment.id
+        ctx.data["moved"] = result.moved is not None
+        _after_commit_sync(ctx, result.appointment.id, result.moved.id if result.moved else None)
+        return ctx.goto("done")
+    if result.outcome is Outcome.EXPIRED:
+        ctx.say(
+            ctx._(
+                "Sorry, the 10 minutes have passed and the time was released. "
+                "Please choose a time again."
+            )
+        )
+        return ctx.goto("day") if ctx.data.get("office") else ctx.goto("service")
+    if result.outcome is Outcome.DUPLICATE:
+        ctx.say(
+            ctx._(
+                "You already have an appointment for this service. "
+                "You can move it or cancel it in My appointments."
+            )
+        )
+        return ctx.goto("mine")
+    ctx.say(ctx._("This booking is no longer open. Please start again."))
+    return ctx.goto("service")
+
+
+@booking_dialog.step("done")
+class Done(Step):
+    back = False
+
+    async def show(self, ctx: Context) -> None:
+        data = catalog(ctx)
+        appointment = await booking.get_appointment(ctx.db, ctx.data.get("appt", 0), ctx.person.id)
+        if appointment is None:
+            return ctx.menu()
+        ctx.ask(
+            texts.summary(ctx.tr, data, appointment)
+            + "\n\n"
+            + texts.bring(ctx.tr, data, appointment.service_id)
+            + "\n\n"
+            + ctx._(
+                "Show the booking code at the office. I will remind you 24 hours and "
+                "2 hours before."
+            ),
+            [
+                [ctx.button(ctx._("📋 My appointments"), "mine")],
+                [ctx.button(ctx._("☰ Menu"), "g:menu")],
+            ],
+            title=ctx._("✅ Your appointment is moved")
+            if ctx.data.get("moved")
+            else ctx._("✅ You are booked"),
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        if payload == "mine":
+            return ctx.goto("mine")
+        return ctx.invalid(ctx._(CHOOSE))
+
+
+@booking_dialog.step("mine")
+class Mine(Step):
+    async def show(self, ctx: Context) -> None:
+        data = catalog(ctx)
+        appointments = await booking.upcoming(ctx.db, ctx.person.id, ctx.now())
+        entries = await booking.waiting(ctx.db, ctx.person.id)
+        if not appointments and not entries:
+            ctx.ask(
+                ctx._("You have no appointments."),
+                [[ctx.button(ctx._("📅 Book an appointment"), "new")]],
+                title=ctx._("My appointments"),
+            )
+            return
+        lines: list[str] = []
+        buttons = []
+        for appointment in appointments:
+            service = texts.service_name(ctx.tr, data, appointment.service_id)
+            lines.append(
+                f"🗓 {texts.when(ctx.tr, appointment.starts_at)}\n"
+                f"{service}\n{texts.office_name(ctx.tr, data, appointment.office_id)}\n"
+                + ctx._("Code: {code}", code=appointment.code)
+            )
+            label = (
+                f"{texts.day_label(ctx.tr, appointment.starts_at.astimezone(ctx.tr.tz).date())}, "
+                f"{ctx.tr.time(appointment.starts_at)}"
+            )
+            buttons.append([ctx.button(label, f"a:{appointment.id}")])
+        for entry in entries:
+            lines.append(
+                ctx._(
+                    "⏳ Waiting list: {service}\n{office}",
+                    service=texts.service_name(ctx.tr, data, entry.service_id),
+                    office=texts.office_name(ctx.tr, data, entry.office_id),
+                )
+            )
+            buttons.append(
+                [
+                    ctx.button(
+                        ctx._(
+                            "Leave the waiting list: {office}",
+                            office=texts.office_name(ctx.tr, data, entry.office_id),
+                        ),
+                        f"w:{entry.id}",
+                    )
+                ]
+            )
+        buttons.append([ctx.button(ctx._("📅 Book another"), "new")])
+        ctx.ask(
+            "\n\n".join(lines) + "\n\n" + ctx._("Choose an appointment to move or cancel it."),
+            buttons,
+            title=ctx._("My appointments"),
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        if payload == "new":
+            return ctx.start("booking")
+        kind, _, number = payload.partition(":")
+        if not number.isdigit():
+            return ctx.invalid(ctx._(CHOOSE))
+        if kind == "a":
+            ctx.data["appt"] = int(number)
+            return ctx.goto("appt")
+        if kind == "w":
+            if await booking.leave_waitlist(ctx.db, int(number), ctx.person.id, ctx.now()):
+                ctx.say(ctx._("You have left the waiting list."))
+            return ctx.goto("mine")
+        return ctx.invalid(ctx._(CHOOSE))
+
+
+@booking_dialog.step("appt")
+class AppointmentCard(Step):
+    async def show(self, ctx: Context) -> None:
+        data = catalog(ctx)
+        appointment = await booking.get_appointment(ctx.db, ctx.data.get("appt", 0), ctx.person.id)
+        if appointment is None or appointment.state != "booked":
+            ctx.say(ctx._("This appointment is no longer active."))
+            return ctx.goto("mine")
+        ctx.ask(
+            texts.summary(ctx.tr, data, appointment)
+            + "\n\n"
+            + texts.bring(ctx.tr, data, appointment.service_id),
+            [
+                [ctx.button(ctx._("🔁 Move to another time"), "move")],
+                [ctx.button(ctx._("✖ Cancel the appointment"), "cancel")],
+            ],
+            title=ctx._("Your appointment"),
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        appointment = await booking.get_appointment(ctx.db, ctx.data.get("appt", 0), ctx.person.id)
+        if appointment is None or appointment.state != "booked":
+            return ctx.goto("mine")
+        if payload == "move":
+            ctx.data.update(
+                move=appointment.id,
+                service=appointment.service_id,
+                office=appointment.office_id,
+            )
+            return ctx.goto("day")
+        if payload == "cancel":
+            return ctx.goto("cancel")
+        return ctx.invalid(ctx._(CHOOSE))
+
+
+@booking_dialog.step("cancel")
+class CancelAppointment(Step):
+    async def show(self, ctx: Context) -> None:
+        appointment = await booking.get_appointment(ctx.db, ctx.data.get("appt", 0), ctx.person.id)
+        if appointment is None:
+            return ctx.goto("mine")
+        ctx.ask(
+            ctx._(
+                "Cancel your appointment on {when}?",
+                when=texts.when(ctx.tr, appointment.starts_at),
+            ),
+            [
+                [ctx.button(ctx._("Yes, cancel it"), "yes")],
+                [ctx.button(ctx._("No, keep it"), "no")],
+            ],
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        if payload == "no":
+            return ctx.back()
+        if payload != "yes":
+            return ctx.invalid(ctx._(CHOOSE))
+        cancelled = await booking.cancel(
+            ctx.db, catalog(ctx), ctx.data.get("appt", 0), ctx.person.id, ctx.now()
+        )
+        if cancelled is not None:
+            _after_commit_sync(ctx, cancelled.id)
+            ctx.say(ctx._("Your appointment is cancelled. Thank you for letting us know."))
+        return ctx.menu()

@@ -1,0 +1,78 @@
+"""Pieces shared by the booking and find-an-office dialogs."""
+
+from __future__ import annotations
+
+from bot.engine import Context, Incoming, Kind, Request
+from bot.engine.context import ButtonRows
+from bot.services.booking import geo
+from bot.services.booking.model import Oblast, Office, OfficeCatalog
+from bot.services.booking.reminders import catalog_of
+from storage.repositories import People
+
+NEAREST = 3
+UK_ALPHABET = "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"
+
+
+def catalog(ctx: Context) -> OfficeCatalog:
+    return catalog_of(ctx.runtime)
+
+
+def collation_key(text: str) -> tuple[int, ...]:
+    """Sort Ukrainian names in alphabet order (Є, І, Ї, Ґ are out of order in Unicode)."""
+    return tuple(
+        UK_ALPHABET.index(ch) if ch in UK_ALPHABET else 100 + ord(ch)
+        for ch in text.casefold()
+        if ch.isalpha()
+    )
+
+
+def sorted_oblasts(ctx: Context, oblasts: list[Oblast]) -> list[Oblast]:
+    """Kyiv City first (most people), then the oblasts by name in the person's language."""
+
+    def key(oblast: Oblast) -> tuple[int, tuple[int, ...]]:
+        name = oblast.name.in_(ctx.language)
+        special = 0 if oblast.code.startswith("UA80") else 1
+        return special, collation_key(name) if ctx.language == "uk" else tuple(map(ord, name))
+
+    return sorted(oblasts, key=key)
+
+
+def oblast_payload(oblast: Oblast) -> str:
+    return f"ob:{oblast.code[2:4]}"
+
+
+def oblast_from_payload(catalog: OfficeCatalog, payload: str) -> Oblast | None:
+    digits = payload.removeprefix("ob:")
+    return next((o for o in catalog.oblasts.values() if o.code[2:4] == digits), None)
+
+
+def oblast_buttons(ctx: Context, oblasts: list[Oblast]) -> ButtonRows:
+    buttons = [ctx.button(o.name.in_(ctx.language), oblast_payload(o)) for o in oblasts]
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+async def remember_region(ctx: Context, oblast: Oblast) -> None:
+    """The oblast someone looks in is their region, so announcements for it reach them."""
+    await People(ctx.db).set_region(ctx.person, oblast.code)
+
+
+def ask_location(ctx: Context, text: str, buttons: ButtonRows) -> None:
+    ctx.ask(
+        text,
+        buttons,
+        request=Request.LOCATION,
+        request_label=ctx._("📍 Send my location"),
+    )
+
+
+def nearest_from(event: Incoming, offices: list[Office]) -> list[tuple[Office, float]] | None:
+    """The nearest offices to a shared location; None when the event is not a location."""
+    if event.kind is not Kind.LOCATION or event.latitude is None or event.longitude is None:
+        return None
+    return geo.nearest(offices, event.latitude, event.longitude, NEAREST)
+
+
+def demo_note(ctx: Context, offices: list[Office]) -> str:
+    if any(office.demo for office in offices):
+        return "\n\n" + ctx._("ⓘ Demo data: addresses, phones and hours are examples.")
+    return ""

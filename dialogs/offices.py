@@ -1,0 +1,94 @@
+"""Find an office: the nearest ones to a shared location, or those of an oblast,
+with today's hours and the phone; one tap to book there."""
+
+from __future__ import annotations
+
+from bot.engine import Context, Dialog, Incoming, Kind, Step
+from bot.services.booking import texts
+from bot.services.booking.slots import local_day
+from dialogs.booking_common import (
+    ask_location,
+    catalog,
+    demo_note,
+    nearest_from,
+    oblast_buttons,
+    oblast_from_payload,
+    remember_region,
+    sorted_oblasts,
+)
+
+offices_dialog = Dialog("offices")
+
+
+@offices_dialog.step("how")
+class How(Step):
+    back = False
+
+    async def show(self, ctx: Context) -> None:
+        if not catalog(ctx).offices:
+            ctx.say(ctx._("No offices are set up yet."))
+            return ctx.menu()
+        ask_location(
+            ctx,
+            ctx._(
+                "Send your location and I will show the three nearest offices, "
+                "or choose the oblast."
+            ),
+            [[ctx.button(ctx._("🗺 Choose the oblast"), "obl")]],
+        )
+
+    async def handle(self, ctx: Context, event: Incoming) -> None:
+        near = nearest_from(event, list(catalog(ctx).offices.values()))
+        if near is not None:
+            ctx.data["offices"] = [office.id for office, _ in near]
+            ctx.data["km"] = [round(km, 2) for _, km in near]
+            return ctx.goto("list")
+        if event.kind is Kind.BUTTON and event.payload == "obl":
+            return ctx.goto("oblast")
+        return ctx.invalid(ctx._("Please send your location or choose the oblast."))
+
+
+@offices_dialog.step("oblast")
+class Oblast(Step):
+    async def show(self, ctx: Context) -> None:
+        oblasts = sorted_oblasts(ctx, catalog(ctx).oblasts_with_offices())
+        ctx.ask(ctx._("Choose the oblast:"), oblast_buttons(ctx, oblasts))
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        data = catalog(ctx)
+        oblast = oblast_from_payload(data, payload)
+        if oblast is None:
+            return ctx.invalid(ctx._("Please choose one of the buttons."))
+        await remember_region(ctx, oblast)
+        ctx.data["offices"] = [o.id for o in data.offices.values() if o.oblast == oblast.code]
+        ctx.data["km"] = None
+        return ctx.goto("list")
+
+
+@offices_dialog.step("list")
+class List(Step):
+    async def show(self, ctx: Context) -> None:
+        data = catalog(ctx)
+        km: list[float] | None = ctx.data.get("km")
+        offices = [o for i in ctx.data.get("offices") or [] if (o := data.office(i)) is not None]
+        today = local_day(ctx.now())
+        cards = [
+            texts.office_card(ctx.tr, data, office, today, km[n] if km else None)
+            for n, office in enumerate(offices)
+        ]
+        buttons = [
+            [
+                ctx.button(
+                    ctx._("📅 Book: {office}", office=office.name.in_(ctx.language)), f"b:{n}"
+                )
+            ]
+            for n, office in enumerate(offices)
+        ]
+        ctx.ask("\n\n".join(cards) + demo_note(ctx, offices), buttons, title=ctx._("Offices"))
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        ids: list[str] = ctx.data.get("offices") or []
+        index = payload.removeprefix("b:")
+        if not payload.startswith("b:") or not index.isdigit() or int(index) >= len(ids):
+            return ctx.invalid(ctx._("Please choose one of the buttons."))
+        return ctx.start("booking", {"office": ids[int(index)]})

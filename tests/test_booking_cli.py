@@ -1,0 +1,72 @@
+"""`python -m bot appointments --office ID --date YYYY-MM-DD [--csv]`."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+
+import pytest
+
+from bot.cli import main
+from bot.services.booking import service as booking
+from bot.services.booking.loader import load_catalog
+from bot.settings import DEMO_DATA_DIR
+from storage.db import Database
+from tests.booking_support import NOW, book, kyiv, make_people
+
+OFFICE = "kyiv-cnap-obolon"
+
+
+def last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+async def seed(url: str) -> list[str]:
+    cat, _ = load_catalog(DEMO_DATA_DIR)
+    db = Database(url)
+    try:
+        people = await make_people(db, 4)
+        late = await book(db, cat, people[0], kyiv(2026, 11, 25, 10, 20), office_id=OFFICE)
+        early = await book(db, cat, people[1], kyiv(2026, 11, 25, 9), office_id=OFFICE)
+        gone = await book(db, cat, people[2], kyiv(2026, 11, 25, 11), office_id=OFFICE)
+        await book(db, cat, people[3], kyiv(2026, 11, 26, 9), office_id=OFFICE)  # another day
+        assert gone.appointment is not None
+        async with db.transaction() as session:
+            await booking.cancel(session, cat, gone.appointment.id, people[2], NOW)
+        assert early.appointment is not None and late.appointment is not None
+        return [early.appointment.code, late.appointment.code]
+    finally:
+        await db.dispose()
+
+
+def test_appointments_lists_and_exports_one_day(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    early, late = asyncio.run(seed(sqlite_url))
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+
+    assert main(["appointments", "--office", OFFICE, "--date", "2026-11-25"]) == 0
+    out = capsys.readouterr().out
+    assert "2 appointment(s)" in out
+    assert out.index(f"09:00  {early}") < out.index(f"10:20  {late}")
+
+    assert main(["appointments", "--office", OFFICE, "--date", "2026-11-25", "--csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["time", "code", "service", "service_uk", "state"]
+    assert [(r[0], r[1], r[4]) for r in rows[1:]] == [
+        ("09:00", early, "booked"),
+        ("10:20", late, "booked"),
+    ]
+    assert rows[1][2] == "IDP certificate and living allowance"
+
+
+def test_appointments_rejects_bad_input_in_one_line(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    assert main(["appointments", "--office", OFFICE, "--date", "25.11.2026"]) == 2
+    assert last_line(capsys.readouterr().err).startswith("error: --date '25.11.2026'")
+    assert main(["appointments", "--office", "nowhere", "--date", "2026-11-25"]) == 2
+    err = last_line(capsys.readouterr().err)  # earlier lines: the log, not the error
+    assert err.startswith("error: unknown office 'nowhere'; known offices: bila-tserkva-cnap")

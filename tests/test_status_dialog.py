@@ -1,0 +1,170 @@
+"""The status dialog through the conversation adapter, in both languages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bot.app import App
+from bot.services.status.importer import import_text
+from handlers.conversation import Conversation
+from storage.models.status import Follow
+from tests.conftest import Clock, onboard
+from tests.status_support import DEMO_ROWS, count, csv_text
+
+Chat = Callable[..., Conversation]
+MISMATCH = "Not found, or the details do not match"
+
+
+async def open_status(chat: Conversation, language: str = "en") -> None:
+    await onboard(chat, language)
+    await chat.presses("application status" if language == "en" else "Статус моєї заяви")
+
+
+async def check(chat: Conversation, number: str, birth_date: str) -> None:
+    await chat.says(number)
+    await chat.says(birth_date)
+
+
+async def test_lookup_shows_status_in_plain_words(chat_factory: Chat, sqlite_app: App) -> None:
+    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    chat = chat_factory()
+    await open_status(chat)
+    chat.expect("Type your application number", "VPO-2026-000123")
+    await chat.says("vpo 2026 – 000124")  # spaces, case and a phone's dash
+    chat.expect("date of birth")
+    await chat.says("1979-07-02")
+    chat.expect(
+        "Application VPO-2026-000124",
+        "Status: Documents needed",
+        "Pension Fund service centre or ЦНАП",
+        "Note: Bring the IBAN",
+        "Last change: November 18, 2026",
+        buttons=["Notify me when it changes", "Check another application"],
+    )
+
+
+async def test_history_lists_every_status(chat_factory: Chat, sqlite_app: App) -> None:
+    await import_text(sqlite_app, csv_text(DEMO_ROWS[0]))
+    await import_text(
+        sqlite_app, csv_text("VPO-2026-000123,1984-03-15,approved,2026-11-23T09:00:00+02:00,")
+    )
+    chat = chat_factory()
+    await open_status(chat)
+    await check(chat, "VPO-2026-000123", "15.03.1984")
+    chat.expect("Status: Approved", "History:", r"11/23/26 — Approved\n• 11/20/26 — Under review")
+
+
+async def test_mismatch_wording_is_identical_for_unknown_number_and_wrong_date(
+    chat_factory: Chat, sqlite_app: App
+) -> None:
+    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    unknown = chat_factory(user_id="1")
+    await open_status(unknown)
+    await check(unknown, "VPO-2026-999999", "15.03.1984")
+    wrong_date = chat_factory(user_id="2")
+    await open_status(wrong_date)
+    await check(wrong_date, "VPO-2026-000123", "16.03.1984")
+    assert unknown.text == wrong_date.text
+    assert [r.buttons for r in unknown.last] == [r.buttons for r in wrong_date.last]
+    unknown.expect(MISMATCH, "4 more tries this hour", "Type your application number")
+
+
+async def test_lockout_after_five_failures_and_its_release(
+    chat_factory: Chat, sqlite_app: App, clock: Clock
+) -> None:
+    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    chat = chat_factory()
+    await open_status(chat)
+    for minute in range(5):
+        await check(chat, "VPO-2026-000123", f"0{minute + 1}.01.1984")
+        clock.advance(minutes=10)
+    # Five failures between 12:00 and 12:40 Kyiv time: wait until 13:00.
+    chat.expect(MISMATCH, "paused", "try again after 13:00")
+    chat.expect_not("more tr")
+    await chat.says("VPO-2026-000123")  # the right details do not help while locked
+    chat.expect("try again after 13:00")
+    chat.expect_not("date of birth")
+
+    clock.advance(minutes=10)  # 13:00 Kyiv: the first failure is an hour old
+    await chat.presses("Menu")
+    await chat.presses("application status")
+    await check(chat, "VPO-2026-000123", "15.03.1984")
+    chat.expect("Status: Under review")
+
+
+async def test_lockout_in_ukrainian_crossing_midnight(
+    chat_factory: Chat, sqlite_app: App, clock: Clock
+) -> None:
+    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    clock.current = datetime(2026, 11, 24, 21, 30, tzinfo=UTC)  # 23:30 in Kyiv
+    chat = chat_factory()
+    await open_status(chat, "uk")
+    for _ in range(5):
+        await check(chat, "VPO-2026-000999", "01.01.1984")
+    chat.expect("Не знайдено, або дані не збігаються", "після 25 листопада 2026, 00:30")
+
+
+async def test_follow_list_and_unfollow(chat_factory: Chat, sqlite_app: App) -> None:
+    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    chat = chat_factory()
+    await open_status(chat)
+    await check(chat, "VPO-2026-000123", "15.03.1984")
+    await chat.presses("Notify me")
+    chat.expect("I will write to you", "VPO-2026-000123 — Under review")
+    await chat.presses("Check an application")
+    await check(chat, "VPO2026000124", "02.07.1979")
+    await chat.presses("Notify me")
+    chat.expect("VPO-2026-000123 — Under review", "VPO-2026-000124 — Documents needed")
+    assert await count(sqlite_app, Follow) == 2
+
+    await chat.presses("Menu")
+    await chat.presses("application status")
+    await chat.presses("Applications I follow (2)")
+    await chat.presses("Stop")  # the first application's button
+    chat.expect("No more messages about application VPO-2026-000123")
+    chat.expect_not("VPO-2026-000123 —")
+    assert await count(sqlite_app, Follow) == 1
+
+    await chat.presses("VPO-2026-000124")  # show it again, no birth date needed
+    chat.expect("Status: Documents needed", buttons=["Stop notifications"])
+    await chat.presses("Stop notifications")
+    chat.expect("You do not follow any applications yet")
+    assert await count(sqlite_app, Follow) == 0
+
+    # No button ever carried an application number: only internal ids.
+    payloads = [p for reply in chat.history for p in reply.payloads]
+    assert payloads
+    assert not [p for p in payloads if "000123" in p or "000124" in p or "VPO" in p]
+
+
+async def test_ukrainian_conversation(chat_factory: Chat, sqlite_app: App) -> None:
+    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    chat = chat_factory()
+    await open_status(chat, "uk")
+    chat.expect("Введіть номер заяви")
+    await chat.says("ВПО-2026-000123")  # typed on a Ukrainian keyboard
+    chat.expect("дату народження")
+    await chat.says("15.03.1984")
+    chat.expect(
+        "Статус: На розгляді",
+        "Остання зміна: 20 листопада 2026",
+        buttons=["Повідомити про зміни"],
+    )
+    await chat.presses("Повідомити про зміни")
+    chat.expect("Готово", "VPO-2026-000123 — На розгляді")
+    await chat.says("/menu")
+    await chat.presses("Мої дані")
+    chat.expect("Заяви, за якими ви стежите: VPO-2026-000123")
+
+
+async def test_bad_input_is_reprompted(chat_factory: Chat, sqlite_app: App) -> None:
+    chat = chat_factory()
+    await open_status(chat)
+    await chat.says("my number is lost")
+    chat.expect("does not look like an application number", "Type your application number")
+    await chat.says("VPO-2026-000123")
+    await chat.says("31.02.1984")
+    chat.expect("could not read this date", "date of birth")
+    await chat.says("31.12.2099")
+    chat.expect("could not read this date")

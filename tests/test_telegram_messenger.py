@@ -1,0 +1,143 @@
+"""The Telegram messenger the outbox sends through: one attempt, errors mapped to outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.delivery.messenger import Outcome
+from bot.engine import Button, Reply, Request
+from bot.metrics import Metrics
+from handlers.telegram.messenger import TelegramMessenger
+from tests.doubles.telegram_api import TelegramApiDouble
+from tests.telegram_support import free_port
+
+
+@pytest.fixture
+async def telegram_api() -> AsyncIterator[TelegramApiDouble]:
+    double = await TelegramApiDouble().start()
+    yield double
+    await double.stop()
+
+
+def make_bot(base: str, token: str) -> Bot:
+    return Bot(token=token, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
+
+
+@pytest.fixture
+async def messenger(telegram_api: TelegramApiDouble) -> AsyncIterator[TelegramMessenger]:
+    bot = make_bot(telegram_api.base_url, telegram_api.token)
+    yield TelegramMessenger(bot, Metrics())
+    await bot.session.close()
+
+
+async def test_deliver_maps_every_answer_to_an_outcome(
+    telegram_api: TelegramApiDouble, messenger: TelegramMessenger
+) -> None:
+    for chat_id in (1, 2, 3, 4):
+        telegram_api.user(chat_id)
+    telegram_api.block(2)
+    telegram_api.flood("sendMessage", retry_after=7)
+    results = {}
+    results["flood"] = await messenger.deliver("1", [Reply(text="Hi")])
+    results["sent"] = await messenger.deliver("1", [Reply(text="Hi <there> & you")])
+    results["blocked"] = await messenger.deliver("2", [Reply(text="Hi")])
+    telegram_api.fail("sendMessage", 503, "Service Unavailable")
+    results["5xx"] = await messenger.deliver("3", [Reply(text="Hi")])
+    results["unknown"] = await messenger.deliver("999", [Reply(text="Hi")])
+    assert {name: r.outcome for name, r in results.items()} == {
+        "flood": Outcome.RATE_LIMITED,
+        "sent": Outcome.SENT,
+        "blocked": Outcome.BLOCKED,
+        "5xx": Outcome.TRANSIENT,
+        "unknown": Outcome.FAILED,
+    }
+    assert results["flood"].retry_after == 7
+    assert results["blocked"].reason.startswith("403")
+    assert "chat not found" in results["unknown"].reason
+    # The outbox keeps its own schedule: one attempt per delivery, no waiting here.
+    assert len(telegram_api.calls_of("sendMessage")) == 5
+    assert telegram_api.sent_to(1)[0].text == "Hi <there> & you"
+    rendered = messenger.metrics.render().decode()
+    assert 'poruch_send_errors_total{code="5xx",platform="telegram"} 1.0' in rendered
+    assert 'poruch_sends_total{platform="telegram",result="blocked"} 1.0' in rendered
+
+
+async def test_deliver_many_loops_one_by_one(
+    telegram_api: TelegramApiDouble, messenger: TelegramMessenger
+) -> None:
+    telegram_api.user(10)
+    telegram_api.user(11)
+    telegram_api.block(11)
+    assert messenger.max_batch == 1
+    results = await messenger.deliver_many(["10", "11"], Reply(text="Announcement"))
+    assert {k: r.outcome for k, r in results.items()} == {
+        "10": Outcome.SENT,
+        "11": Outcome.BLOCKED,
+    }
+
+
+async def test_unreachable_api_is_transient() -> None:
+    bot = make_bot(f"http://127.0.0.1:{free_port()}", "4242:TEST-token")
+    try:
+        result = await TelegramMessenger(bot, Metrics()).deliver("1", [Reply(text="Hi")])
+    finally:
+        await bot.session.close()
+    assert result.outcome is Outcome.TRANSIENT
+    assert result.reason.startswith("network")
+
+
+async def test_share_keyboard_is_taken_away_and_buttons_put_back(
+    telegram_api: TelegramApiDouble, messenger: TelegramMessenger
+) -> None:
+    telegram_api.user(20)
+    ask = Reply(text="Your phone?", request=Request.PHONE, request_label="📱 Share")
+    question = Reply(text="Next?", buttons=((Button("Yes", "yes"),),))
+    assert (await messenger.deliver("20", [ask])).ok
+    assert (await messenger.deliver("20", [question])).ok
+    first, second = telegram_api.sent_to(20)
+    assert first.keyboard[0]["request_contact"] is True
+    # Sent with the removal, then its inline buttons restored by an edit.
+    [edit] = telegram_api.calls_of("editMessageReplyMarkup")
+    assert edit.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "yes"
+    assert second.button_labels == ["Yes"]
+    assert (await messenger.deliver("20", [question])).ok
+    assert telegram_api.sent_to(20)[-1].markup == second.markup  # nothing left to remove
+    assert len(telegram_api.calls_of("editMessageReplyMarkup")) == 1
+
+
+async def test_callback_data_over_64_bytes_never_leaves(
+    telegram_api: TelegramApiDouble, messenger: TelegramMessenger
+) -> None:
+    telegram_api.user(30)
+    too_long = Reply(text="x", buttons=((Button("b", "x" * 65),),))
+    result = await messenger.deliver("30", [too_long])
+    assert result.outcome is Outcome.FAILED and "64" in result.reason
+    assert not telegram_api.calls_of("sendMessage")
+    # And the double refuses it as Telegram does, should anything try.
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="b", callback_data="x" * 65)]]
+    )
+    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+        await messenger.bot.send_message(chat_id=30, text="x", reply_markup=markup)
+
+
+async def test_double_is_strict_about_html_and_length(
+    telegram_api: TelegramApiDouble, messenger: TelegramMessenger
+) -> None:
+    telegram_api.user(40)
+    with pytest.raises(TelegramBadRequest, match="can't parse entities"):
+        await messenger.bot.send_message(chat_id=40, text="<b>open", parse_mode="HTML")
+    with pytest.raises(TelegramBadRequest, match="too long"):
+        await messenger.bot.send_message(chat_id=40, text="x" * 4097)
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await messenger.bot.send_message(chat_id=41, text="hi")
+    long = "\n\n".join(["абзац " * 100] * 20)
+    assert (await messenger.deliver("40", [Reply(text=long, title="Довго")])).ok
+    assert len(telegram_api.sent_to(40)) >= 3

@@ -28,7 +28,7 @@ migrate: setup
 	DATABASE_URL=$(DB_URL) $(PY) -m bot migrate
 
 # In the demo the terminal person is staff, so the Staff menu can be tried too.
-DEMO_ENV := DATABASE_URL=$(DB_URL) STAFF_IDS=terminal:demo
+DEMO_ENV := DATABASE_URL=$(DB_URL) STAFF_IDS=terminal:demo DEMO_TRANSCRIPT=data/demo-deliveries.log
 
 demo: setup  ## the bot in the terminal, on the embedded SQLite database
 	$(DEMO_ENV) $(PY) -m bot migrate

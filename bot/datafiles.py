@@ -20,6 +20,9 @@ from typing import Any
 
 import yaml
 
+# libyaml's safe loader where available: staff data is parsed at every start.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # Modules that register loaders; a feature adds its own here.
 DATA_MODULES: list[str] = [
     "bot.services.booking.loader",
@@ -102,7 +105,7 @@ def read_yaml(file: Path) -> tuple[YamlDocument | None, list[DataError]]:
     except (OSError, UnicodeDecodeError) as exc:
         return None, [DataError(file, None, f"cannot read: {exc}")]
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -111,7 +114,7 @@ def read_yaml(file: Path) -> tuple[YamlDocument | None, list[DataError]]:
     lines: dict[Path_, int] = {}
     if node is not None:
         _index(node, (), lines)
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=_LOADER)
     return YamlDocument(file, data, lines), []
 
 

@@ -14,7 +14,11 @@ if TYPE_CHECKING:
     from bot.app import App
 
 # Modules that register seeders; a feature adds its own here.
-DEMO_MODULES: list[str] = ["bot.services.status.demo", "bot.services.booking.demo"]
+DEMO_MODULES: list[str] = [
+    "bot.services.demo_people",
+    "bot.services.status.demo",
+    "bot.services.booking.demo",
+]
 
 Seeder = Callable[["App"], Awaitable[str]]
 _SEEDERS: list[Seeder] = []

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     default_locale: Literal["uk", "en"] = "uk"
     data_dir: Path = DEMO_DATA_DIR
     registry_url: str | None = None  # optional application-status registry (docs/status.md)
+    #: `make demo` only: Telegram/Viber deliveries without a token go to this file
+    demo_transcript: Path | None = None
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 

@@ -30,6 +30,7 @@ from bot.services.broadcast import (
 from bot.services.broadcast.progress import report_text
 from bot.services.broadcast.schedule import schedule
 from bot.settings import Settings
+from handlers.demo_delivery import add_demo_messengers
 from storage.models import OutboxMessage
 from storage.models.broadcast import Announcement
 
@@ -139,6 +140,7 @@ async def attach_messengers(app: App) -> web.Application:
     web_app = web.Application()
     for adapter in configured_adapters(app):
         await adapter(app, web_app)  # registers its messenger; its job is not run here
+    add_demo_messengers(app)  # only with DEMO_TRANSCRIPT (make demo)
     return web_app
 
 

@@ -28,9 +28,13 @@ def _chat_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("chat", "talk to the bot in the terminal (no token needed)", _chat_arguments)
 async def chat(settings: Settings, args: argparse.Namespace) -> int:
+    from handlers.demo_delivery import add_demo_messengers
     from handlers.terminal import chat as terminal_chat
 
     app = await build_app(settings)
+    # Bot-initiated messages for the person at the keyboard appear in the chat;
+    # with DEMO_TRANSCRIPT, Telegram and Viber deliveries go to that file.
+    add_demo_messengers(app, terminal=sys.stdout)
     services = await start_services(app)
     try:
         await terminal_chat(app.engine, user_id=args.user, stdin=sys.stdin, stdout=sys.stdout)

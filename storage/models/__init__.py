@@ -1,12 +1,12 @@
 """All tables. Importing this package registers every model on `Base.metadata`."""
 
 from storage.models.base import Base, UTCDateTime, utcnow
-from storage.models.core import AuditEntry, DialogStateRow, Person, ProcessedEvent
-from storage.models.delivery import OutboxMessage
 from storage.models.booking import Appointment, SlotSeat, WaitlistEntry  # noqa: F401
 from storage.models.broadcast import Announcement  # noqa: F401
-from storage.models.viber import ViberReceipt  # noqa: F401
+from storage.models.core import AuditEntry, DialogStateRow, Person, ProcessedEvent
+from storage.models.delivery import OutboxMessage
 from storage.models.status import Application, Follow, LookupFailure, StatusChange  # noqa: F401
+from storage.models.viber import ViberReceipt  # noqa: F401
 
 __all__ = [
     "AuditEntry",

@@ -1,0 +1,78 @@
+"""Where bot-initiated messages go in `make demo`, where no messenger is connected.
+
+- `TerminalMessenger` prints them into the terminal chat ("📨 …"), for the
+  person at the keyboard (platform "terminal").
+- `TranscriptMessenger` stands in for Telegram and Viber when they have no
+  token: it appends each delivery (platform, recipient, first line) to a
+  transcript file, so a staff member can see an announcement reach every demo
+  person once. It is enabled only by the `DEMO_TRANSCRIPT` setting, which
+  `make demo` sets; a production configuration never has it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from bot.delivery import DeliveryResult, Outcome
+from bot.engine import Reply
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+
+class TerminalMessenger:
+    platform = "terminal"
+    max_batch = 1
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    async def deliver(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+        for reply in replies:
+            print(f"\n📨 {reply.full_text()}", file=self.out, flush=True)
+        return DeliveryResult(Outcome.SENT)
+
+    async def deliver_many(
+        self, user_ids: Sequence[str], reply: Reply
+    ) -> dict[str, DeliveryResult]:
+        return {user_id: await self.deliver(user_id, [reply]) for user_id in user_ids}
+
+
+class TranscriptMessenger:
+    def __init__(self, platform: str, path: Path, *, max_batch: int = 1) -> None:
+        self.platform = platform
+        self.path = path
+        self.max_batch = max_batch
+
+    def _append(self, lines: list[str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.writelines(line + "\n" for line in lines)
+
+    async def deliver(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+        first = replies[0].text.splitlines()[0] if replies and replies[0].text else ""
+        await asyncio.to_thread(self._append, [f"{self.platform}\t{user_id}\t{first}"])
+        return DeliveryResult(Outcome.SENT)
+
+    async def deliver_many(
+        self, user_ids: Sequence[str], reply: Reply
+    ) -> dict[str, DeliveryResult]:
+        first = reply.text.splitlines()[0] if reply.text else ""
+        lines = [f"{self.platform}\t{user_id}\t{first}" for user_id in user_ids]
+        await asyncio.to_thread(self._append, lines)
+        return {user_id: DeliveryResult(Outcome.SENT) for user_id in user_ids}
+
+
+def add_demo_messengers(app: App, terminal: TextIO | None = None) -> None:
+    """Fill the platforms that have no real messenger in this process (demo only)."""
+    if terminal is not None and app.messengers.get("terminal") is None:
+        app.messengers.add(TerminalMessenger(terminal))
+    transcript = app.settings.demo_transcript
+    if transcript is None:
+        return
+    for platform, batch in (("telegram", 1), ("viber", 300), ("terminal", 1)):
+        if app.messengers.get(platform) is None:
+            app.messengers.add(TranscriptMessenger(platform, transcript, max_batch=batch))

@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.scheduler import build_scheduler, set_current_app
+from bot.scheduler import build_scheduler, set_current_app, watch_lag
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -70,6 +70,7 @@ async def start_services(app: App, *, scheduler: bool = True) -> Running:
     if scheduler:
         running.scheduler = build_scheduler(app.settings.database_url)
         running.scheduler.start()
+        watch_lag(running.scheduler, app.metrics)
         app.scheduler = running.scheduler
     for service in _SERVICES:
         job = await service(app)

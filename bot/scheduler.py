@@ -12,16 +12,21 @@ database (an outbox `dedupe_key`, a conditional UPDATE) before acting.
 
 from __future__ import annotations
 
+import contextlib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import make_url
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.metrics import Metrics
 
 JOBS_TABLE = "apscheduler_jobs"
 _current: App | None = None
@@ -47,13 +52,38 @@ def sync_url(url: str) -> str:
     return f"sqlite:///{path.with_name(path.stem + '.jobs' + path.suffix)}"
 
 
+class SharedStoreScheduler(AsyncIOScheduler):  # type: ignore[misc]
+    """An AsyncIOScheduler that tolerates other processes on the same job store.
+
+    When two processes fire the same one-off job, the second to finish removes a
+    row the first already deleted: stock APScheduler 3 raises JobLookupError out
+    of its wake-up routine, which then schedules no further wake-up, and that
+    scheduler sleeps until something else wakes it. Here "already gone" is done.
+    """
+
+    def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
+        with contextlib.suppress(JobLookupError):
+            super().remove_job(job_id, jobstore)
+
+
+def watch_lag(scheduler: AsyncIOScheduler, metrics: Metrics) -> None:
+    """`poruch_scheduler_lag_seconds`: how late the last job started against its plan."""
+
+    def submitted(event: JobSubmissionEvent) -> None:
+        if event.scheduled_run_times:
+            planned = max(event.scheduled_run_times)
+            metrics.scheduler_lag.set(max((datetime.now(UTC) - planned).total_seconds(), 0.0))
+
+    scheduler.add_listener(submitted, EVENT_JOB_SUBMITTED)
+
+
 def build_scheduler(database_url: str) -> AsyncIOScheduler:
     job_defaults: dict[str, Any] = {
         "coalesce": True,  # a backlog after downtime runs once, not once per missed tick
         "misfire_grace_time": 6 * 3600,  # a reminder late by minutes still helps
         "max_instances": 1,
     }
-    return AsyncIOScheduler(
+    return SharedStoreScheduler(
         jobstores={
             "default": SQLAlchemyJobStore(url=sync_url(database_url), tablename=JOBS_TABLE)
         },

@@ -318,10 +318,26 @@ async def test_limiter_allows_n_in_any_window_and_pauses() -> None:
     stamps: list[float] = []
     loop = asyncio.get_running_loop()
     for _ in range(100):
-        await limiter.acquire()
+        ticket = await limiter.acquire()
         stamps.append(loop.time())
+        limiter.release(ticket)
     assert max_in_any_window(stamps, window=0.25) <= 40
     limiter.pause(0.2)
     before = loop.time()
-    await limiter.acquire()
+    limiter.release(await limiter.acquire())
     assert loop.time() >= before + 0.2
+
+
+async def test_limiter_counts_a_slow_send_until_it_completed() -> None:
+    """A send that arrives late at the platform must not share a window with the next one."""
+    now = [0.0]
+    limiter = SlidingWindowLimiter(1, period=1.0, clock=lambda: now[0])
+    first = await limiter.acquire()
+    now[0] = 0.8  # the first send's answer comes back late
+    limiter.release(first)
+    now[0] = 1.5  # a second after the start, but not after the completion
+    waiter = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0.01)
+    assert not waiter.done()
+    now[0] = 1.8
+    limiter.release(await asyncio.wait_for(waiter, 1))

@@ -6,10 +6,12 @@ up to 2N. This limiter remembers the moment of each of the last N sends and
 lets the next one through only when the oldest of them is a full period old,
 so *every* window of one period holds at most N sends.
 
-The platform counts a send when it arrives, a little after we counted it,
-and not always equally late; so a window here is `MARGIN` longer than the
-period, lest two sends exactly one period apart on our side land inside one
-period on theirs.
+The platform counts a send when it arrives, somewhere between the moment we
+start it and the moment its answer comes back, and a busy event loop makes
+that delay uneven. So a send holds its place in the window from when it is
+started until one period after it *completed* (`release`): the next send that
+needs the place starts no earlier than that, and therefore arrives at least
+one full period after the earlier one arrived, however late either was.
 
 A platform that answers "too many requests, retry after S" pauses the whole
 limiter: Telegram's flood control is per bot, not per chat.
@@ -23,7 +25,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-MARGIN = 0.01  # seconds
+
+class Ticket:
+    """One granted send; `release` it when the platform has answered."""
+
+    __slots__ = ("done_at",)
+
+    def __init__(self) -> None:
+        self.done_at: float | None = None
 
 
 class SlidingWindowLimiter:
@@ -32,42 +41,49 @@ class SlidingWindowLimiter:
         rate: float,
         *,
         period: float = 1.0,
-        margin: float = MARGIN,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         if rate >= 1:
-            self.capacity, self.period = math.floor(rate), period + margin
+            self.capacity, self.period = math.floor(rate), period
         else:  # slower than one a second: one send per 1/rate seconds
-            self.capacity, self.period = 1, period / rate + margin
+            self.capacity, self.period = 1, period / rate
         self._clock = clock
-        self._stamps: deque[float] = deque()
+        self._held: deque[Ticket] = deque()  # in the order granted, one entry per send
         self._resume_at = 0.0
         self._lock = asyncio.Lock()
 
-    async def acquire(self, cost: int = 1) -> None:
-        """Wait until `cost` sends fit in the window, then count them as sent now.
+    async def acquire(self, cost: int = 1) -> Ticket:
+        """Wait until `cost` sends fit in the window; the caller sends, then `release`s.
 
-        Waiters are served in arrival order (the lock is fair), and the caller
-        must send right after this returns, without awaiting anything else
-        first, so the platform sees the sends at the moments counted here.
+        Waiters are served in arrival order (the lock is fair).
         """
         cost = max(1, min(cost, self.capacity))
+        ticket = Ticket()
         async with self._lock:
             while True:
                 now = self._clock()
                 if now < self._resume_at:
                     await asyncio.sleep(self._resume_at - now)
                     continue
-                while self._stamps and now - self._stamps[0] >= self.period:
-                    self._stamps.popleft()
-                if len(self._stamps) + cost <= self.capacity:
-                    self._stamps.extend([now] * cost)
-                    return
-                # the moment enough old sends have left the window
-                oldest_needed = self._stamps[len(self._stamps) + cost - self.capacity - 1]
-                await asyncio.sleep(max(oldest_needed + self.period - now, 0.0))
+                held = self._held
+                while (
+                    held and held[0].done_at is not None and now - held[0].done_at >= self.period
+                ):
+                    held.popleft()
+                if len(held) + cost <= self.capacity:
+                    held.extend([ticket] * cost)
+                    return ticket
+                first = held[0].done_at
+                # still in flight: its place frees one period after it completes
+                wait = 0.002 if first is None else max(first + self.period - now, 0.0005)
+                await asyncio.sleep(wait)
+
+    def release(self, ticket: Ticket) -> None:
+        """The send is complete (answered, failed or abandoned)."""
+        if ticket.done_at is None:
+            ticket.done_at = self._clock()
 
     def pause(self, seconds: float) -> None:
         """The platform asked us to wait: nobody sends before `seconds` from now."""

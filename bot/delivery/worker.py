@@ -301,17 +301,18 @@ class OutboxWorker:
 
     async def _dispatch(self, lane: _Lane, messenger: Messenger, unit: Unit) -> None:
         cost = 1 if unit.grouped else max(len(unit.rows[0].body), 1)
-        await lane.limiter.acquire(cost)
+        ticket = await lane.limiter.acquire(cost)
         if self._stopping:
+            lane.limiter.release(ticket)
             return
-        # From here to the platform call nothing is awaited: the platform sees the send
-        # at the moment the limiter counted it.
         task = asyncio.current_task()
         assert task is not None
         lane.delivering.add(task)
         try:
             results = await self._call(messenger, unit)
         finally:
+            # the window counts the send until it completed: see ratelimit.py
+            lane.limiter.release(ticket)
             lane.delivering.discard(task)
         now = self.app.runtime.now()
         for row in unit.rows:

@@ -178,7 +178,7 @@ async def test_one_persons_rapid_events_through_both_processes_stay_serialised(
         await via(bots[0], person.says("/start"))
         await double.wait_until(lambda: bool(person.received), WAIT)
         await via(bots[1], person.presses("English"))
-        await double.wait_for_text(person.id, "I agree", WAIT)
+        await double.wait_for_text(person.id, "Your data", WAIT)
         await via(bots[0], person.presses("I agree"))
         await double.wait_for_text(person.id, "Main menu", WAIT)
         db = Database(database)

@@ -141,3 +141,20 @@ async def test_double_is_strict_about_html_and_length(
     long = "\n\n".join(["абзац " * 100] * 20)
     assert (await messenger.deliver("40", [Reply(text=long, title="Довго")])).ok
     assert len(telegram_api.sent_to(40)) >= 3
+
+
+async def test_progress_message_is_sent_once_then_edited(
+    telegram_api: TelegramApiDouble, messenger: TelegramMessenger
+) -> None:
+    from bot.services.broadcast.live import EditableMessenger
+
+    assert isinstance(messenger, EditableMessenger)
+    telegram_api.user(5)
+    ref = await messenger.send_editable("5", Reply(text="Sent: 0 of 10"))
+    assert ref is not None
+    result = await messenger.edit("5", ref, Reply(text="Sent: 10 of 10 <done>"))
+    unchanged = await messenger.edit("5", ref, Reply(text="Sent: 10 of 10 <done>"))
+    assert (result.outcome, unchanged.outcome) == (Outcome.SENT, Outcome.SENT)
+    [message] = telegram_api.sent_to(5)
+    assert message.text == "Sent: 10 of 10 <done>"
+    assert await messenger.edit("5", "999999", Reply(text="x")) != result

@@ -122,6 +122,40 @@ class TelegramMessenger:
     ) -> dict[str, DeliveryResult]:
         return {user_id: await self.deliver(user_id, [reply]) for user_id in user_ids}
 
+    # -- one message that is edited later (live announcement progress) ------------
+    async def send_editable(self, user_id: str, reply: Reply) -> str | None:
+        """Send `reply` as one message; its id lets `edit` change it later."""
+        try:
+            message = plan([reply], keyboard_shown=False).messages[0]
+            sent = await self._call(partial(self._send_one, int(user_id), message), self.retry)
+        except Exception as exc:
+            log.warning("telegram editable send failed (%s)", error_code(exc))
+            return None
+        return str(sent.message_id)
+
+    async def edit(self, user_id: str, ref: str, reply: Reply) -> DeliveryResult:
+        message = plan([reply], keyboard_shown=False).messages[0]
+        markup = message.markup if isinstance(message.markup, InlineKeyboardMarkup) else None
+        try:
+            await self._call(
+                lambda: self.bot.edit_message_text(
+                    chat_id=int(user_id),
+                    message_id=int(ref),
+                    text=message.text,
+                    parse_mode="HTML",
+                    reply_markup=markup,
+                    link_preview_options=NO_PREVIEW,
+                ),
+                self.retry,
+            )
+        except TelegramBadRequest as exc:
+            if "not modified" in str(exc):  # nothing changed since the last edit
+                return DeliveryResult(Outcome.SENT)
+            return outcome_of(exc)
+        except Exception as exc:
+            return outcome_of(exc)
+        return DeliveryResult(Outcome.SENT)
+
     # -- sending ---------------------------------------------------------------
     async def send(
         self, chat_id: int, replies: Sequence[Reply], *, retry: RetryPolicy | None = None

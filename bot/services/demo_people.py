@@ -1,4 +1,8 @@
-"""Demo people on every platform, so an announcement in `make demo` has an audience."""
+"""Demo people on Telegram and Viber, so an announcement in `make demo` has an audience.
+
+The person at the terminal is not seeded: a newcomer to the demo goes through
+the language choice and the privacy notice like anyone else.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,6 @@ DEMO_PEOPLE = (
     ("telegram", "100003", "uk", "UA12000000000090473"),  # Dnipropetrovsk oblast
     ("viber", "demo-viber-1==", "uk", "UA59000000000057109"),  # Sumy oblast
     ("viber", "demo-viber-2==", "en", "UA46000000000026241"),  # Lviv oblast
-    ("terminal", "demo", "uk", None),
 )
 
 

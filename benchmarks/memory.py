@@ -58,8 +58,10 @@ async def main(url, people, sample, steps, concurrency):
     rng = random.Random(3)
     ids = rng.sample(range(people), sample)
     for chunk in range(0, len(ids), concurrency):
-        await asyncio.gather(*(walk(app.engine, str(i), random.Random(i), steps, platform="telegram")
-                               for i in ids[chunk:chunk + concurrency]))
+        await asyncio.gather(*(
+            walk(app.engine, str(i), random.Random(i), steps, platform="telegram")
+            for i in ids[chunk:chunk + concurrency]
+        ))
     await asyncio.sleep(2)  # a round of every background loop over the full tables
     await services.stop()
     await app.close()

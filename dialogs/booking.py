@@ -26,7 +26,8 @@ from dialogs.booking_common import (
     sorted_oblasts,
 )
 
-booking_dialog = Dialog("booking")
+# Reminders open "mine"; a waiting-list offer opens "service", which shows the offer.
+booking_dialog = Dialog("booking", entry_steps=("service", "mine"))
 
 CHOOSE = N_("Please choose one of the buttons.")
 

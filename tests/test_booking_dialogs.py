@@ -252,3 +252,42 @@ async def test_typed_text_where_a_location_is_expected_is_re_asked(chat_factory:
     await chat.presses("Find an office")
     await chat.says("somewhere in Kyiv")
     chat.expect("send your location or choose the oblast")
+
+
+async def test_a_reminder_button_opens_my_appointments(
+    chat_factory: Chat, sqlite_app: App, clock: Clock
+) -> None:
+    """The reminder is a message the bot started: its button still works, one tap."""
+    from bot.services.booking.reminders import deliver_reminder
+
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("Book an appointment")
+    await chat.presses("IDP certificate")
+    await chat.shares_location(*OBOLON)
+    await chat.presses("1. Obolon")
+    await press_nth(chat, "d:")
+    await press_nth(chat, "t:")
+    await chat.presses("Confirm")
+    [booked] = await appointments(sqlite_app)
+    await chat.says("/menu")
+    await chat.presses("Contacts")  # somewhere else entirely when the reminder comes
+
+    async with sqlite_app.db.transaction() as session:
+        assert await deliver_reminder(
+            session,
+            catalog_of(sqlite_app.runtime),
+            appointment_id=booked.id,
+            hours=2,
+            starts_at_iso=booked.starts_at.isoformat(),
+            now=booked.starts_at - timedelta(hours=2),
+        )
+    async with sqlite_app.db.transaction() as session:
+        row = await session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "reminder"))
+    assert row is not None
+    buttons = {
+        label: payload for r in row.body for line in r["buttons"] for label, payload in line
+    }
+    await chat.presses_payload(buttons["📋 My appointments"])
+    chat.expect(booked.code)
+    chat.expect_not("earlier message")

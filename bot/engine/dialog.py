@@ -16,7 +16,7 @@ buttons, re-prompts after invalid input, global commands and errors.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.engine.events import Incoming, Kind
@@ -51,9 +51,13 @@ S = TypeVar("S", bound=type[Step])
 class Dialog:
     """A named conversation: an ordered set of steps. The first step is the entry."""
 
-    def __init__(self, name: str, *, staff_only: bool = False) -> None:
+    def __init__(
+        self, name: str, *, staff_only: bool = False, entry_steps: Iterable[str] = ()
+    ) -> None:
         self.name = name
         self.staff_only = staff_only
+        #: steps that a button in a bot-initiated message may open (see globals.open_payload)
+        self.entry_steps = frozenset(entry_steps)
         self.steps: dict[str, Step] = {}
 
     @property

@@ -18,7 +18,7 @@ from dataclasses import replace
 from bot.engine.context import Back, Context, Goto, Start
 from bot.engine.dialog import Step
 from bot.engine.events import Button, Incoming, Kind, Reply
-from bot.engine.globals import Global, as_global, command_of, typed_global
+from bot.engine.globals import Global, as_global, command_of, parse_open, typed_global
 from bot.engine.locks import KeyedLocks
 from bot.engine.runtime import Runtime
 from bot.i18n import pick_language, translator
@@ -139,6 +139,10 @@ class Engine:
         if wanted is not None:
             return await self._global(ctx, wanted)
 
+        if event.kind is Kind.BUTTON and event.payload not in ctx.state.offered:
+            entry = self._entry_of(event.payload)
+            if entry is not None:
+                return await self._enter(ctx, entry)
         step = self._current_step(ctx)
         if step is None:
             return await self._enter(ctx, Start(MENU, {}))
@@ -166,6 +170,16 @@ class Engine:
                 return as_global(matched)
             return typed_global(event.text)
         return None
+
+    def _entry_of(self, payload: str) -> Start | None:
+        """A button from a bot-initiated message that opens an allowed step."""
+        parsed = parse_open(payload)
+        if parsed is None:
+            return None
+        dialog = self.runtime.dialogs.get(parsed[0])
+        if dialog is None or parsed[1] not in dialog.entry_steps:
+            return None
+        return Start(dialog.name, {}, parsed[1])
 
     def _offered_label(self, ctx: Context, label: str) -> str | None:
         for payload, offered_label in ctx.state.offered.items():

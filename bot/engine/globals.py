@@ -54,3 +54,22 @@ def as_global(payload: str) -> Global | None:
         return Global(payload)
     except ValueError:
         return None
+
+
+# A button in a message the bot started itself (a reminder, an offer) was never
+# among a person's offered buttons, so it cannot pass the stale-button check.
+# Such buttons carry "o:<dialog>:<step>" and open that step directly, but only
+# steps a dialog lists in `Dialog.entry_steps`: a forged one opens nothing more
+# than the menu would.
+OPEN_PREFIX = "o:"
+
+
+def open_payload(dialog: str, step: str) -> str:
+    return f"{OPEN_PREFIX}{dialog}:{step}"
+
+
+def parse_open(payload: str) -> tuple[str, str] | None:
+    if not payload.startswith(OPEN_PREFIX):
+        return None
+    dialog, _, step = payload.removeprefix(OPEN_PREFIX).partition(":")
+    return (dialog, step) if dialog and step else None

@@ -33,6 +33,7 @@ from viberbot.api.viber_requests import create_request
 
 from bot.app import App
 from bot.engine import Context, Incoming, Kind, Reply
+from bot.engine.globals import parse_open
 from bot.engine.locks import KeyedLocks
 from bot.i18n import N_, pick_language, translator
 from bot.lifecycle import Job
@@ -214,7 +215,9 @@ class ViberAdapter:
             return [base]
         text = str(message.text)
         offered, stored, has_locale = await self._offered(user_id)
-        if text in offered:
+        if text in offered or parse_open(text) is not None:
+            # "o:" buttons come from messages the bot started (reminders, offers); the
+            # engine opens only the steps a dialog allows, so typing one gains nothing.
             return [_with(base, kind=Kind.BUTTON, payload=text)]
         if text in await self._welcome_payloads(user_id):
             # A language button from the welcome (sent before anything was stored): open

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import enqueue
 from bot.engine.events import Button, Reply
-from bot.engine.globals import Global
+from bot.engine.globals import Global, open_payload
 from bot.engine.runtime import Runtime
 from bot.i18n import translator
 from bot.lifecycle import background_service
@@ -197,7 +197,14 @@ async def deliver_reminder(
         kind="reminder",
         dedupe_key=f"reminder:{appointment_id}:{hours}:{starts_at_iso}",
         replies=Reply(
-            title=title, text=text, buttons=((Button(tr._("☰ Menu"), Global.MENU.value),),)
+            title=title,
+            text=text,
+            buttons=(
+                (
+                    Button(tr._("📋 My appointments"), open_payload("booking", "mine")),
+                    Button(tr._("☰ Menu"), Global.MENU.value),
+                ),
+            ),
         ),
         not_before=now,
         # A day-ahead reminder can wait for the morning; a 2-hour one cannot.

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import enqueue
 from bot.engine.events import Button, Reply
-from bot.engine.globals import Global
+from bot.engine.globals import Global, open_payload
 from bot.i18n import Translator, translator
 from bot.services.booking import texts
 from bot.services.booking.loader import last_loaded
@@ -672,7 +672,13 @@ async def _notify_offer(
         replies=Reply(
             title=tr._("A place has opened for you"),
             text=texts.offer_text(tr, catalog, appointment),
-            buttons=((Button(tr._("☰ Menu"), Global.MENU.value),),),
+            # opens the booking dialog's first screen, which shows the offer with its answers
+            buttons=(
+                (
+                    Button(tr._("✅ Take this place"), open_payload("booking", "service")),
+                    Button(tr._("☰ Menu"), Global.MENU.value),
+                ),
+            ),
         ),
         not_before=now,
     )

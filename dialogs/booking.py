@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from bot.engine import Context, Dialog, Incoming, Kind, Step
+from bot.engine import Context, Dialog, Incoming, Step
 from bot.i18n import N_
 from bot.services.booking import service as booking
 from bot.services.booking import texts
 from bot.services.booking.reminders import sync_after_commit
 from bot.services.booking.service import Outcome
 from dialogs.booking_common import (
+    answer_where,
     ask_location,
     catalog,
     demo_note,
-    nearest_from,
     oblast_buttons,
     oblast_from_payload,
     remember_region,
@@ -133,15 +133,7 @@ class FindOffice(Step):
         )
 
     async def handle(self, ctx: Context, event: Incoming) -> None:
-        data = catalog(ctx)
-        near = nearest_from(event, data.offering(ctx.data.get("service")))
-        if near is not None:
-            ctx.data["offices"] = [office.id for office, _ in near]
-            ctx.data["km"] = [round(km, 2) for _, km in near]
-            return ctx.goto("office")
-        if event.kind is Kind.BUTTON and event.payload == "obl":
-            return ctx.goto("oblast")
-        return ctx.invalid(ctx._("Please send your location or choose the oblast."))
+        answer_where(ctx, event, catalog(ctx).offering(ctx.data.get("service")), "office")
 
 
 @booking_dialog.step("oblast")

@@ -72,6 +72,22 @@ def nearest_from(event: Incoming, offices: list[Office]) -> list[tuple[Office, f
     return geo.nearest(offices, event.latitude, event.longitude, NEAREST)
 
 
+def answer_where(ctx: Context, event: Incoming, offices: list[Office], listing: str) -> None:
+    """The answer to "send your location or choose the oblast", in both dialogs alike.
+
+    A location lists the nearest offices (step `listing`); the oblast button leads
+    to the oblast list (step "oblast"); anything else is asked again.
+    """
+    near = nearest_from(event, offices)
+    if near is not None:
+        ctx.data["offices"] = [office.id for office, _ in near]
+        ctx.data["km"] = [round(km, 2) for _, km in near]
+        return ctx.goto(listing)
+    if event.kind is Kind.BUTTON and event.payload == "obl":
+        return ctx.goto("oblast")
+    return ctx.invalid(ctx._("Please send your location or choose the oblast."))
+
+
 def demo_note(ctx: Context, offices: list[Office]) -> str:
     if any(office.demo for office in offices):
         return "\n\n" + ctx._("ⓘ Demo data: addresses, phones and hours are examples.")

@@ -3,14 +3,14 @@ with today's hours and the phone; one tap to book there."""
 
 from __future__ import annotations
 
-from bot.engine import Context, Dialog, Incoming, Kind, Step
+from bot.engine import Context, Dialog, Incoming, Step
 from bot.services.booking import texts
 from bot.services.booking.slots import local_day
 from dialogs.booking_common import (
+    answer_where,
     ask_location,
     catalog,
     demo_note,
-    nearest_from,
     oblast_buttons,
     oblast_from_payload,
     remember_region,
@@ -38,14 +38,7 @@ class How(Step):
         )
 
     async def handle(self, ctx: Context, event: Incoming) -> None:
-        near = nearest_from(event, list(catalog(ctx).offices.values()))
-        if near is not None:
-            ctx.data["offices"] = [office.id for office, _ in near]
-            ctx.data["km"] = [round(km, 2) for _, km in near]
-            return ctx.goto("list")
-        if event.kind is Kind.BUTTON and event.payload == "obl":
-            return ctx.goto("oblast")
-        return ctx.invalid(ctx._("Please send your location or choose the oblast."))
+        answer_where(ctx, event, list(catalog(ctx).offices.values()), "list")
 
 
 @offices_dialog.step("oblast")

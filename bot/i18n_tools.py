@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import fnmatch
+import io
 import sys
 import tomllib
 from collections.abc import Iterable
@@ -88,9 +89,20 @@ def update() -> None:
             catalog.copyright_holder = "Poruch contributors"
             catalog.language_team = "Poruch translators"
             catalog.last_translator = "Poruch translators"
+            buffer = io.BytesIO()
+            write_po(buffer, catalog, width=99, include_lineno=False, sort_output=False)
+            if path.exists() and _without_stamp(path.read_bytes()) == _without_stamp(
+                buffer.getvalue()
+            ):
+                continue  # only the creation date would change: keep the diff empty
             path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("wb") as handle:
-                write_po(handle, catalog, width=99, include_lineno=False, sort_output=False)
+            path.write_bytes(buffer.getvalue())
+
+
+def _without_stamp(po: bytes) -> bytes:
+    return b"\n".join(
+        line for line in po.split(b"\n") if not line.startswith(b'"POT-Creation-Date:')
+    )
 
 
 def compile_all() -> None:

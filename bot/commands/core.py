@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -31,6 +32,9 @@ async def chat(settings: Settings, args: argparse.Namespace) -> int:
     from handlers.demo_delivery import add_demo_messengers
     from handlers.terminal import chat as terminal_chat
 
+    # Log lines would interleave with the conversation: keep only warnings and errors.
+    root = logging.getLogger()
+    root.setLevel(max(root.level, logging.WARNING))
     app = await build_app(settings)
     # Bot-initiated messages for the person at the keyboard appear in the chat;
     # with DEMO_TRANSCRIPT, Telegram and Viber deliveries go to that file.

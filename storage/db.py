@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+# Databases whose SQLite writer lock the current task holds: a nested transaction in
+# the same task must not wait for itself.
+_writing: ContextVar[frozenset[int]] = ContextVar("poruch_sqlite_writing", default=frozenset())
+
+
 class Database:
     """One engine, one session factory, and the transaction boundary."""
 
@@ -65,6 +72,12 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time and every transaction here writes (BEGIN
+        # IMMEDIATE). Queueing this process's transactions on a fair asyncio lock
+        # serves them in order at once; left to SQLite, waiters poll in growing
+        # sleeps (the busy handler), which turns a short queue into long tails.
+        # Other processes (a CLI import) still meet the busy timeout.
+        self._writer = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @property
     def is_postgres(self) -> bool:
@@ -73,8 +86,17 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        if self._writer is None or id(self) in _writing.get():
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with self._writer:
+            token = _writing.set(_writing.get() | {id(self)})
+            try:
+                async with self.sessions() as session, session.begin():
+                    yield session
+            finally:
+                _writing.reset(token)
 
     async def ping(self) -> bool:
         try:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from aiogram import Bot
+from aiogram import Bot, methods
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.methods.base import Response
 from aiogram.utils.token import TokenValidationError
 from aiohttp import web
 
@@ -24,6 +25,29 @@ TELEGRAM_ADAPTER = web.AppKey("telegram_adapter", TelegramAdapter)
 __all__ = ["TELEGRAM_ADAPTER", "TelegramAdapter", "TelegramMessenger", "make_bot", "telegram"]
 
 
+# aiogram validates every Bot API answer with `Response[<result type>]`, a pydantic
+# generic that pydantic caches only weakly: once collected it is rebuilt (several
+# ms of CPU) on a later call. Holding the ones this bot uses keeps them built.
+_RESPONSE_MODELS: list[type] = []
+
+
+def pin_response_models() -> None:
+    if _RESPONSE_MODELS:
+        return
+    for method in (
+        methods.GetUpdates,
+        methods.SendMessage,
+        methods.EditMessageText,
+        methods.EditMessageReplyMarkup,
+        methods.AnswerCallbackQuery,
+        methods.SetMyCommands,
+        methods.DeleteWebhook,
+        methods.SetWebhook,
+        methods.GetMe,
+    ):
+        _RESPONSE_MODELS.append(Response[method.__returning__])  # type: ignore[name-defined]
+
+
 def make_bot(settings: Settings) -> Bot:
     assert settings.telegram_token is not None
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
@@ -38,6 +62,7 @@ def make_bot(settings: Settings) -> Bot:
 async def telegram(app: App, web_app: web.Application) -> Job:
     """The server hook (`bot.server.configured_adapters`): wire, register, return the job."""
     settings = app.settings
+    pin_response_models()
     bot = make_bot(settings)
     messenger = TelegramMessenger(bot, app.metrics)
     adapter = TelegramAdapter(app, bot, messenger)

@@ -10,14 +10,29 @@ import sys
 from dataclasses import replace
 from typing import TextIO
 
-from bot.engine import Engine, Incoming, Kind, Reply, Request
+from bot.engine import Engine, Global, Incoming, Kind, Reply, Request
 
 WRAP = 72
 
 
-def render(replies: list[Reply], out: TextIO) -> list[str]:
-    """Print replies; return the payloads of the numbered buttons."""
-    payloads: list[str] = []
+# Navigation buttons get letters, so that a typed number is never taken for
+# "Back" or "Menu" when the question wants a number (household size, age …).
+NAV_KEYS = {
+    Global.BACK.value: "b",
+    Global.MENU.value: "m",
+    Global.HELP.value: "h",
+    Global.RESUME.value: "r",
+    Global.LANGUAGE.value: "l",
+    Global.CANCEL.value: "x",
+    Global.START.value: "s",
+}
+Keys = dict[str, str]  # what to type → button payload
+
+
+def render(replies: list[Reply], out: TextIO) -> Keys:
+    """Print replies; return the keys that press each button (numbers, letters for navigation)."""
+    keys: Keys = {}
+    numbered = 0
     for reply in replies:
         print(file=out)
         if reply.title:
@@ -28,21 +43,25 @@ def render(replies: list[Reply], out: TextIO) -> list[str]:
         for row in reply.buttons:
             cells = []
             for button in row:
-                payloads.append(button.payload)
-                cells.append(f"[{len(payloads)}] {button.label}")
+                key = NAV_KEYS.get(button.payload)
+                if key is None or key in keys:
+                    numbered += 1
+                    key = str(numbered)
+                keys[key] = button.payload
+                cells.append(f"[{key}] {button.label}")
             print("  " + "   ".join(cells), file=out)
         if reply.request is Request.PHONE:
             print("  (to share your phone type: phone +380…)", file=out)
         elif reply.request is Request.LOCATION:
             print("  (to share a location type: location 50.45 30.52)", file=out)
-    return payloads
+    return keys
 
 
-def parse(line: str, payloads: list[str], user_id: str) -> Incoming:
+def parse(line: str, keys: Keys, user_id: str) -> Incoming:
     text = line.strip()
     base = Incoming(platform="terminal", user_id=user_id, kind=Kind.TEXT)
-    if text.isdigit() and 1 <= int(text) <= len(payloads):
-        return replace(base, kind=Kind.BUTTON, payload=payloads[int(text) - 1])
+    if text.lower() in keys:
+        return replace(base, kind=Kind.BUTTON, payload=keys[text.lower()])
     lowered = text.lower()
     if lowered.startswith("phone "):
         return replace(base, kind=Kind.CONTACT, phone=text.split(maxsplit=1)[1])
@@ -65,8 +84,11 @@ async def chat(
     stdout: TextIO = sys.stdout,
 ) -> None:
     interactive = stdin.isatty()
-    print("Poruch — terminal chat. Type a number to press a button; /quit leaves.", file=stdout)
-    payloads = render(await engine.handle(parse("/start", [], user_id)), stdout)
+    print(
+        "Poruch — terminal chat. Type a button's number (or b = back, m = menu); /quit leaves.",
+        file=stdout,
+    )
+    keys = render(await engine.handle(parse("/start", {}, user_id)), stdout)
     while True:
         if interactive:
             print("\n> ", end="", file=stdout, flush=True)
@@ -81,4 +103,4 @@ async def chat(
             continue
         if not interactive:
             print(f"\n> {line.strip()}", file=stdout)
-        payloads = render(await engine.handle(parse(line, payloads, user_id)), stdout)
+        keys = render(await engine.handle(parse(line, keys, user_id)), stdout)

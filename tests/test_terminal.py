@@ -16,22 +16,31 @@ from handlers.terminal import chat, parse, render
 
 def test_render_numbers_buttons_across_replies() -> None:
     out = io.StringIO()
-    payloads = render(
+    keys = render(
         [
             Reply(text="First", title="Title", buttons=((Button("A", "a"), Button("B", "b")),)),
-            Reply(text="Second", buttons=((Button("C", "c"),),), request=Request.PHONE),
+            Reply(
+                text="Second",
+                buttons=(
+                    (Button("C", "c"),),
+                    (Button("Back", "g:back"), Button("Menu", "g:menu")),
+                ),
+                request=Request.PHONE,
+            ),
         ],
         out,
     )
-    assert payloads == ["a", "b", "c"]
+    assert keys == {"1": "a", "2": "b", "3": "c", "b": "g:back", "m": "g:menu"}
     text = out.getvalue()
     assert "== Title ==" in text and "[1] A   [2] B" in text and "[3] C" in text
+    assert "[b] Back   [m] Menu" in text
     assert "phone +380" in text
 
 
 def test_parse_numbers_text_commands_contact_and_location() -> None:
-    payloads = ["a", "b"]
+    payloads = {"1": "a", "2": "b", "m": "g:menu"}
     assert parse("2\n", payloads, "u").payload == "b"
+    assert parse("M", payloads, "u").payload == "g:menu"
     assert parse(" 1 ", payloads, "u").kind is Kind.BUTTON
     beyond = parse("3", payloads, "u")
     assert (beyond.kind, beyond.text) == (Kind.TEXT, "3")  # not a button: typed text

@@ -44,7 +44,9 @@ def render(replies: list[Reply], out: TextIO) -> Keys:
             cells = []
             for button in row:
                 key = NAV_KEYS.get(button.payload)
-                if key is None or key in keys:
+                if key is None and button.label.strip().isdigit():
+                    key = button.label.strip()  # a number button is pressed by its number
+                while key is None or key in keys:
                     numbered += 1
                     key = str(numbered)
                 keys[key] = button.payload

@@ -37,6 +37,16 @@ def test_render_numbers_buttons_across_replies() -> None:
     assert "phone +380" in text
 
 
+def test_number_buttons_are_pressed_by_their_own_number() -> None:
+    """ "How many children?" [1] … [6] [0]: typing 0 means zero, typing 7 is a typed answer."""
+    numbers = tuple(Button(str(n), f"n:{n}") for n in (1, 2, 3, 4, 5, 6, 0))
+    keys = render([Reply(text="How many?", buttons=(numbers,))], io.StringIO())
+    assert parse("0", keys, "u").payload == "n:0"
+    assert parse("3", keys, "u").payload == "n:3"
+    seven = parse("7", keys, "u")
+    assert (seven.kind, seven.text) == (Kind.TEXT, "7")
+
+
 def test_parse_numbers_text_commands_contact_and_location() -> None:
     payloads = {"1": "a", "2": "b", "m": "g:menu"}
     assert parse("2\n", payloads, "u").payload == "b"

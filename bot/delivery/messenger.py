@@ -23,6 +23,8 @@ class DeliveryResult:
     outcome: Outcome
     retry_after: float | None = None
     reason: str = ""  # platform error code or short description; never message text
+    #: the platform's id of what was sent (a Viber message token), to match its receipts
+    ref: str = ""
 
     @property
     def ok(self) -> bool:

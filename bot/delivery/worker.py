@@ -122,13 +122,14 @@ class Settled:
     reason: str = ""
     sent_at: datetime | None = None
     retry_at: datetime | None = None
+    ref: str = ""  # the platform's message id, for receipts (Viber)
 
 
 def settle(row: Claimed, result: DeliveryResult, now: datetime) -> Settled:
     reason = result.reason[:64]
     match result.outcome:
         case Outcome.SENT:
-            return Settled(row, "sent", "sent", row.attempts + 1, sent_at=now)
+            return Settled(row, "sent", "sent", row.attempts + 1, sent_at=now, ref=result.ref)
         case Outcome.BLOCKED:
             return Settled(row, "blocked", "blocked", row.attempts + 1, reason or "blocked")
         case Outcome.RATE_LIMITED:
@@ -578,6 +579,17 @@ async def write_outcomes(session: AsyncSession, batch: Sequence[Settled]) -> Non
                 reason="",
                 lease_until=None,
             )
+            .execution_options(synchronize_session=False)
+        )
+    by_ref: dict[str, list[int]] = {}
+    for s in sent:
+        if s.ref:
+            by_ref.setdefault(s.ref, []).append(s.row.id)
+    for ref, ids in by_ref.items():  # a Viber broadcast shares one token among its rows
+        await session.execute(
+            update(Q)
+            .where(Q.id.in_(ids))
+            .values(platform_ref=ref)
             .execution_options(synchronize_session=False)
         )
     if others:

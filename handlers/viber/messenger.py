@@ -47,6 +47,11 @@ def outcome_of(status: int) -> DeliveryResult:
 UNAVAILABLE = DeliveryResult(Outcome.TRANSIENT, reason="viber:unavailable")
 
 
+def sent_as(token: int | None) -> DeliveryResult:
+    """Sent; the last message's token lets delivered/seen receipts be counted per announcement."""
+    return DeliveryResult(Outcome.SENT, ref=str(token)) if token is not None else SENT
+
+
 class ViberMessenger:
     platform = PLATFORM
     max_batch = BROADCAST_LIMIT
@@ -80,6 +85,7 @@ class ViberMessenger:
         for user_id in left:
             results[user_id] = NOT_SUBSCRIBED
         pending = list(dict.fromkeys(u for u in user_ids if u not in left))
+        token: int | None = None
         for body in render.messages([reply], self.sender_name):
             if not pending:
                 break
@@ -98,7 +104,8 @@ class ViberMessenger:
                 if failure.receiver in ours:
                     results[failure.receiver] = outcome_of(failure.status)
             pending = [u for u in pending if u not in results]
-        results.update(dict.fromkeys(pending, SENT))
+            token = response.message_token
+        results.update(dict.fromkeys(pending, sent_as(token)))
         await self._remember(list(results.items()))
         for result in results.values():
             self._count(result)
@@ -120,6 +127,7 @@ class ViberMessenger:
             result = outcome_of(response.status)
             if not result.ok:
                 break
+            result = sent_as(response.message_token)
         await self._remember([(user_id, result)])
         return self._count(result)
 

@@ -28,11 +28,13 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
     announcement_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
     body: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # replies, already translated
-    #: pending → sending → sent | blocked | failed | cancelled
+    #: pending → sending → sent | blocked | failed | skipped | cancelled
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     reason: Mapped[str] = mapped_column(String(64), default="")
+    #: the platform's id of the sent message (Viber message token), matched to receipts
+    platform_ref: Mapped[str | None] = mapped_column(String(24), default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

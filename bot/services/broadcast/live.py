@@ -80,6 +80,10 @@ def progress_text(tr: Translator, announcement: Announcement, c: Counts, eta: fl
         ]
         if c.cancelled:
             lines.append(tr._("Not sent, cancelled: {n}", n=c.cancelled))
+        if c.viber_delivered or c.viber_seen:
+            lines.append(
+                tr._("Viber: delivered {d}, seen {s}", d=c.viber_delivered, s=c.viber_seen)
+            )
         if announcement.state == "sending" and c.remaining:
             lines.append(tr._("Time left: {eta}", eta=eta_text(tr, eta)))
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from bot.i18n import Translator, translator
 from bot.settings import Settings
 from storage.models import OutboxMessage, Person
 from storage.models.broadcast import Announcement
+from storage.models.viber import ViberReceipt
 from storage.repositories import AuditLog
 
 Q = OutboxMessage
@@ -30,6 +31,9 @@ class Counts:
     skipped: int = 0
     cancelled: int = 0
     remaining: int = 0  # pending or being sent
+    #: Viber receipts for this announcement's messages (they arrive later, by callback)
+    viber_delivered: int = 0
+    viber_seen: int = 0
 
     @property
     def total(self) -> int:
@@ -47,7 +51,20 @@ async def counts(session: AsyncSession, announcement_id: int) -> Counts:
         select(Q.state, func.count()).where(Q.announcement_id == announcement_id).group_by(Q.state)
     )
     by_state = {state: int(n) for state, n in rows}
+    tokens = (
+        select(Q.platform_ref)
+        .where(Q.announcement_id == announcement_id, Q.platform_ref.is_not(None))
+        .scalar_subquery()
+    )
+    receipts = await session.execute(
+        select(ViberReceipt.event, func.count(func.distinct(ViberReceipt.receiver_key)))
+        .where(ViberReceipt.message_token.in_(tokens))
+        .group_by(ViberReceipt.event)
+    )
+    by_event = {event: int(n) for event, n in receipts}
     return Counts(
+        viber_delivered=by_event.get("delivered", 0),
+        viber_seen=by_event.get("seen", 0),
         sent=by_state.get("sent", 0),
         failed=by_state.get("failed", 0),
         blocked=by_state.get("blocked", 0),

@@ -104,14 +104,16 @@ class Settings(BaseSettings):
         # Whoever builds settings, its secrets are masked in every log line from now on.
         for secret in (self.telegram_token, self.viber_token, self.telegram_webhook_secret):
             register_secret(secret.get_secret_value() if secret else None)
-        password = urlsplit(self.database_url).password
-        register_secret(password)
-        register_secret(unquote(password) if password else None)
+        for url in (self.database_url, self.registry_url):
+            password = urlsplit(url).password if url else None
+            register_secret(password)
+            register_secret(unquote(password) if password else None)
         return self
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():
-            yield name, hide_password(value) if name == "database_url" else value
+            hidden = name in ("database_url", "registry_url") and isinstance(value, str)
+            yield name, hide_password(value) if hidden else value
 
     def is_staff(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.staff_ids

@@ -214,3 +214,12 @@ def test_secrets_are_masked_in_log_output(capsys: pytest.CaptureFixture[str]) ->
     assert "sendMessage" in output and "request failed" in output and "RuntimeError" in output
     for secret in (TOKEN, VIBER_TOKEN, DB_PASSWORD, "webhook-secret-value", "AAHdqTcvCH1vG"):
         assert secret not in output
+
+
+def test_registry_credentials_are_hidden_too() -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        registry_url="https://poruch:registry-pass-9@registry.example/api",
+    )
+    assert "registry-pass-9" not in repr(settings)
+    assert "https://poruch:***@registry.example/api" in repr(settings)

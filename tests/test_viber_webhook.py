@@ -50,10 +50,25 @@ async def test_set_webhook_failure_is_logged_not_fatal(
         base = world.app.settings.public_base_url
         assert base is not None
         world.app.settings.public_base_url = base + "/not-here"  # Viber's check gets a 404
+        world.adapter.retry_delays = (0, 0)
         with caplog.at_level(logging.ERROR):
             await world.adapter.register_webhook()
-        assert "set_webhook failed: status 1 (invalidUrl)" in caplog.text
+        assert caplog.text.count("set_webhook failed: status 1 (invalidUrl)") == 3
+        assert "tried again at the next start" in caplog.text
         assert TOKEN not in caplog.text
+
+
+async def test_set_webhook_is_retried_until_the_address_answers(
+    sqlite_url: str, clock: Clock
+) -> None:
+    async with viber_world(sqlite_url, clock) as world:
+        base = world.app.settings.public_base_url
+        world.viber.webhook_url = None
+        world.viber.unreachable_checks = 2  # a proxy that comes up a little later
+        world.adapter.retry_delays = (0, 0, 0)
+        await world.adapter.register_webhook()
+        assert world.viber.webhook_checks[-3:] == [0, 0, 200]
+        assert world.viber.webhook_url == base + "/viber/webhook"
 
 
 # -- signature -----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ claims `event_id = message_token`).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -86,25 +87,34 @@ class ViberAdapter:
         self.locks = KeyedLocks()
 
     # -- start ----------------------------------------------------------------------
+    #: waits between set_webhook attempts: at start the public address (a proxy, DNS)
+    #: is often not reachable yet, and Viber answers "invalidUrl" until it is
+    retry_delays: tuple[float, ...] = (5, 15, 60, 300)
+
     async def register_webhook(self) -> None:
         """set_webhook once the server listens (Viber calls the URL back before answering)."""
         base = self.app.settings.public_base_url
         if not base:
             log.warning("Viber: PUBLIC_BASE_URL is not set, the webhook is not registered")
             return
-        try:
-            response = await self.client.set_webhook(base + WEBHOOK_PATH, EVENT_TYPES)
-        except ViberUnavailable as exc:
-            log.error("Viber set_webhook failed: %s", exc)
-            return
-        if response.ok:
-            log.info("Viber webhook registered at %s%s", base, WEBHOOK_PATH)
-        else:
-            log.error(
-                "Viber set_webhook failed: status %s (%s)",
-                response.status,
-                response.status_message,
-            )
+        for delay in (*self.retry_delays, None):
+            try:
+                response = await self.client.set_webhook(base + WEBHOOK_PATH, EVENT_TYPES)
+            except ViberUnavailable as exc:
+                log.error("Viber set_webhook failed: %s", exc)
+            else:
+                if response.ok:
+                    log.info("Viber webhook registered at %s%s", base, WEBHOOK_PATH)
+                    return
+                log.error(
+                    "Viber set_webhook failed: status %s (%s)",
+                    response.status,
+                    response.status_message,
+                )
+            if delay is None:
+                log.error("Viber webhook not registered; it is tried again at the next start")
+                return
+            await asyncio.sleep(delay)
 
     # -- the route --------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:

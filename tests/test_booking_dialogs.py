@@ -30,6 +30,17 @@ async def press_nth(chat: Conversation, prefix: str, n: int = 0) -> None:
     await chat.presses_payload(found[n])
 
 
+async def at_obolon_days(chat_factory: Chat) -> Conversation:
+    """A newcomer on the way to an IDP certificate, at the days of the Obolon ЦНАП."""
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("Book an appointment")
+    await chat.presses("IDP certificate")
+    await chat.shares_location(*OBOLON)
+    await chat.presses("1. Obolon")
+    return chat
+
+
 async def appointments(app: App) -> list[Appointment]:
     async with app.db.transaction() as session:
         return list((await session.scalars(select(Appointment).order_by(Appointment.id))).all())
@@ -136,12 +147,7 @@ async def test_book_move_and_cancel_in_ukrainian_by_oblast(
 async def test_a_slot_taken_by_someone_else_meanwhile_is_refused_kindly(
     chat_factory: Chat, sqlite_app: App
 ) -> None:
-    chat = chat_factory()
-    await onboard(chat, "en")
-    await chat.presses("Book an appointment")
-    await chat.presses("IDP certificate")
-    await chat.shares_location(*OBOLON)
-    await chat.presses("1. Obolon")
+    chat = await at_obolon_days(chat_factory)
     await chat.presses("Wed, November 25")
     # Everyone else books all three seats of 10:00 while the person is reading.
     others = await make_people(sqlite_app.db, 3)
@@ -158,12 +164,7 @@ async def test_a_slot_taken_by_someone_else_meanwhile_is_refused_kindly(
 async def test_hold_that_ran_out_is_not_booked(
     chat_factory: Chat, sqlite_app: App, clock: Clock
 ) -> None:
-    chat = chat_factory()
-    await onboard(chat, "en")
-    await chat.presses("Book an appointment")
-    await chat.presses("IDP certificate")
-    await chat.shares_location(*OBOLON)
-    await chat.presses("1. Obolon")
+    chat = await at_obolon_days(chat_factory)
     await chat.presses("Wed, November 25")
     await chat.presses("10:00")
     clock.advance(minutes=11)
@@ -232,12 +233,7 @@ async def test_find_an_office_shows_today_hours_and_leads_to_booking(
 
 
 async def test_my_data_lists_appointments(chat_factory: Chat, sqlite_app: App) -> None:
-    chat = chat_factory()
-    await onboard(chat, "en")
-    await chat.presses("Book an appointment")
-    await chat.presses("IDP certificate")
-    await chat.shares_location(*OBOLON)
-    await chat.presses("1. Obolon")
+    chat = await at_obolon_days(chat_factory)
     await chat.presses("Wed, November 25")
     await chat.presses("10:00")
     await chat.presses("Confirm")
@@ -260,12 +256,7 @@ async def test_a_reminder_button_opens_my_appointments(
     """The reminder is a message the bot started: its button still works, one tap."""
     from bot.services.booking.reminders import deliver_reminder
 
-    chat = chat_factory()
-    await onboard(chat, "en")
-    await chat.presses("Book an appointment")
-    await chat.presses("IDP certificate")
-    await chat.shares_location(*OBOLON)
-    await chat.presses("1. Obolon")
+    chat = await at_obolon_days(chat_factory)
     await press_nth(chat, "d:")
     await press_nth(chat, "t:")
     await chat.presses("Confirm")

@@ -55,6 +55,15 @@ def _read(
     return [(doc, index, item) for index, item in _items(doc, key, model, errors)]
 
 
+def _listing(
+    folder: Path, key: str, model: type[M], ident: Callable[[M], Any], errors: list[DataError]
+) -> dict[Any, M]:
+    """`<key>.yaml`'s list under `key`, by `ident`; a missing file is reported elsewhere."""
+    path = folder / f"{key}.yaml"
+    found = _read(path, key, model, errors) if path.is_file() else []
+    return _unique(found, key, ident, errors)
+
+
 def _unique(
     found: list[tuple[YamlDocument, int, M]],
     key: str,
@@ -81,30 +90,9 @@ def load_catalog(data_dir: Path) -> tuple[OfficeCatalog, list[DataError]]:
         if not (folder / name).is_file():
             errors.append(DataError(folder / name, None, "file not found"))
 
-    services = _unique(
-        _read(folder / "services.yaml", "services", Service, errors)
-        if (folder / "services.yaml").is_file()
-        else [],
-        "services",
-        lambda s: s.id,
-        errors,
-    )
-    oblasts = _unique(
-        _read(folder / "oblasts.yaml", "oblasts", Oblast, errors)
-        if (folder / "oblasts.yaml").is_file()
-        else [],
-        "oblasts",
-        lambda o: o.code,
-        errors,
-    )
-    holidays = _unique(
-        _read(folder / "holidays.yaml", "holidays", Holiday, errors)
-        if (folder / "holidays.yaml").is_file()
-        else [],
-        "holidays",
-        lambda h: h.date,
-        errors,
-    )
+    services = _listing(folder, "services", Service, lambda s: s.id, errors)
+    oblasts = _listing(folder, "oblasts", Oblast, lambda o: o.code, errors)
+    holidays = _listing(folder, "holidays", Holiday, lambda h: h.date, errors)
 
     found: list[tuple[YamlDocument, int, Office]] = []
     for path in sorted(folder.glob("*.yaml")):

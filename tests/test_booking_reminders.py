@@ -166,3 +166,24 @@ async def test_start_reconciles_jobs_with_appointments(running: App, clock: Cloc
     assert job_id(999, 2) not in planned  # nobody needs it
     assert reminders.SWEEP_JOB_ID in planned
     assert await reminders.reconcile(app) == 0  # idempotent
+
+
+def test_a_reminder_missed_while_the_bot_was_down_goes_late_not_never() -> None:
+    from bot.services.booking.reminders import due_times
+
+    starts = THU_10
+    booked = starts - timedelta(days=3)
+    # Down over the 2-hour mark, back 20 minutes later: that one goes now.
+    now = starts - timedelta(hours=1, minutes=40)
+    assert due_times(starts, now, booked_at=booked) == [(2, now)]
+    # Back too late for it to help (over its grace): nothing.
+    assert due_times(starts, starts - timedelta(minutes=15), booked_at=booked) == []
+    # Booked after that moment: no "in 2 hours" message for an appointment in one hour.
+    late_booking = starts - timedelta(hours=1)
+    assert due_times(starts, late_booking, booked_at=late_booking) == []
+    # Both still ahead.
+    early = starts - timedelta(days=2)
+    assert due_times(starts, early, booked_at=booked) == [
+        (24, starts - timedelta(hours=24)),
+        (2, starts - timedelta(hours=2)),
+    ]

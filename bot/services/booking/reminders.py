@@ -58,13 +58,28 @@ def job_id(appointment_id: int, hours: int) -> str:
     return f"reminder:{appointment_id}:{hours}"
 
 
-def due_times(starts_at: datetime, now: datetime) -> list[tuple[int, datetime]]:
-    """The reminders still ahead: (hours before, when to send)."""
-    return [
-        (hours, starts_at - timedelta(hours=hours))
-        for hours in REMINDER_HOURS
-        if starts_at - timedelta(hours=hours) > now
-    ]
+def due_times(
+    starts_at: datetime, now: datetime, *, booked_at: datetime | None = None
+) -> list[tuple[int, datetime]]:
+    """The reminders still to send: (hours before, when to send).
+
+    Those ahead, and — given when the appointment was booked — one whose moment
+    came while nobody could send it (the bot was down, or still starting), if it
+    is late by less than its grace: it goes now, as the job store would send a
+    misfired job. A booking made after that moment gets no such reminder.
+    """
+    due = []
+    for hours in REMINDER_HOURS:
+        at = starts_at - timedelta(hours=hours)
+        if at > now:
+            due.append((hours, at))
+        elif (
+            booked_at is not None
+            and booked_at <= at
+            and now - at <= timedelta(seconds=GRACE_SECONDS[hours])
+        ):
+            due.append((hours, now))
+    return due
 
 
 async def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
@@ -74,7 +89,7 @@ async def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 async def schedule(scheduler: Any, appointment: Appointment, now: datetime) -> None:
-    ahead = dict(due_times(appointment.starts_at, now))
+    ahead = dict(due_times(appointment.starts_at, now, booked_at=appointment.created_at))
     for hours in REMINDER_HOURS:
         ident = job_id(appointment.id, hours)
         if hours not in ahead:
@@ -148,7 +163,7 @@ async def reconcile(app: App) -> int:
     wanted = {
         job_id(a.id, hours): (a, run_at)
         for a in booked
-        for hours, run_at in due_times(a.starts_at, now)
+        for hours, run_at in due_times(a.starts_at, now, booked_at=a.created_at)
     }
     existing = {job.id: job for job in await _call(scheduler.get_jobs)}
     for ident in existing:

@@ -7,7 +7,7 @@ markup in a message is the markup this module writes (the bold title, links).
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiogram.types import (
@@ -19,6 +19,7 @@ from aiogram.types import (
 )
 
 from bot.engine.events import Reply, Request
+from handlers.text_split import split_text as split
 
 TEXT_LIMIT = 4096  # Bot API: 1-4096 characters after entities parsing
 CALLBACK_DATA_LIMIT = 64  # Bot API: 1-64 bytes
@@ -55,54 +56,8 @@ def _size(plain: str) -> int:
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT, first_limit: int | None = None) -> list[str]:
-    """Plain text cut into pieces whose escaped form fits `limit` (`first_limit` for the first).
-
-    Cuts fall between paragraphs where possible, then between lines, then
-    between words, and only inside a word that is longer than a whole message.
-    """
-    first = limit if first_limit is None else first_limit
-    pieces: list[str] = []
-    current = ""
-    for unit in _units(text, min(first, limit)):
-        allowed = first if not pieces else limit
-        joined = f"{current}{unit}" if current else unit.lstrip("\n ")
-        if _size(joined.rstrip()) <= allowed:
-            current = joined
-            continue
-        if current.strip():
-            pieces.append(current.rstrip())
-            allowed = limit
-        current = unit.lstrip("\n ")
-        while _size(current.rstrip()) > allowed:  # a single word longer than a message
-            head, current = _hard_cut(current, allowed)
-            pieces.append(head)
-            allowed = limit
-    if current.strip():
-        pieces.append(current.rstrip())
-    return pieces
-
-
-def _units(text: str, limit: int) -> Iterator[str]:
-    """The text as a sequence of units, each with the separator that precedes it."""
-    for p_index, paragraph in enumerate(text.split("\n\n")):
-        p_sep = "\n\n" if p_index else ""
-        if _size(paragraph) <= limit:
-            yield p_sep + paragraph
-            continue
-        for l_index, line in enumerate(paragraph.split("\n")):
-            l_sep = p_sep if l_index == 0 else "\n"
-            if _size(line) <= limit:
-                yield l_sep + line
-                continue
-            for w_index, word in enumerate(line.split(" ")):
-                yield (l_sep if w_index == 0 else " ") + word
-
-
-def _hard_cut(text: str, limit: int) -> tuple[str, str]:
-    end = len(text)
-    while _size(text[:end]) > limit:
-        end -= max(1, (_size(text[:end]) - limit) // 6)
-    return text[:end], text[end:]
+    """Plain text cut into pieces whose escaped form fits `limit` (`first_limit` for the first)."""
+    return split(text, limit, size=_size, first_limit=first_limit)
 
 
 # -- keyboards ---------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 from viberbot.api.messages import TextMessage
 
 from bot.engine.events import Button, Reply, Request
+from handlers.text_split import split_text as split
 
 TEXT_LIMIT = 7000
 MAX_BUTTONS = 24
@@ -42,70 +43,7 @@ def sender(name: str) -> dict[str, str]:
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """Pieces of at most `limit` characters, cut between paragraphs where possible."""
-    text = text.strip() or "…"
-    pieces: list[str] = []
-    current = ""
-    for paragraph in _units(text, limit):
-        candidate = f"{current}\n\n{paragraph}" if current else paragraph
-        if len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            pieces.append(current)
-        current = paragraph
-    if current:
-        pieces.append(current)
-    return pieces
-
-
-def _units(text: str, limit: int) -> list[str]:
-    """Paragraphs, themselves cut at lines, then words, then hard, when too long."""
-    units: list[str] = []
-    for paragraph in (p.strip("\n") for p in text.split("\n\n")):
-        if not paragraph.strip():
-            continue
-        if len(paragraph) <= limit:
-            units.append(paragraph)
-            continue
-        units.extend(_cut(paragraph, limit))
-    return units
-
-
-def _cut(paragraph: str, limit: int) -> list[str]:
-    parts: list[str] = []
-    current = ""
-    for line in paragraph.split("\n"):
-        for chunk in _words(line, limit) if len(line) > limit else [line]:
-            candidate = f"{current}\n{chunk}" if current else chunk
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                parts.append(current)
-                current = chunk
-    if current:
-        parts.append(current)
-    return parts
-
-
-def _words(line: str, limit: int) -> list[str]:
-    chunks: list[str] = []
-    current = ""
-    for word in line.split(" "):
-        while len(word) > limit:  # one "word" longer than a message: cut it hard
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(word[:limit])
-            word = word[limit:]
-        candidate = f"{current} {word}" if current else word
-        if len(candidate) <= limit:
-            current = candidate
-        else:
-            chunks.append(current)
-            current = word
-    if current:
-        chunks.append(current)
-    return chunks
+    return split(text.strip() or "…", limit)
 
 
 def _label(text: str) -> str:

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,22 @@ def settings_for(url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"database_url": url, "default_locale": "uk", "staff_ids": ""}
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def onboarded_person(now: datetime) -> dict[str, Any]:
+    """A Telegram person's row, minus `platform_user_id`: privacy accepted, announcements on."""
+    return {
+        "platform": "telegram",
+        "locale": "uk",
+        "region": None,
+        "consent_at": now,
+        "privacy_version": 1,
+        "reachable": True,
+        "subscribed": True,
+        "announcements": True,
+        "created_at": now,
+        "last_seen_at": now,
+    }
 
 
 def print_table(results: list[Result]) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from benchmarks.common import Result, fresh_database, postgres_url
+from benchmarks.common import Result, fresh_database, onboarded_person, postgres_url
 from benchmarks.double import BenchDouble
 from benchmarks.processes import bot_env, cpu_seconds, free_port, start, stop
 from bot.services.broadcast.announcements import Draft, create
@@ -42,17 +42,7 @@ DEADLINE = 180.0  # seconds; at the limit the whole send takes about 20
 async def fill_people(url: str, count: int, first_id: int) -> None:
     """Telegram people who accepted the privacy notice (announcements on), by bulk INSERT."""
     now = datetime.now(UTC)
-    base = {
-        "platform": "telegram",
-        "locale": "uk",
-        "consent_at": now,
-        "privacy_version": 1,
-        "reachable": True,
-        "subscribed": True,
-        "announcements": True,
-        "created_at": now,
-        "last_seen_at": now,
-    }
+    base = onboarded_person(now)
     db = Database(url)
     try:
         async with db.engine.begin() as conn:

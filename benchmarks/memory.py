@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from benchmarks.common import Result, fresh_database, scratch_sqlite
+from benchmarks.common import Result, fresh_database, onboarded_person, scratch_sqlite
 from storage.db import Database
 from storage.models import DialogStateRow, Person
 
@@ -76,18 +76,7 @@ async def fill(url: str, people: int = PEOPLE) -> None:
     await fresh_database(url)
     db = Database(url)
     now = datetime.now(UTC)
-    person = {
-        "platform": "telegram",
-        "locale": "uk",
-        "region": None,
-        "consent_at": now,
-        "privacy_version": 1,
-        "reachable": True,
-        "subscribed": True,
-        "announcements": True,
-        "created_at": now,
-        "last_seen_at": now,
-    }
+    person = onboarded_person(now)
     state = {
         "dialog": "menu",
         "step": "main",

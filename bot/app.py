@@ -13,6 +13,7 @@ from bot.delivery import Messengers
 from bot.engine import Engine, Runtime
 from bot.engine.runtime import system_clock
 from bot.metrics import Metrics
+from bot.secret_key import ensure_secret_key
 from bot.settings import Settings
 from dialogs.registry import build_registry
 from storage.db import Database
@@ -56,6 +57,7 @@ async def build_app(
     migrate: bool = True,
     clock: Callable[[], datetime] = system_clock,
 ) -> App:
+    settings = ensure_secret_key(settings)
     if migrate:
         await upgrade_async(settings.database_url)
     db = Database(settings.database_url)

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     telegram_mode: Literal["polling", "webhook"] = "polling"
     telegram_webhook_secret: SecretStr | None = None
     viber_token: SecretStr | None = None
+    #: keyed hashes and console signing (bot/secret_key.py); generated when unset
+    secret_key: SecretStr | None = Field(default=None, min_length=32)
     viber_api_base: str = "https://chatapi.viber.com/pa"
     viber_bot_name: str = Field(default="Соцпослуги", max_length=28)
     public_base_url: str | None = None
@@ -102,7 +104,13 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _mask_secrets_in_logs(self) -> Settings:
         # Whoever builds settings, its secrets are masked in every log line from now on.
-        for secret in (self.telegram_token, self.viber_token, self.telegram_webhook_secret):
+        secrets = (
+            self.telegram_token,
+            self.viber_token,
+            self.telegram_webhook_secret,
+            self.secret_key,
+        )
+        for secret in secrets:
             register_secret(secret.get_secret_value() if secret else None)
         for url in (self.database_url, self.registry_url):
             password = urlsplit(url).password if url else None

@@ -116,7 +116,12 @@ def clock() -> Clock:
 
 
 def make_settings(url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"database_url": url, "default_locale": "uk", "staff_ids": ""}
+    values: dict[str, Any] = {
+        "database_url": url,
+        "default_locale": "uk",
+        "staff_ids": "",
+        "secret_key": "poruch-tests-only-secret-key-0123456789",
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

@@ -274,7 +274,10 @@ class Result(Step):
                 title=ctx._("Your result"),
             )
             closing = _disclaimer(ctx)
-        ctx.ask(closing, _after_result_buttons(ctx, why=bool(others)))
+        rows = _after_result_buttons(ctx, why=bool(others))
+        if not eligible and "cases" in ctx.runtime.dialogs:
+            rows.insert(0, [ctx.button(ctx._("💬 Ask a specialist"), "ask")])
+        ctx.ask(closing, rows)
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         await _after_result(ctx, payload)
@@ -289,6 +292,9 @@ async def _after_result(ctx: Context, payload: str) -> None:
         return ctx.goto("where")
     if payload == RESTART:
         return ctx.start("eligibility")
+    if payload == "ask":  # nothing found: a person may still be helped (dialogs/cases.py)
+        hint = {"answers": dict(_raw(ctx)), "on": ctx.data.get("on")}
+        return ctx.start("cases", {"topic": "benefits", "from": {"eligibility": hint}})
     return ctx.invalid(ctx._("Please choose one of the buttons."))
 
 

@@ -77,6 +77,7 @@ class Home(Step):
             [
                 [ctx.button(ctx._("📢 New announcement"), "new")],
                 [ctx.button(ctx._("📋 Recent announcements"), "recent")],
+                [ctx.button(ctx._("💬 Cases"), "cases")],
             ],
             title=ctx._("Staff"),
         )
@@ -87,6 +88,8 @@ class Home(Step):
             return ctx.goto("text_uk")
         if payload == "recent":
             return ctx.goto("recent")
+        if payload == "cases":
+            return ctx.start("staff_cases")
         return ctx.invalid(ctx._("Please choose one of the buttons."))
 
 

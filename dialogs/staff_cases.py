@@ -163,7 +163,7 @@ class ShowCase(Step):
         if payload in ("reply", "canned", "close"):
             return ctx.goto(payload)
         if payload == "handback":
-            if await service.hand_back(ctx.db, case_id, me(ctx), ctx.now()):
+            if await service.hand_back(ctx.db, case_id, me(ctx), staff_ids(ctx), ctx.now()):
                 ctx.say(ctx._("Handed back: any colleague can take it now."))
                 return ctx.goto("list")
             return ctx.goto("case")
@@ -177,6 +177,7 @@ async def _send(ctx: Context, text: str, canned: str | None = None) -> None:
         me(ctx),
         text,
         ctx.now(),
+        staff_ids=staff_ids(ctx),
         default_locale=ctx.runtime.settings.default_locale,
         canned=canned,
     )
@@ -284,6 +285,7 @@ class CloseCase(Step):
             me(ctx),
             reason,
             ctx.now(),
+            staff_ids=staff_ids(ctx),
             default_locale=ctx.runtime.settings.default_locale,
         )
         if closed:

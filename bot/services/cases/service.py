@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import enqueue
@@ -292,8 +292,12 @@ async def take(
     return True
 
 
-async def _mine(session: AsyncSession, case_id: int, staff: str, now: datetime) -> Case | None:
-    """The case, if `staff` holds it; the row stays locked until the transaction ends."""
+async def _mine(
+    session: AsyncSession, case_id: int, staff: str, staff_ids: frozenset[str], now: datetime
+) -> Case | None:
+    """The case, if `staff` is still staff and holds it; the row stays locked until the end."""
+    if staff not in staff_ids:
+        return None
     result = await session.execute(
         update(Case)
         .where(Case.id == case_id, Case.state == TAKEN, Case.assignee == staff)
@@ -315,11 +319,12 @@ async def reply(
     text: str,
     now: datetime,
     *,
+    staff_ids: frozenset[str],
     default_locale: str,
     canned: str | None = None,
 ) -> Case | None:
     """Answer the person, on their messenger, in the words given. None: not this staff's case."""
-    case = await _mine(session, case_id, staff, now)
+    case = await _mine(session, case_id, staff, staff_ids, now)
     if case is None:
         return None
     message = CaseMessage(case_id=case.id, author=STAFF, staff=staff, text=text, created_at=now)
@@ -354,8 +359,10 @@ async def reply(
     return case
 
 
-async def hand_back(session: AsyncSession, case_id: int, staff: str, now: datetime) -> bool:
-    case = await _mine(session, case_id, staff, now)
+async def hand_back(
+    session: AsyncSession, case_id: int, staff: str, staff_ids: frozenset[str], now: datetime
+) -> bool:
+    case = await _mine(session, case_id, staff, staff_ids, now)
     if case is None:
         return False
     case.state, case.assignee, case.taken_at = OPEN, None, None
@@ -370,12 +377,13 @@ async def close_by_staff(
     reason: str,
     now: datetime,
     *,
+    staff_ids: frozenset[str],
     default_locale: str,
 ) -> bool:
     """Close with a reason; the person is told and asked the one satisfaction question."""
     if reason not in CLOSE_REASONS:
         raise ValueError(f"unknown reason {reason!r}")
-    case = await _mine(session, case_id, staff, now)
+    case = await _mine(session, case_id, staff, staff_ids, now)
     if case is None or not await _close(session, case, now, reason=reason, closed_by=STAFF):
         return False
     person = await session.get(Person, case.person_id)
@@ -438,3 +446,24 @@ async def describe(session: AsyncSession, person: Person, tr: Translator) -> lis
 
 
 register_section(Section("cases", describe))
+
+
+# -- retention -------------------------------------------------------------------------
+
+
+async def purge_closed_cases(session: AsyncSession, now: datetime, months: int) -> int:
+    """Delete cases closed more than `months` ago, with their messages (CASE_RETENTION_MONTHS)."""
+    from bot.services.retention import months_before  # the one calendar rule for retention
+
+    cutoff = months_before(now, months)
+    ids = (
+        await session.scalars(
+            select(Case.id).where(Case.state == CLOSED, Case.closed_at < cutoff).limit(5000)
+        )
+    ).all()
+    if not ids:
+        return 0
+    await session.execute(delete(CaseMessage).where(CaseMessage.case_id.in_(ids)))
+    await session.execute(delete(Case).where(Case.id.in_(ids)))
+    await AuditLog(session).record("retention", "case.purged", count=len(ids))
+    return len(ids)

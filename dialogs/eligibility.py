@@ -246,6 +246,11 @@ class Result(Step):
         decisions, answers = _decisions(ctx, data)
         eligible = [d for d in decisions if d.outcome is Outcome.ELIGIBLE]
         others = [d for d in decisions if d.outcome is not Outcome.ELIGIBLE]
+        if not ctx.data.get("counted"):  # for `python -m bot stats`: once per check
+            ctx.data["counted"] = True
+            ctx.count("completed", "eligibility")
+            for found in [d.active.programme.id for d in eligible] or ["none"]:
+                ctx.count("eligibility_result", found)
         if eligible:
             summary = [
                 ctx.n_(

@@ -9,7 +9,7 @@ and change of a case is in the audit log.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.delivery.worker import wake_after_commit
 from bot.engine import Context, Dialog, Incoming, Kind, Step
@@ -17,11 +17,13 @@ from bot.i18n import N_
 from bot.services.cases import service
 from bot.services.cases.context import describe
 from bot.services.cases.data import CasesData
+from bot.services.stats.counting import Period, collect
+from bot.services.stats.report import render
 from dialogs.cases import TOPICS, duration_text
 from storage.models import Person
 from storage.models.cases import OPEN, TAKEN, Case
 
-staff_cases = Dialog("staff_cases", staff_only=True, entry_steps=("list",))
+staff_cases = Dialog("staff_cases", staff_only=True, entry_steps=("list", "stats"))
 
 REASONS = {
     "answered": N_("✅ Answered"),
@@ -294,3 +296,33 @@ class CloseCase(Step):
         else:
             ctx.say(ctx._("You do not hold this case any more; it was not closed."))
         return ctx.goto("list")
+
+
+PERIODS = {"p:7": 7, "p:30": 30, "p:all": None}
+
+
+@staff_cases.step("stats")
+class Statistics(Step):
+    """The same numbers as `python -m bot stats`, for the last days or all time."""
+
+    async def show(self, ctx: Context) -> None:
+        days = ctx.data.get("days")
+        start = ctx.now() - timedelta(days=days) if isinstance(days, int) else None
+        found = await collect(ctx.db, Period(start=start))
+        ctx.ask(
+            render(found, ctx.runtime.resources, ctx.tr)[:3900],
+            [
+                [
+                    ctx.button(ctx._("7 days"), "p:7"),
+                    ctx.button(ctx._("30 days"), "p:30"),
+                    ctx.button(ctx._("All time"), "p:all"),
+                ]
+            ],
+            title=ctx._("Statistics"),
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        if payload not in PERIODS:
+            return ctx.invalid(ctx._("Please choose one of the buttons."))
+        ctx.data["days"] = PERIODS[payload]
+        return ctx.goto("stats")

@@ -116,6 +116,7 @@ class Birth(Step):
             registry=registry_for(ctx.runtime),
         )
         if result.outcome is Outcome.FOUND:
+            ctx.count("completed", "status")
             return show_found(ctx, result)  # the number stays: Back re-asks only the date
         ctx.data.pop("number", None)
         if result.outcome is Outcome.MISMATCH:

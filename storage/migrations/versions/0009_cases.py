@@ -1,4 +1,4 @@
-"""cases for a human specialist, their messages and ratings
+"""cases for a human specialist, their messages and ratings; counted usage events
 
 Revision ID: 0009_cases
 Revises: 0008
@@ -71,9 +71,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("case_messages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_case_messages_case_id"), ["case_id"], unique=False)
+    op.create_table(
+        "usage_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", when, nullable=False),
+        sa.Column("metric", sa.String(length=32), nullable=False),
+        sa.Column("key", sa.String(length=48), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_usage_events")),
+    )
+    with op.batch_alter_table("usage_events", schema=None) as batch_op:
+        batch_op.create_index("ix_usage_events_metric_at", ["metric", "at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("usage_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_usage_events_metric_at")
+    op.drop_table("usage_events")
     with op.batch_alter_table("case_messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_messages_case_id"))
     op.drop_table("case_messages")

@@ -27,12 +27,7 @@ RATING_STEPS = tuple(f"r{n}" for n in range(1, 6))
 
 cases = Dialog("cases", entry_steps=("home", "add", "close", *RATING_STEPS))
 
-TOPICS = {
-    "benefits": N_("💶 Benefits"),
-    "status": N_("📄 Application status"),
-    "booking": N_("📅 Appointment"),
-    "other": N_("💬 Something else"),
-}
+TOPICS = service.TOPICS
 STATES = {
     "open": N_("waiting for a specialist"),
     "taken": N_("a specialist is working on it"),

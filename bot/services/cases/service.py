@@ -23,13 +23,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.outbox import enqueue
 from bot.engine.events import Button, Reply
 from bot.engine.globals import open_payload
-from bot.i18n import Translator, translator
+from bot.i18n import N_, Translator, translator
 from bot.services.personal_data import Section, register_section
 from storage.models import Person
 from storage.models.cases import CLOSED, OPEN, TAKEN, Case, CaseMessage
 from storage.repositories import AuditLog, People
 
-TOPICS = ("benefits", "status", "booking", "other")
+#: topic code → its button label (translated where shown)
+TOPICS = {
+    "benefits": N_("💶 Benefits"),
+    "status": N_("📄 Application status"),
+    "booking": N_("📅 Appointment"),
+    "other": N_("💬 Something else"),
+}
 CLOSE_REASONS = ("answered", "referred", "duplicate", "no_reply")
 MAX_TEXT = 2000
 MAX_MESSAGES = 50  # per case: a conversation longer than this is a call or a visit

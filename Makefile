@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DB_URL ?= sqlite+aiosqlite:///data/socialbot.sqlite3
 
-.PHONY: demo test setup check lint typecheck pytest locales locales-update locales-check bench migrate clean
+.PHONY: demo demo-staff test setup check lint typecheck pytest locales locales-update locales-check bench migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,17 @@ migrate: setup
 	DATABASE_URL=$(DB_URL) $(PY) -m bot migrate
 
 # In the demo the terminal person is staff, so the Staff menu can be tried too.
-DEMO_ENV := DATABASE_URL=$(DB_URL) STAFF_IDS=terminal:demo DEMO_TRANSCRIPT=data/demo-deliveries.log
+DEMO_ENV := DATABASE_URL=$(DB_URL) STAFF_IDS=terminal:demo,terminal:staff DEMO_TRANSCRIPT=data/demo-deliveries.log
 
 demo: setup  ## the bot in the terminal, on the embedded SQLite database
 	$(DEMO_ENV) $(PY) -m bot migrate
 	$(DEMO_ENV) $(PY) -m bot demo-data
 	$(DEMO_ENV) $(PY) -m bot chat --user demo
+
+# A second terminal, while `make demo` runs: a staff member answering "Ask a specialist".
+demo-staff: setup  ## a staff member's terminal chat, beside `make demo`
+	$(DEMO_ENV) $(PY) -m bot migrate
+	$(DEMO_ENV) $(PY) -m bot chat --user staff
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -243,3 +243,43 @@ async def test_an_eligibility_check_travels_as_answers_and_result(cases_app: App
     lines = describe(found, cases_app.runtime.resources, translator("en"))
     assert lines[0].startswith("Eligibility check:")
     assert len(lines) == 1 + len(answers)
+
+
+async def test_handing_back_frees_the_case_for_a_colleague(cases_app: App) -> None:
+    person = await citizen(cases_app)
+    code = await ask(person, "Question")
+    first, second = await staff(cases_app, "telegram"), await staff(cases_app, "viber")
+    await open_cases_screen(first)
+    await first.presses(code)
+    await first.presses("Take this case")
+    await open_cases_screen(second)
+    second.expect_not(code)  # held by a colleague: not in the list
+    await first.presses("Hand back")
+    first.expect("any colleague can take it now")
+    await second.presses("Refresh")
+    await second.presses(code)
+    await second.presses("Take this case")
+    second.expect("The case is yours now")
+    async with cases_app.db.transaction() as session:
+        actions = (
+            await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))
+        ).all()
+    assert [a for a in actions if a in ("case.taken", "case.handed_back")] == [
+        "case.taken",
+        "case.handed_back",
+        "case.taken",
+    ]
+
+
+async def test_staff_see_the_statistics_in_their_menu(cases_app: App) -> None:
+    person = await citizen(cases_app)
+    await ask(person, "Question")
+    worker = await staff(cases_app)
+    await worker.says("menu")
+    await worker.presses("Staff")
+    await worker.presses("Statistics")
+    worker.expect("Period: all time", "Cases: opened 1, open now 1, answered 0, closed 0")
+    await worker.presses("7 days")
+    worker.expect("Period:", "Ask a specialist: 1 → 1")
+    await person.presses_payload("m:staff")
+    person.expect_not("Period")

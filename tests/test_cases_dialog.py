@@ -261,9 +261,7 @@ async def test_handing_back_frees_the_case_for_a_colleague(cases_app: App) -> No
     await second.presses("Take this case")
     second.expect("The case is yours now")
     async with cases_app.db.transaction() as session:
-        actions = (
-            await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))
-        ).all()
+        actions = (await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))).all()
     assert [a for a in actions if a in ("case.taken", "case.handed_back")] == [
         "case.taken",
         "case.handed_back",

@@ -69,7 +69,7 @@ def expectation_text(ctx: Context, data: CasesData, found: Expectation) -> str:
             closes=hours.closes.strftime("%H:%M"),
         ),
         ctx._(
-            "Recently the first answer took about {time} of working hours.",
+            "Recently the first answer came after about {time}.",
             time=duration_text(ctx, found.typical),
         )
         if found.measured

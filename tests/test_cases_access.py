@@ -226,3 +226,24 @@ async def test_closed_cases_are_deleted_after_the_retention_period(
         assert [a.details for a in audit] == [{"count": 1}]
     finally:
         await app.close()
+
+
+async def test_a_rating_is_recorded_once_even_when_two_answers_race(
+    db_url: str, clock: Clock
+) -> None:
+    db = Database(db_url)
+    try:
+        async with db.transaction() as session:
+            person, _ = await People(session).get_or_register("viber", "r1")
+            case = await service.open_case(session, person, topic="other", text="q", now=clock())
+            await service.close_by_citizen(session, case, clock())
+        # Both presses saw the question unanswered (two taps, two devices) and now write.
+        async with db.transaction() as session:
+            assert await service.rate(session, case.id, person.id, 5, clock())
+        async with db.transaction() as session:
+            assert not await service.rate(session, case.id, person.id, 1, clock())
+            assert not await service.rate(session, case.id, person.id + 1, 1, clock())
+            stored = await session.get(Case, case.id)
+        assert stored is not None and stored.rating == 5
+    finally:
+        await db.dispose()

@@ -45,6 +45,7 @@ COMMAND_MODULES: list[str] = [
     "bot.commands.status",
     "bot.commands.broadcast",
     "bot.commands.stats",
+    "bot.commands.attendance",
 ]
 
 

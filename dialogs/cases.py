@@ -232,7 +232,12 @@ async def _open(ctx: Context, phone: str | None) -> None:
         case = await service.active_case(ctx.db, ctx.person.id)
         assert case is not None
         await service.add_citizen_message(
-            ctx.db, case, text, ctx.now(), default_locale=ctx.runtime.settings.default_locale
+            ctx.db,
+            case,
+            text,
+            ctx.now(),
+            staff_ids=ctx.runtime.settings.staff_ids,
+            default_locale=ctx.runtime.settings.default_locale,
         )
     else:
         case = await service.open_case(
@@ -282,7 +287,12 @@ class Add(Step):
                 )
             )
         added = await service.add_citizen_message(
-            ctx.db, case, text, ctx.now(), default_locale=ctx.runtime.settings.default_locale
+            ctx.db,
+            case,
+            text,
+            ctx.now(),
+            staff_ids=ctx.runtime.settings.staff_ids,
+            default_locale=ctx.runtime.settings.default_locale,
         )
         ctx.after_commit(wake_after_commit)
         ctx.say(

@@ -18,7 +18,14 @@ from storage.models import AuditEntry
 from storage.models.cases import Case, CaseMessage
 from storage.repositories import People
 from tests.broadcast_support import FakePlatform, RunningWorker, wait_until
-from tests.cases_support import STAFF_IDS, ask, citizen, open_cases_screen, staff
+from tests.cases_support import (
+    STAFF_IDS,
+    ask,
+    citizen,
+    open_cases_screen,
+    outbox_for,
+    staff,
+)
 from tests.conftest import Clock, make_settings
 
 
@@ -141,6 +148,14 @@ async def test_a_staff_member_removed_from_staff_ids_loses_access_at_once(
                 staff_ids=app.settings.staff_ids,
                 default_locale="uk",
             )
+        # What the person adds is not sent to them any more.
+        person.engine = app.engine
+        await person.says("menu")
+        await person.presses("Ask a specialist")
+        await person.presses("Add a message")
+        await person.says("Anyone there?")
+        person.expect(f"Added to case {code}")
+        assert await outbox_for(app, "telegram", "900") == []
         # Their case is free for the others.
         colleague = await staff(app, "viber")
         await open_cases_screen(colleague)

@@ -121,16 +121,22 @@ async def message_count(session: AsyncSession, case_id: int) -> int:
 
 
 async def add_citizen_message(
-    session: AsyncSession, case: Case, text: str, now: datetime, *, default_locale: str
+    session: AsyncSession,
+    case: Case,
+    text: str,
+    now: datetime,
+    *,
+    staff_ids: frozenset[str],
+    default_locale: str,
 ) -> bool:
-    """Add to the person's open case; the staff member holding it is told."""
+    """Add to the person's open case; the staff member holding it is told, if still staff."""
     if case.state == CLOSED or await message_count(session, case.id) >= MAX_MESSAGES:
         return False
     message = CaseMessage(case_id=case.id, author=CITIZEN, text=text, created_at=now)
     session.add(message)
     case.updated_at = now
     await session.flush()
-    if case.state == TAKEN and case.assignee:
+    if case.state == TAKEN and case.assignee in staff_ids:
         await _tell_staff(session, case, message, now, default_locale=default_locale)
     return True
 

@@ -254,20 +254,6 @@ async def queue(
     return (await session.scalars(statement)).all()
 
 
-async def count_waiting(session: AsyncSession, staff_ids: frozenset[str]) -> int:
-    statement = (
-        select(func.count())
-        .select_from(Case)
-        .where(
-            or_(
-                Case.state == OPEN,
-                (Case.state == TAKEN) & ~_held_by_staff(staff_ids),  # type: ignore[operator]
-            )
-        )
-    )
-    return int(await session.scalar(statement) or 0)
-
-
 async def get_case(session: AsyncSession, case_id: int) -> Case | None:
     return await session.get(Case, case_id)
 

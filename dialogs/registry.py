@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.engine import DialogRegistry
 from dialogs.about import about
 from dialogs.booking import booking_dialog
+from dialogs.console_link import console_link
 from dialogs.contacts import contacts
 from dialogs.eligibility import eligibility
 from dialogs.language import language
@@ -22,5 +23,5 @@ def build_registry() -> DialogRegistry:
     registry.register(eligibility)
     registry.register(status)
     registry.register(booking_dialog, offices_dialog)
-    registry.register(staff)
+    registry.register(staff, console_link)
     return registry

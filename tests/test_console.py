@@ -169,7 +169,7 @@ async def test_security_headers_on_every_answer(app: App) -> None:
             csp = response.headers["Content-Security-Policy"]
             assert "default-src 'none'" in csp and "script-src 'self'" in csp
             assert "unsafe-inline" not in csp
-            assert response.headers["Referrer-Policy"] == "no-referrer"
+            assert response.headers["Referrer-Policy"] == "same-origin"
             assert response.headers["X-Frame-Options"] == "DENY"
         await sign_in(client, app)
         html = await (await client.get("/console/announcements")).text()

@@ -41,3 +41,23 @@ async def console_link(settings: Settings, args: argparse.Namespace) -> int:
     minutes = int(LINK_LIFETIME.total_seconds() // 60)
     print(f"works once, for {minutes} minutes; the console is served by `python -m bot run`")
     return 0
+
+
+@command(
+    "console",
+    "serve the staff web console (with /healthz, /metrics and any configured messenger)",
+)
+async def console(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.server import serve
+    from handlers.demo_delivery import add_demo_messengers
+
+    app = await build_app(settings)
+    add_demo_messengers(app)  # only with DEMO_TRANSCRIPT (make demo)
+    base = settings.public_base_url or f"http://{settings.http_host}:{settings.http_port}"
+    print(f"staff console at {base}{settings.console_path}/ — sign in with a one-time link")
+    print("(type /console to the bot, or run `python -m bot console-link --staff …`)")
+    try:
+        await serve(app)
+    finally:
+        await app.close()
+    return 0

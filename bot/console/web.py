@@ -121,8 +121,8 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     headers["Content-Security-Policy"] = CSP
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
-    # A sign-in link is in the path: it must never travel on as a Referer.
-    headers["Referrer-Policy"] = "no-referrer"
+    # A sign-in link is in the path: it must never travel to another site as a Referer.
+    headers["Referrer-Policy"] = "same-origin"
     headers.setdefault("Cache-Control", "no-store")
     if isinstance(response, web.HTTPException):
         raise response
@@ -169,9 +169,10 @@ async def require_staff(request: web.Request, handler: Handler) -> web.StreamRes
 
 
 def _same_origin(request: web.Request) -> bool:
+    """A form posted from another site is refused even before its CSRF token is read."""
     origin = request.headers.get("Origin")
-    if not origin or origin == "null":
-        return origin is None
+    if not origin or origin == "null":  # not sent, or hidden by a privacy setting
+        return True
     return urlsplit(origin).netloc == request.host
 
 

@@ -45,6 +45,7 @@ COMMAND_MODULES: list[str] = [
     "bot.commands.status",
     "bot.commands.broadcast",
     "bot.commands.console",
+    "bot.commands.stats",
 ]
 
 

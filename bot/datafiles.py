@@ -27,6 +27,7 @@ _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DATA_MODULES: list[str] = [
     "bot.services.booking.loader",
     "bot.services.eligibility.loader",
+    "bot.services.cases.data",
 ]
 
 

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     default_locale: Literal["uk", "en"] = "uk"
     data_dir: Path = DEMO_DATA_DIR
     registry_url: str | None = None  # optional application-status registry (docs/status.md)
+    #: closed "Ask a specialist" cases are deleted this many months after closing (docs/cases.md)
+    case_retention_months: int = Field(default=12, ge=1, le=120)
+    #: optional Telegram group where new cases are posted (docs/cases.md)
+    staff_chat_id: int | None = None
     #: `make demo` only: Telegram/Viber deliveries without a token go to this file
     demo_transcript: Path | None = None
     #: the staff web console (bot/console): where it is served, idle session lifetime

@@ -206,6 +206,7 @@ class ChooseDay(Step):
                 [
                     [ctx.button(ctx._("📝 Join the waiting list"), "join")],
                     [ctx.button(ctx._("🏢 Choose another office"), "other")],
+                    [ctx.button(ctx._("💬 Ask a specialist"), "ask")],
                 ],
             )
             return
@@ -223,6 +224,9 @@ class ChooseDay(Step):
             return ctx.goto("find")
         if payload == "join":
             return await self._join(ctx)
+        if payload == "ask":  # nothing free: a human may find a way (dialogs/cases.py)
+            hint = {"office": ctx.data.get("office", ""), "service": ctx.data.get("service", "")}
+            return ctx.start("cases", {"topic": "booking", "from": hint})
         digits = payload.removeprefix("d:")
         try:
             day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))

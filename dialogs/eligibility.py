@@ -246,6 +246,11 @@ class Result(Step):
         decisions, answers = _decisions(ctx, data)
         eligible = [d for d in decisions if d.outcome is Outcome.ELIGIBLE]
         others = [d for d in decisions if d.outcome is not Outcome.ELIGIBLE]
+        if not ctx.data.get("counted"):  # for `python -m bot stats`: once per check
+            ctx.data["counted"] = True
+            ctx.count("completed", "eligibility")
+            for found in [d.active.programme.id for d in eligible] or ["none"]:
+                ctx.count("eligibility_result", found)
         if eligible:
             summary = [
                 ctx.n_(
@@ -274,7 +279,10 @@ class Result(Step):
                 title=ctx._("Your result"),
             )
             closing = _disclaimer(ctx)
-        ctx.ask(closing, _after_result_buttons(ctx, why=bool(others)))
+        rows = _after_result_buttons(ctx, why=bool(others))
+        if not eligible and "cases" in ctx.runtime.dialogs:
+            rows.insert(0, [ctx.button(ctx._("💬 Ask a specialist"), "ask")])
+        ctx.ask(closing, rows)
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         await _after_result(ctx, payload)
@@ -289,6 +297,9 @@ async def _after_result(ctx: Context, payload: str) -> None:
         return ctx.goto("where")
     if payload == RESTART:
         return ctx.start("eligibility")
+    if payload == "ask":  # nothing found: a person may still be helped (dialogs/cases.py)
+        hint = {"answers": dict(_raw(ctx)), "on": ctx.data.get("on")}
+        return ctx.start("cases", {"topic": "benefits", "from": {"eligibility": hint}})
     return ctx.invalid(ctx._("Please choose one of the buttons."))
 
 

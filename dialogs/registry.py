@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.engine import DialogRegistry
 from dialogs.about import about
 from dialogs.booking import booking_dialog
+from dialogs.cases import cases
 from dialogs.console_link import console_link
 from dialogs.contacts import contacts
 from dialogs.eligibility import eligibility
@@ -14,6 +15,7 @@ from dialogs.mydata import mydata
 from dialogs.offices import offices_dialog
 from dialogs.privacy import privacy_notice
 from dialogs.staff import staff
+from dialogs.staff_cases import staff_cases
 from dialogs.status import status
 
 
@@ -24,4 +26,5 @@ def build_registry() -> DialogRegistry:
     registry.register(status)
     registry.register(booking_dialog, offices_dialog)
     registry.register(staff, console_link)
+    registry.register(cases, staff_cases)
     return registry

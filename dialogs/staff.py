@@ -77,6 +77,8 @@ class Home(Step):
             [
                 [ctx.button(ctx._("📢 New announcement"), "new")],
                 [ctx.button(ctx._("📋 Recent announcements"), "recent")],
+                [ctx.button(ctx._("💬 Cases"), "cases")],
+                [ctx.button(ctx._("📊 Statistics"), "stats")],
             ],
             title=ctx._("Staff"),
         )
@@ -87,6 +89,10 @@ class Home(Step):
             return ctx.goto("text_uk")
         if payload == "recent":
             return ctx.goto("recent")
+        if payload == "cases":
+            return ctx.start("staff_cases")
+        if payload == "stats":
+            return ctx.start("staff_cases", step="stats")
         return ctx.invalid(ctx._("Please choose one of the buttons."))
 
 

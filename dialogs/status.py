@@ -116,6 +116,7 @@ class Birth(Step):
             registry=registry_for(ctx.runtime),
         )
         if result.outcome is Outcome.FOUND:
+            ctx.count("completed", "status")
             return show_found(ctx, result)  # the number stays: Back re-asks only the date
         ctx.data.pop("number", None)
         if result.outcome is Outcome.MISMATCH:
@@ -193,9 +194,12 @@ class Result(Step):
             if following
             else ctx.button(ctx._("🔔 Notify me when it changes"), "follow")
         )
+        rows = [[toggle], [ctx.button(ctx._("🔎 Check another application"), "again")]]
+        if application.status in ("rejected", "needs_documents"):
+            rows.insert(1, [ctx.button(ctx._("💬 Ask a specialist"), "ask")])
         ctx.ask(
             render(ctx, application, result),
-            [[toggle], [ctx.button(ctx._("🔎 Check another application"), "again")]],
+            rows,
             title=ctx._("Application {number}", number=application.printed_number),
         )
 
@@ -228,6 +232,8 @@ class Result(Step):
         if payload == "again":
             ctx.data.clear()
             return ctx.goto("number")
+        if payload == "ask":  # refused or missing documents: a human explains (dialogs/cases.py)
+            return ctx.start("cases", {"topic": "status", "from": {"application": application_id}})
         return ctx.invalid(ctx._("Please choose one of the buttons."))
 
 

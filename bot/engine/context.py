@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.engine.events import Button, Incoming, Link, Reply, Request
 from bot.engine.runtime import Runtime
 from bot.i18n import Translator, translator
-from storage.models import Person
+from storage.models import Person, UsageEvent
 from storage.repositories import StoredState
 
 MAX_PAYLOAD_BYTES = 40  # well inside Telegram's 64-byte callback data and Viber's ActionBody
@@ -150,7 +150,13 @@ class Context:
     def start(
         self, dialog: str, data: dict[str, Any] | None = None, step: str | None = None
     ) -> None:
+        if dialog != "menu":
+            self.count("started", dialog)
         self.transition = Start(dialog, dict(data or {}), step)
+
+    def count(self, metric: str, key: str) -> None:
+        """Count a moment for `python -m bot stats`: what happened, never who."""
+        self.db.add(UsageEvent(at=self.now(), metric=metric, key=key[:48]))
 
     def back(self) -> None:
         self.transition = Back()

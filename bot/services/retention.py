@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.lifecycle import background_service
 from bot.scheduler import current_app
+from bot.services.cases.service import purge_closed_cases
 from bot.services.personal_data import erase_person
 from bot.services.privacy import RETENTION_MONTHS
 from storage.repositories import People, ProcessedEvents
@@ -64,6 +65,11 @@ async def retention_job() -> None:
             break
     if total:
         log.info("retention: erased %d person(s) silent for %d months", total, RETENTION_MONTHS)
+    months = app.settings.case_retention_months
+    async with app.db.transaction() as session:
+        cases = await purge_closed_cases(session, app.runtime.now(), months)
+    if cases:
+        log.info("retention: deleted %d case(s) closed over %d months ago", cases, months)
 
 
 @background_service

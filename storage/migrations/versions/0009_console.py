@@ -1,7 +1,7 @@
 """staff web console: sign-in links and sessions
 
 Revision ID: 0009_console
-Revises: 0008
+Revises: 0009_cases
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from storage.models.base import UTCDateTime
 
 revision: str = "0009_console"
-down_revision: str | Sequence[str] | None = "0008"
+down_revision: str | Sequence[str] | None = "0009_cases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

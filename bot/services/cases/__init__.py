@@ -1,0 +1,1 @@
+"""Ask a specialist: cases a person opens for a human, answered by staff on any messenger."""

@@ -1,0 +1,1 @@
+"""Statistics without personal data: counted from the database, for the CLI and staff."""

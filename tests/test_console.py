@@ -25,7 +25,14 @@ from tests.conftest import Clock, make_settings
 from tests.console_support import STAFF, new_link, served, sign_in
 from tests.status_support import DEMO_ROWS, csv_text
 
-PAGES = ["/console/announcements", "/console/statuses", "/console/appointments", "/console/audit"]
+PAGES = [
+    "/console/dashboard",
+    "/console/cases",
+    "/console/announcements",
+    "/console/statuses",
+    "/console/appointments",
+    "/console/audit",
+]
 
 
 @pytest.fixture
@@ -64,7 +71,7 @@ async def test_a_link_signs_in_once_and_shows_the_console(app: App) -> None:
         assert (await client.get(f"/console/signin/{token}")).status == 200
         response = await client.post(f"/console/signin/{token}")
         assert response.status == 200
-        assert str(response.url).endswith("/console/announcements")
+        assert str(response.url).endswith("/console/dashboard")
         cookie = response.history[0].headers["Set-Cookie"]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
         for path in PAGES:
@@ -436,3 +443,82 @@ async def test_console_command_gives_staff_a_link_and_nobody_else(
     replies = await citizen.says("/console")
     assert not [link for reply in replies for link in reply.links]
     assert "I do not know this command" in replies[0].text
+
+
+# -- cases and the dashboard ------------------------------------------------------------------
+async def test_case_inbox_take_reply_with_a_ready_answer_and_close(app: App) -> None:
+    from tests.cases_support import ask, case_by_code, citizen, outbox_for
+
+    person = await citizen(app, "31")
+    code = await ask(person, "When is my payment?")
+    case = await case_by_code(app, code)
+    async with served(app) as client:
+        csrf = await sign_in(client, app)
+        inbox = await (await client.get("/console/cases")).text()
+        assert code in inbox and f"/console/cases/{case.id}" in inbox
+        assert code in await (await client.get("/console/cases/live")).text()
+        page = await (await client.get(f"/console/cases/{case.id}")).text()
+        assert "When is my payment?" in page and 'id="take"' in page
+        await client.post(f"/console/cases/{case.id}/take", data={"csrf": csrf})
+        page = await (await client.get(f"/console/cases/{case.id}")).text()
+        assert 'id="reply"' in page and 'name="canned"' in page
+        canned = page.split('<option value="', 2)[2].split('"')[0]  # the first ready answer
+        await client.post(
+            f"/console/cases/{case.id}/reply", data={"csrf": csrf, "text": "", "canned": canned}
+        )
+        await client.post(
+            f"/console/cases/{case.id}/reply", data={"csrf": csrf, "text": "Тиждень, не більше."}
+        )
+        live = await (await client.get(f"/console/cases/{case.id}/live")).text()
+        assert "Тиждень, не більше." in live
+        await client.post(
+            f"/console/cases/{case.id}/close", data={"csrf": csrf, "reason": "answered"}
+        )
+    sent = await outbox_for(app, "test", "31")
+    texts = [reply.text for _, replies in sent for reply in replies]
+    assert "Тиждень, не більше." in texts
+    assert len([r for r in sent if r[0].dedupe_key.startswith("case-msg:")]) == 2
+    assert any(r[0].dedupe_key.startswith("case-closed:") for r in sent)
+    actions = await audit_actions(app)
+    assert [a for a in actions if a in ("case.taken", "case.replied", "case.closed")] == [
+        "case.taken",
+        "case.replied",
+        "case.replied",
+        "case.closed",
+    ]
+    assert "case.viewed" in actions
+
+
+async def test_a_case_held_by_someone_else_cannot_be_answered(app: App) -> None:
+    from bot.services.cases import service
+    from tests.cases_support import ask, case_by_code, citizen
+
+    code = await ask(await citizen(app, "32"), "Where do I send my papers?")
+    case = await case_by_code(app, code)
+    async with app.db.transaction() as session:
+        assert await service.take(
+            session, case.id, "viber:200", app.settings.staff_ids, app.runtime.now()
+        )
+    async with served(app) as client:
+        csrf = await sign_in(client, app)
+        response = await client.post(
+            f"/console/cases/{case.id}/reply", data={"csrf": csrf, "text": "Mine now"}
+        )
+        assert 'role="alert"' in await response.text()
+        assert 'id="take"' not in await response.text()
+    assert "case.replied" not in await audit_actions(app)
+
+
+async def test_dashboard_draws_the_statistics(app: App) -> None:
+    from tests.cases_support import ask, citizen
+
+    await ask(await citizen(app, "33"), "Question")
+    async with served(app) as client:
+        await sign_in(client, app)
+        assert (await client.get("/console/dashboard")).status == 200  # the last 30 days
+        html = await (await client.get("/console/dashboard?from=2020-01-01&to=2030-12-31")).text()
+        assert html.count("<svg") >= 3 and 'role="img"' in html
+        assert "Test: 1" in html  # people by messenger, in the chart's text alternative
+        assert "<dd>1</dd>" in html.split('id="case-numbers"')[1]  # one case waiting now
+        empty = await (await client.get("/console/dashboard?from=2020-01-01&to=2020-01-31")).text()
+        assert "<dd>0</dd>" in empty.split('id="case-numbers"')[1]

@@ -72,7 +72,7 @@ async def sign_in(browser: Browser, app: App) -> None:
     token = await new_link(app)
     await browser.open(f"/console/signin/{token}")
     await browser.click("#signin")
-    assert (await browser.url()).endswith("/console/announcements")
+    assert (await browser.url()).endswith("/console/dashboard")
 
 
 async def check_page(browser: Browser, name: str) -> None:
@@ -116,7 +116,8 @@ async def test_sign_in_announce_to_100_percent_and_import_with_a_bad_row(
     await browser.open(f"/console/signin/{token}")
     await check_page(browser, "01-sign-in")
     await browser.click("#signin")
-    assert (await browser.url()).endswith("/console/announcements")
+    assert (await browser.url()).endswith("/console/dashboard")
+    await browser.open("/console/announcements")
 
     # Announcement: compose, exact preview, send, watch the live progress reach 100 %.
     await add_people(app, len(PEOPLE), platform="telegram", first=PEOPLE[0])
@@ -159,40 +160,87 @@ async def test_sign_in_announce_to_100_percent_and_import_with_a_bad_row(
     await browser.open("/console/audit")
     assert "applications.imported" in await browser.text("#audit")
     await check_page(browser, "08-audit")
+    await browser.open("/console/dashboard")
+    await check_page(browser, "09-dashboard")
+
+
+async def test_a_case_from_telegram_answered_in_the_browser(
+    app: App, browser: Browser, telegram_api: TelegramApiDouble
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.cases_support import ask, citizen
+
+    chat_id = 3001
+    telegram_api.know_chat({"id": chat_id, "type": "private", "first_name": "Olena"})
+    await sign_in(browser, app)
+    await browser.open("/console/cases")
+    await check_page(browser, "10-cases-empty")
+    # The person asks while the inbox is open: it shows up without reloading.
+    person = await citizen(app, str(chat_id), platform="telegram")
+    code = await ask(person, "When will the payment come?")
+    await browser.wait_for(
+        lambda: code in browser.driver.find_element(By.ID, "main").text, within=20
+    )
+    await check_page(browser, "11-cases-inbox")
+    await browser.click("#inbox a")
+    await browser.click("#take")
+    await check_page(browser, "12-case")
+    await browser.type("#reply-text", "The payment comes on 5 December.")
+    async with RunningWorker(app):
+        await browser.click("#reply")
+        await telegram_api.wait_for_text(chat_id, "The payment comes on 5 December.", within=20)
+    assert "The payment comes on 5 December." in await browser.text("#messages")
+
+
+async def tab_to(browser: Browser, tag: str, text: str, limit: int = 40) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    seen = []
+    for _ in range(limit):
+        await browser.keys(Keys.TAB)
+        seen.append(await browser.focused())
+        if seen[-1] == (tag, text):
+            return
+    raise AssertionError(f"{tag} {text!r} is not reachable by Tab: {seen}")
 
 
 async def test_keyboard_only(app: App, browser: Browser) -> None:
     from selenium.webdriver.common.keys import Keys
 
+    from tests.cases_support import ask, citizen
+
     office_id = await seed_appointments(app)
+    code = await ask(await citizen(app, "41"), "Where is my certificate?")
     await sign_in(browser, app)
-    # The first Tab reaches "skip to content"; Enter moves the focus into the page.
+
+    # The case inbox: skip link, the case, take it, answer it — keys only.
+    await browser.open("/console/cases")
     await browser.keys(Keys.TAB)
-    assert (await browser.focused())[0] == "a"
+    assert (await browser.focused())[0] == "a"  # "skip to content" comes first
     await browser.keys(Keys.ENTER)
     assert (await browser.focused())[0] == "main"
-    # Every control of the compose form is reachable in order and usable by keys alone.
-    await browser.keys(Keys.TAB, "Тест з клавіатури")
+    await browser.keys(Keys.TAB)
+    assert await browser.focused() == ("a", code)
+    await browser.keys(Keys.ENTER)
+    await tab_to(browser, "button", "Взяти в роботу")
+    await browser.keys(Keys.ENTER)
+    await tab_to(browser, "textarea", "")
+    await browser.keys("Сертифікат готовий.")
+    await tab_to(browser, "button", "Надіслати відповідь")
+    await browser.keys(Keys.ENTER)
+    assert "Сертифікат готовий." in await browser.text("#messages")
+
+    # The compose form: every control in order, the preview by Enter.
+    await browser.open("/console/announcements")
+    await browser.keys(Keys.TAB, Keys.ENTER, Keys.TAB, "Тест з клавіатури")
     assert (await browser.focused())[0] == "textarea"
-    visited = []
-    for _ in range(15):  # the date-time field takes a Tab per part (day, month, …)
-        await browser.keys(Keys.TAB)
-        visited.append(await browser.focused())
-        if visited[-1] == ("button", "Переглянути"):
-            break
-    else:
-        raise AssertionError(f"the Preview button is not reachable by Tab: {visited}")
-    assert [tag for tag, _ in visited[:2]] == ["textarea", "select"]
+    await tab_to(browser, "button", "Переглянути", limit=15)
     await browser.keys(Keys.ENTER)
     assert "Тест з клавіатури" in await browser.text("main")
-    # A visit is marked from the keyboard: Tab to the first "came" button, press Enter.
+
+    # A visit is marked from the keyboard.
     await browser.open(f"/console/appointments?office={office_id}")
-    for _ in range(40):
-        await browser.keys(Keys.TAB)
-        tag, text = await browser.focused()
-        if tag == "button" and text == "Прийшов":
-            break
-    else:
-        raise AssertionError("no 'came' button reachable by Tab")
+    await tab_to(browser, "button", "Прийшов")
     await browser.keys(Keys.ENTER)
     assert "Прийшов" in await browser.text("#sheet")

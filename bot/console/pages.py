@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 PAGE_MODULES: list[str] = [
+    "bot.console.dashboard",
+    "bot.console.cases",
     "bot.console.announcements",
     "bot.console.statuses",
     "bot.console.appointments",

@@ -522,3 +522,15 @@ async def test_dashboard_draws_the_statistics(app: App) -> None:
         assert "<dd>1</dd>" in html.split('id="case-numbers"')[1]  # one case waiting now
         empty = await (await client.get("/console/dashboard?from=2020-01-01&to=2020-01-31")).text()
         assert "<dd>0</dd>" in empty.split('id="case-numbers"')[1]
+
+
+async def test_on_start_sessions_of_former_staff_are_ended_and_audited(app: App) -> None:
+    async with served(app) as client:
+        await sign_in(client, app)
+    app.settings = app.settings.model_copy(update={"staff_ids": frozenset({"viber:200"})})
+    async with served(app):
+        pass
+    async with app.db.transaction() as session:
+        row = await session.scalar(select(ConsoleSession))
+        assert row is not None and row.ended_at is not None
+    assert (await audit_actions(app))[-1] == "console.session_revoked"

@@ -267,11 +267,29 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+async def _revoke_former_staff(sub: web.Application) -> None:
+    """On start, end (and audit) the sessions of people no longer in STAFF_IDS.
+
+    They could not use them anyway (every request checks), but the record then
+    says when their access ended.
+    """
+    c = sub[CONSOLE_KEY]
+    try:
+        async with c.app.db.transaction() as session:
+            ended = await auth.end_sessions_of_former_staff(session, c.app.settings, c.now())
+    except Exception as exc:  # the database is away: every request checks anyway
+        log.warning("console: could not end former staff sessions: %s", type(exc).__name__)
+        return
+    if ended:
+        log.info("console: ended %d session(s) of people no longer on the staff list", ended)
+
+
 def build_console(app: App) -> web.Application:
     for module in PAGE_MODULES:
         importlib.import_module(module)
     sub = web.Application(middlewares=[security_headers, require_staff])
     sub[CONSOLE_KEY] = Console(app=app, env=_environment())
+    sub.on_startup.append(_revoke_former_staff)
     sub.router.add_get("/", home)
     sub.router.add_get("/signin/{token}", signin_page)
     sub.router.add_post("/signin/{token}", signin)

@@ -534,3 +534,15 @@ async def test_on_start_sessions_of_former_staff_are_ended_and_audited(app: App)
         row = await session.scalar(select(ConsoleSession))
         assert row is not None and row.ended_at is not None
     assert (await audit_actions(app))[-1] == "console.session_revoked"
+
+
+async def test_old_links_and_sessions_are_deleted(app: App, clock: Clock) -> None:
+    from storage.models.console import ConsoleLink
+
+    async with served(app) as client:
+        await sign_in(client, app)
+        await new_link(app)
+        clock.advance(days=2)
+        await sign_in(client, app)
+    assert await count(app, ConsoleLink) == 1  # only today's
+    assert await count(app, ConsoleSession) == 1

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.secret_key import keyed_hash
@@ -31,6 +31,8 @@ LINK_LIFETIME = timedelta(minutes=10)
 TOUCH_EVERY = timedelta(minutes=1)
 SIGNIN_ATTEMPTS = 10  # per address …
 SIGNIN_WINDOW = 600.0  # … per ten minutes
+#: spent links and ended sessions are kept this long (for the record), then deleted
+KEEP = timedelta(days=1)
 
 
 class NotStaff(Exception):
@@ -55,6 +57,7 @@ async def issue_link(
     """A new one-time token for `staff_id`; raises NotStaff for anyone else."""
     if not is_staff(settings, staff_id):
         raise NotStaff(staff_id)
+    await session.execute(delete(ConsoleLink).where(ConsoleLink.expires_at < now - KEEP))
     expires = now + LINK_LIFETIME
     body = f"{secrets.token_urlsafe(24)}.{int(expires.timestamp()):x}"
     token = f"{body}.{_signature(settings, body)}"
@@ -125,6 +128,15 @@ class Started:
 async def start_session(
     session: AsyncSession, settings: Settings, staff_id: str, now: datetime
 ) -> Started:
+    idle = timedelta(minutes=settings.console_session_minutes)
+    await session.execute(
+        delete(ConsoleSession).where(
+            or_(
+                ConsoleSession.ended_at < now - KEEP,
+                ConsoleSession.last_seen_at < now - idle - KEEP,
+            )
+        )
+    )
     cookie = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     session.add(

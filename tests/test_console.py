@@ -546,3 +546,24 @@ async def test_old_links_and_sessions_are_deleted(app: App, clock: Clock) -> Non
         await sign_in(client, app)
     assert await count(app, ConsoleLink) == 1  # only today's
     assert await count(app, ConsoleSession) == 1
+
+
+async def test_sign_in_single_use_and_revocation_on_both_databases(
+    db_url: str, clock: Clock
+) -> None:
+    app = await build_app(make_settings(db_url, staff_ids=STAFF), migrate=False, clock=clock)
+    try:
+        async with served(app) as client:
+            token = await new_link(app)
+            assert (await client.post(f"/console/signin/{token}")).status == 200
+            assert (await client.post(f"/console/signin/{token}")).status == 403
+            assert (await client.get("/console/audit")).status == 200
+            app.settings = app.settings.model_copy(update={"staff_ids": frozenset()})
+            assert (await client.get("/console/audit")).status == 401
+        assert await audit_actions(app) == [
+            "console.link_issued",
+            "console.signed_in",
+            "console.session_revoked",
+        ]
+    finally:
+        await app.close()

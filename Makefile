@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DB_URL ?= sqlite+aiosqlite:///data/socialbot.sqlite3
 
-.PHONY: demo test setup check lint typecheck pytest locales locales-update locales-check bench migrate clean browser-tools console
+.PHONY: demo demo-staff test setup check lint typecheck pytest locales locales-update locales-check bench migrate clean browser-tools console
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ migrate: setup
 	DATABASE_URL=$(DB_URL) $(PY) -m bot migrate
 
 # In the demo the terminal person is staff, so the Staff menu can be tried too.
-DEMO_ENV := DATABASE_URL=$(DB_URL) STAFF_IDS=terminal:demo DEMO_TRANSCRIPT=data/demo-deliveries.log
+DEMO_ENV := DATABASE_URL=$(DB_URL) STAFF_IDS=terminal:demo,terminal:staff DEMO_TRANSCRIPT=data/demo-deliveries.log
 
 demo: setup  ## the bot in the terminal, on the embedded SQLite database
 	$(DEMO_ENV) $(PY) -m bot migrate
@@ -39,6 +39,11 @@ demo: setup  ## the bot in the terminal, on the embedded SQLite database
 
 console: setup  ## the staff web console on the demo database (http://127.0.0.1:8080/console)
 	$(DEMO_ENV) $(PY) -m bot console
+
+# A second terminal, while `make demo` runs: a staff member answering "Ask a specialist".
+demo-staff: setup  ## a staff member's terminal chat, beside `make demo`
+	$(DEMO_ENV) $(PY) -m bot migrate
+	$(DEMO_ENV) $(PY) -m bot chat --user staff
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -46,6 +46,7 @@ COMMAND_MODULES: list[str] = [
     "bot.commands.broadcast",
     "bot.commands.console",
     "bot.commands.stats",
+    "bot.commands.attendance",
 ]
 
 

@@ -27,12 +27,7 @@ RATING_STEPS = tuple(f"r{n}" for n in range(1, 6))
 
 cases = Dialog("cases", entry_steps=("home", "add", "close", *RATING_STEPS))
 
-TOPICS = {
-    "benefits": N_("💶 Benefits"),
-    "status": N_("📄 Application status"),
-    "booking": N_("📅 Appointment"),
-    "other": N_("💬 Something else"),
-}
+TOPICS = service.TOPICS
 STATES = {
     "open": N_("waiting for a specialist"),
     "taken": N_("a specialist is working on it"),
@@ -74,7 +69,7 @@ def expectation_text(ctx: Context, data: CasesData, found: Expectation) -> str:
             closes=hours.closes.strftime("%H:%M"),
         ),
         ctx._(
-            "Recently the first answer took about {time} of working hours.",
+            "Recently the first answer came after about {time}.",
             time=duration_text(ctx, found.typical),
         )
         if found.measured
@@ -237,7 +232,12 @@ async def _open(ctx: Context, phone: str | None) -> None:
         case = await service.active_case(ctx.db, ctx.person.id)
         assert case is not None
         await service.add_citizen_message(
-            ctx.db, case, text, ctx.now(), default_locale=ctx.runtime.settings.default_locale
+            ctx.db,
+            case,
+            text,
+            ctx.now(),
+            staff_ids=ctx.runtime.settings.staff_ids,
+            default_locale=ctx.runtime.settings.default_locale,
         )
     else:
         case = await service.open_case(
@@ -287,7 +287,12 @@ class Add(Step):
                 )
             )
         added = await service.add_citizen_message(
-            ctx.db, case, text, ctx.now(), default_locale=ctx.runtime.settings.default_locale
+            ctx.db,
+            case,
+            text,
+            ctx.now(),
+            staff_ids=ctx.runtime.settings.staff_ids,
+            default_locale=ctx.runtime.settings.default_locale,
         )
         ctx.after_commit(wake_after_commit)
         ctx.say(

@@ -23,11 +23,11 @@ ITEMS = (
     Item("m:status", N_("📄 My application status"), "status"),
     Item("m:book", N_("📅 Book an appointment"), "booking"),
     Item("m:office", N_("📍 Find an office"), "offices"),
-    Item("m:ask", N_("💬 Ask a specialist"), "cases"),
     Item("m:contacts", N_("☎️ Contacts & hotlines"), "contacts"),
     Item("m:lang", N_("🌐 Language / Мова"), "language"),
     Item("m:about", N_("ℹ️ About & privacy"), "about"),
     Item("m:data", N_("🔒 My data"), "mydata"),
+    Item("m:ask", N_("💬 Ask a specialist"), "cases"),
     Item("m:staff", N_("🛠 Staff"), "staff", staff_only=True),
 )
 

@@ -122,7 +122,7 @@ class ShowCase(Step):
                 language=(person.locale or "?") if person else "?",
             ),
             ctx._(
-                "Opened {when}, {wait} ago",
+                "Opened {when}; waiting for {wait}",
                 when=ctx.tr.datetime(case.created_at, "short"),
                 wait=waited(ctx, case.created_at),
             ),

@@ -26,13 +26,29 @@ if TYPE_CHECKING:
 class TerminalMessenger:
     platform = "terminal"
     max_batch = 1
+    #: how soon a message for someone at another terminal is offered again
+    NOT_MINE_RETRY = 0.3
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, user_id: str | None = None) -> None:
         self.out = out
+        self.user_id = user_id
 
     async def deliver(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+        if self.user_id is not None and user_id != self.user_id:
+            # Another terminal chat (`make demo-staff`) shares the database: its own
+            # process prints this. "Later", without using up an attempt.
+            return DeliveryResult(Outcome.RATE_LIMITED, retry_after=self.NOT_MINE_RETRY)
         for reply in replies:
             print(f"\n📨 {reply.full_text()}", file=self.out, flush=True)
+            labels = [button.label for row in reply.buttons for button in row]
+            if labels:
+                # The chat's numbers belong to its last screen, not to this message.
+                print(
+                    f"  ({' · '.join(labels)}: in a messenger these are buttons; "
+                    "here, find the same choice from the menu)",
+                    file=self.out,
+                    flush=True,
+                )
         return DeliveryResult(Outcome.SENT)
 
     async def deliver_many(
@@ -66,10 +82,12 @@ class TranscriptMessenger:
         return {user_id: DeliveryResult(Outcome.SENT) for user_id in user_ids}
 
 
-def add_demo_messengers(app: App, terminal: TextIO | None = None) -> None:
+def add_demo_messengers(
+    app: App, terminal: TextIO | None = None, user_id: str | None = None
+) -> None:
     """Fill the platforms that have no real messenger in this process (demo only)."""
     if terminal is not None and app.messengers.get("terminal") is None:
-        app.messengers.add(TerminalMessenger(terminal))
+        app.messengers.add(TerminalMessenger(terminal, user_id))
     transcript = app.settings.demo_transcript
     if transcript is None:
         return

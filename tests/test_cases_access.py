@@ -18,7 +18,14 @@ from storage.models import AuditEntry
 from storage.models.cases import Case, CaseMessage
 from storage.repositories import People
 from tests.broadcast_support import FakePlatform, RunningWorker, wait_until
-from tests.cases_support import STAFF_IDS, ask, citizen, open_cases_screen, staff
+from tests.cases_support import (
+    STAFF_IDS,
+    ask,
+    citizen,
+    open_cases_screen,
+    outbox_for,
+    staff,
+)
 from tests.conftest import Clock, make_settings
 
 
@@ -141,6 +148,14 @@ async def test_a_staff_member_removed_from_staff_ids_loses_access_at_once(
                 staff_ids=app.settings.staff_ids,
                 default_locale="uk",
             )
+        # What the person adds is not sent to them any more.
+        person.engine = app.engine
+        await person.says("menu")
+        await person.presses("Ask a specialist")
+        await person.presses("Add a message")
+        await person.says("Anyone there?")
+        person.expect(f"Added to case {code}")
+        assert await outbox_for(app, "telegram", "900") == []
         # Their case is free for the others.
         colleague = await staff(app, "viber")
         await open_cases_screen(colleague)
@@ -226,3 +241,24 @@ async def test_closed_cases_are_deleted_after_the_retention_period(
         assert [a.details for a in audit] == [{"count": 1}]
     finally:
         await app.close()
+
+
+async def test_a_rating_is_recorded_once_even_when_two_answers_race(
+    db_url: str, clock: Clock
+) -> None:
+    db = Database(db_url)
+    try:
+        async with db.transaction() as session:
+            person, _ = await People(session).get_or_register("viber", "r1")
+            case = await service.open_case(session, person, topic="other", text="q", now=clock())
+            await service.close_by_citizen(session, case, clock())
+        # Both presses saw the question unanswered (two taps, two devices) and now write.
+        async with db.transaction() as session:
+            assert await service.rate(session, case.id, person.id, 5, clock())
+        async with db.transaction() as session:
+            assert not await service.rate(session, case.id, person.id, 1, clock())
+            assert not await service.rate(session, case.id, person.id + 1, 1, clock())
+            stored = await session.get(Case, case.id)
+        assert stored is not None and stored.rating == 5
+    finally:
+        await db.dispose()

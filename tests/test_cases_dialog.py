@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.app import App, build_app
+from bot.i18n import translator
+from bot.services.cases.context import describe, gather
+from bot.services.status.importer import import_text
 from storage.models import AuditEntry
 from storage.models.cases import Case, CaseMessage
+from storage.repositories import People
 from tests.cases_support import (
     STAFF_IDS,
     ask,
@@ -20,6 +25,7 @@ from tests.cases_support import (
     staff,
 )
 from tests.conftest import Clock, make_settings
+from tests.status_support import DEMO_ROWS, csv_text
 
 
 @pytest.fixture
@@ -167,3 +173,111 @@ async def test_erasing_a_person_erases_their_cases(cases_app: App) -> None:
         audit = (await session.scalars(select(AuditEntry))).all()
     assert any(a.action == "person.erased" for a in audit)
     assert "Erase me" not in str([a.details for a in audit])
+
+
+async def test_a_needs_documents_status_leads_to_a_specialist_with_its_context(
+    cases_app: App,
+) -> None:
+    await import_text(cases_app, csv_text(*DEMO_ROWS))
+    person = await citizen(cases_app)
+    await person.presses("application status")
+    await person.says("VPO-2026-000124")
+    await person.says("02.07.1979")
+    person.expect("Bring the IBAN", buttons=["Ask a specialist"])
+    await person.presses("Ask a specialist")
+    person.expect("Write your question")  # the topic is known already
+    await person.says("Which IBAN certificate do they need?")
+    person.expect("May I show the specialist", "Application VPO-2026-000124")
+    await person.presses("Yes, show it")
+    await person.presses("answer me here")
+    async with cases_app.db.transaction() as session:
+        case = await session.scalar(select(Case))
+    assert case is not None and case.topic == "status"
+    assert case.context == {
+        "applications": [{"number": "VPO-2026-000124", "status": "needs_documents"}]
+    }
+    assert "1979" not in json.dumps(case.context)  # never the birth date
+
+    worker = await staff(cases_app, language="uk")
+    await open_cases_screen_uk(worker)
+    await worker.presses(case.code)
+    worker.expect("Людина поділилася", "Заява VPO-2026-000124")
+
+
+async def open_cases_screen_uk(chat) -> None:  # type: ignore[no-untyped-def]
+    await chat.says("меню")
+    await chat.presses("Для працівників")
+    await chat.presses("Звернення")
+
+
+async def test_without_consent_nothing_but_the_question_travels(cases_app: App) -> None:
+    await import_text(cases_app, csv_text(*DEMO_ROWS))
+    person = await citizen(cases_app)
+    await person.presses("application status")
+    await person.says("VPO-2026-000124")
+    await person.says("02.07.1979")
+    await person.presses("Ask a specialist")
+    await person.says("Question")
+    await person.presses("No, only my question")
+    await person.presses("answer me here")
+    async with cases_app.db.transaction() as session:
+        case = await session.scalar(select(Case))
+    assert case is not None and case.context == {}
+
+
+async def test_an_eligibility_check_travels_as_answers_and_result(cases_app: App) -> None:
+    data = cases_app.runtime.resources["eligibility"]
+    answers = {"idp_certificate": False, "children_count": 0, "age": 30}
+    answers = {qid: value for qid, value in answers.items() if qid in data.questions}
+    async with cases_app.db.transaction() as session:
+        person, _ = await People(session).get_or_register("test", "9")
+        found = await gather(
+            session,
+            cases_app.runtime.resources,
+            person,
+            {"eligibility": {"answers": answers, "on": "2026-11-24"}},
+            cases_app.runtime.now(),
+        )
+    assert found["eligibility"]["answers"] == answers
+    assert isinstance(found["eligibility"]["eligible"], list)
+    lines = describe(found, cases_app.runtime.resources, translator("en"))
+    assert lines[0].startswith("Eligibility check:")
+    assert len(lines) == 1 + len(answers)
+
+
+async def test_handing_back_frees_the_case_for_a_colleague(cases_app: App) -> None:
+    person = await citizen(cases_app)
+    code = await ask(person, "Question")
+    first, second = await staff(cases_app, "telegram"), await staff(cases_app, "viber")
+    await open_cases_screen(first)
+    await first.presses(code)
+    await first.presses("Take this case")
+    await open_cases_screen(second)
+    second.expect_not(code)  # held by a colleague: not in the list
+    await first.presses("Hand back")
+    first.expect("any colleague can take it now")
+    await second.presses("Refresh")
+    await second.presses(code)
+    await second.presses("Take this case")
+    second.expect("The case is yours now")
+    async with cases_app.db.transaction() as session:
+        actions = (await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))).all()
+    assert [a for a in actions if a in ("case.taken", "case.handed_back")] == [
+        "case.taken",
+        "case.handed_back",
+        "case.taken",
+    ]
+
+
+async def test_staff_see_the_statistics_in_their_menu(cases_app: App) -> None:
+    person = await citizen(cases_app)
+    await ask(person, "Question")
+    worker = await staff(cases_app)
+    await worker.says("menu")
+    await worker.presses("Staff")
+    await worker.presses("Statistics")
+    worker.expect("Period: all time", "Cases: opened 1, open now 1, answered 0, closed 0")
+    await worker.presses("7 days")
+    worker.expect("Period:", "Ask a specialist: 1 → 1")
+    await person.presses_payload("m:staff")
+    person.expect_not("Period")

@@ -9,6 +9,7 @@ the person's own messenger.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from sqlalchemy import select
 
 import bot.app
 from bot.app import App, build_app
+from bot.scheduler import set_current_app
 from bot.server import build_web_app
 from handlers.telegram import TELEGRAM_ADAPTER, TelegramAdapter, telegram
 from handlers.viber import viber_adapter
@@ -27,7 +29,7 @@ from storage.models import OutboxMessage
 from storage.models.cases import Case
 from tests.broadcast_support import RunningWorker, wait_until
 from tests.conftest import Clock, make_settings
-from tests.doubles.telegram_api import TelegramApiDouble
+from tests.doubles.telegram_api import Sent, TelegramApiDouble
 from tests.doubles.viber_api import ViberDouble, ViberPerson
 from tests.telegram_support import WAIT, Person, RunningBot
 from tests.viber_support import TOKEN, shared_resources
@@ -206,3 +208,78 @@ async def test_viber_question_answered_from_telegram(db_url: str, clock: Clock) 
         answer = await wait_for_viber(world.viber, VIBER_CITIZEN, "Заяву зазвичай розглядають")
         assert case.code in answer and "Відповідь фахівця" in answer
         await assert_each_sent_once(world.app)
+
+
+STAFF_GROUP = -1001234567890
+
+
+async def group_reply(world: Both, user_id: int, post: Sent, text: str) -> list[Sent]:
+    """A member of the staff group answers the bot's post with Telegram's "Reply"."""
+    double = world.telegram.double
+    group = {"id": STAFF_GROUP, "type": "supergroup", "title": "Соцзахист: фахівці"}
+    before = len(double.sent_to(STAFF_GROUP))
+    update_id = await double.push(
+        {
+            "message": {
+                "message_id": next(double._message_ids),
+                "date": int(time.time()),
+                "chat": group,
+                "from": {"id": user_id, "is_bot": False, "first_name": "Staff"},
+                "text": text,
+                "reply_to_message": {
+                    "message_id": post.message_id,
+                    "date": int(time.time()),
+                    "chat": group,
+                    "from": double._bot_user(),
+                    "text": post.text,
+                },
+            }
+        }
+    )
+    await world.telegram.handled(update_id)
+    return double.sent_to(STAFF_GROUP)[before:]
+
+
+async def test_new_cases_go_to_the_staff_group_and_a_reply_there_answers(
+    db_url: str, clock: Clock
+) -> None:
+    async with both_messengers(db_url, clock, staff_chat_id=STAFF_GROUP) as world:
+        set_current_app(world.app)
+        try:
+            world.telegram.double.know_chat(
+                {"id": STAFF_GROUP, "type": "supergroup", "title": "Соцзахист: фахівці"}
+            )
+            person = world.viber.person(VIBER_CITIZEN, language="en")
+            await viber_onboard(person, "en")
+            await person.presses("Ask a specialist")
+            await person.presses("Benefits")
+            await person.says("Is there help for a single father?")
+            await person.shares_phone("+380501234567")
+            case = await the_case(world.app)
+
+            post = await world.telegram.double.wait_for_text(STAFF_GROUP, "single father")
+            assert case.code in post.text and "Viber" in post.text
+            assert "380501234567" not in post.text  # the phone stays in the private chat
+            await wait_until(lambda: the_case_posted(world.app))
+
+            # Someone in the group who is not staff cannot answer.
+            refused = await group_reply(world, 555, post, "I know! Call me.")
+            # (in DEFAULT_LOCALE: neither has chosen a language with the bot)
+            assert [m.text for m in refused] == [
+                "Відповідати на звернення можуть лише працівники."
+            ]
+            assert not [s for s in world.viber.sent_to(VIBER_CITIZEN) if "Call me" in s.text]
+
+            acks = await group_reply(world, TG_STAFF, post, "Yes: single parent assistance.")
+            assert acks[0].text == f"Надіслано людині (звернення {case.code})."
+            answer = await wait_for_viber(world.viber, VIBER_CITIZEN, "single parent assistance")
+            assert case.code in answer
+            taken = await the_case(world.app)
+            assert (taken.assignee, taken.state) == (f"telegram:{TG_STAFF}", "taken")
+            await assert_each_sent_once(world.app)
+        finally:
+            set_current_app(None)
+
+
+async def the_case_posted(app: App) -> bool:
+    return (await the_case(app)).staff_post is not None

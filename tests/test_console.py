@@ -198,7 +198,7 @@ async def test_security_headers_on_every_answer(app: App) -> None:
 async def test_a_form_without_the_csrf_token_is_refused(app: App, path: str) -> None:
     async with served(app) as client:
         csrf = await sign_in(client, app)
-        form = {"text_uk": "Привіт", "audience": "all", "visit": "attended"}
+        form = {"text_uk": "Привіт", "audience": "all", "visit": "no_show"}
         assert (await client.post(path, data=form)).status == 403
         assert (await client.post(path, data={**form, "csrf": csrf + "x"})).status == 403
         other_site = {"Origin": "https://evil.example"}
@@ -348,38 +348,47 @@ async def booked(app: App, starts_in: timedelta) -> tuple[int, str]:
         return appointment.id, office.id
 
 
-async def test_appointments_of_the_day_and_marking_a_visit(app: App) -> None:
+async def test_appointments_of_the_day_and_marking_a_no_show(app: App) -> None:
+    from storage.models.attendance import NoShow
+
     appointment_id, office_id = await booked(app, timedelta(hours=-1))
     day = app.runtime.now().date().isoformat()
+    visit = {"csrf": "", "office": office_id, "day": day}
     async with served(app) as client:
-        csrf = await sign_in(client, app)
+        visit["csrf"] = await sign_in(client, app)
         sheet = await client.get(f"/console/appointments?office={office_id}&day={day}")
         html = await sheet.text()
-        assert "DF" in html and 'value="attended"' in html
+        assert "DF" in html and 'value="no_show"' in html
         response = await client.post(
-            f"/console/appointments/{appointment_id}/visit",
-            data={"csrf": csrf, "visit": "no_show", "office": office_id, "day": day},
+            f"/console/appointments/{appointment_id}/visit", data={**visit, "visit": "no_show"}
         )
         assert response.status == 200
-        assert "Не прийшов" in await response.text()
-    async with app.db.transaction() as session:
-        appointment = await session.get(Appointment, appointment_id)
-        assert appointment is not None and appointment.state == "no_show"
-    assert (await audit_actions(app))[-1] == "appointment.no_show"
-
-
-async def test_a_future_appointment_cannot_be_marked(app: App) -> None:
-    appointment_id, office_id = await booked(app, timedelta(days=2))
-    async with served(app) as client:
-        csrf = await sign_in(client, app)
-        response = await client.post(
-            f"/console/appointments/{appointment_id}/visit",
-            data={"csrf": csrf, "visit": "attended", "office": office_id, "day": "2026-11-26"},
+        html = await response.text()
+        assert "Не прийшов" in html and 'value="came"' in html
+        assert await count(app, NoShow) == 1
+        await client.post(
+            f"/console/appointments/{appointment_id}/visit", data={**visit, "visit": "came"}
         )
-        assert response.status == 200 and 'role="alert"' in await response.text()
+        assert await count(app, NoShow) == 0
     async with app.db.transaction() as session:
         appointment = await session.get(Appointment, appointment_id)
         assert appointment is not None and appointment.state == "booked"
+    actions = await audit_actions(app)
+    assert actions[-2:] == ["appointment.no_show", "appointment.no_show_undone"]
+
+
+async def test_a_future_appointment_cannot_be_marked(app: App) -> None:
+    from storage.models.attendance import NoShow
+
+    appointment_id, office_id = await booked(app, timedelta(hours=2))
+    async with served(app) as client:
+        csrf = await sign_in(client, app)
+        response = await client.post(
+            f"/console/appointments/{appointment_id}/visit",
+            data={"csrf": csrf, "visit": "no_show", "office": office_id, "day": "2026-11-24"},
+        )
+        assert response.status == 200 and 'role="alert"' in await response.text()
+    assert await count(app, NoShow) == 0
 
 
 # -- audit log, language --------------------------------------------------------------------

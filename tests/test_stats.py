@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
@@ -15,6 +16,7 @@ from bot.services.stats.counting import Period, collect
 from handlers.conversation import Conversation
 from storage.db import Database
 from storage.models import OutboxMessage, Person, UsageEvent
+from storage.models.attendance import NoShow
 from storage.models.booking import Appointment
 from storage.models.broadcast import Announcement
 from storage.models.cases import Case
@@ -87,6 +89,10 @@ async def seed(session: AsyncSession) -> list[Person]:
                 updated_at=at,
             )
         )
+    await session.flush()
+    first = await session.scalar(select(Appointment).where(Appointment.code == "A0"))
+    assert first is not None
+    session.add(NoShow(appointment_id=first.id, marked_at=LATER))
     announcement = Announcement(author="cli", text_uk="x", state="done", created_at=T0)
     session.add(announcement)
     await session.flush()
@@ -169,8 +175,8 @@ async def test_the_numbers_match_the_seeded_database(app: App) -> None:
         "none": 1,
     }
     assert everything["bookings"] == {
-        "kyiv-1": {"booked": 2, "cancelled": 1, "moved": 0, "no_shows": None},
-        "lviv-2": {"booked": 0, "cancelled": 0, "moved": 1, "no_shows": None},
+        "kyiv-1": {"booked": 2, "cancelled": 1, "moved": 0, "no_shows": 1},
+        "lviv-2": {"booked": 0, "cancelled": 0, "moved": 1, "no_shows": 0},
     }
     assert everything["announcements"] == {
         "announcements": 1,
@@ -243,3 +249,21 @@ async def test_dialogs_count_their_starts_and_results(sqlite_app: App) -> None:
         funnel = (await collect(session, Period()))["funnel"]
     assert funnel["eligibility"]["started"] == 1 and funnel["status"]["started"] == 1
     assert funnel["eligibility"]["completed"] == 0
+
+
+def test_offices_mark_no_shows_for_the_statistics(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(_seed_for_cli(sqlite_url))
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    assert main(["no-show", "a2"]) == 0  # kyiv-1, booked, already past
+    assert main(["no-show", "A1"]) == 2  # cancelled: nobody was expected
+    assert "not a past booked appointment: A1" in capsys.readouterr().err
+    assert main(["no-show", "ZZZ"]) == 2
+    capsys.readouterr()
+    assert main(["stats", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["bookings"]["kyiv-1"]["no_shows"] == 2
+    assert main(["no-show", "--undo", "A0", "A2"]) == 0
+    capsys.readouterr()
+    assert main(["stats", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["bookings"]["kyiv-1"]["no_shows"] == 0

@@ -12,7 +12,14 @@ from bot.i18n import N_
 from bot.services.booking import texts
 from bot.services.booking.reminders import catalog_of
 from bot.services.booking.slots import local_day
-from bot.services.booking.visits import Visit, VisitError, day_sheet, mark_visit, waiting_list
+from bot.services.booking.visits import (
+    VisitError,
+    can_mark,
+    day_sheet,
+    mark_no_shows,
+    waiting_list,
+)
+from storage.models.booking import Appointment
 
 routes = web.RouteTableDef()
 PATH = "/appointments"
@@ -20,7 +27,6 @@ register(NavItem("appointments", N_("Appointments"), PATH, 50), routes)
 
 STATES = {
     "booked": N_("Booked"),
-    "attended": N_("Came"),
     "no_show": N_("Did not come"),
     "waiting": N_("Waiting"),
     "offered": N_("Offered a place"),
@@ -41,9 +47,10 @@ async def page(request: web.Request) -> web.Response:
         day = today
     office = catalog.office(office_id)
     rows, waiting = [], []
+    now = c.now()
     if office is not None:
         async with c.app.db.transaction() as session:
-            sheet = await day_sheet(session, office.id, day)
+            sheet, missed = await day_sheet(session, office.id, day)
             queue = await waiting_list(session, office.id)
         rows = [
             {
@@ -51,8 +58,9 @@ async def page(request: web.Request) -> web.Response:
                 "time": tr.time(a.starts_at),
                 "code": a.code,
                 "service": texts.service_name(tr, catalog, a.service_id),
-                "state": a.state,
-                "can_mark": a.state == "booked" and local_day(a.starts_at) <= today,
+                "state": "no_show" if a.id in missed else a.state,
+                "missed": a.id in missed,
+                "can_mark": can_mark(a, now),
             }
             for a in sheet
         ]
@@ -84,18 +92,29 @@ async def page(request: web.Request) -> web.Response:
 
 @routes.post(PATH + "/{id}/visit")
 async def mark(request: web.Request) -> web.Response:
+    """ "Did not come" marks a no-show; "came after all" takes the mark back."""
     c = console(request)
     form = await request.post()
     try:
         appointment_id = int(request.match_info["id"])
-        visit = Visit(str(form.get("visit", "")))
     except ValueError:
-        raise web.HTTPBadRequest() from None
+        raise web.HTTPNotFound() from None
+    visit = str(form.get("visit", ""))
+    if visit not in ("no_show", "came"):
+        raise web.HTTPBadRequest()
     back = f"{PATH}?office={form.get('office', '')}&day={form.get('day', '')}"
     try:
         async with c.app.db.transaction() as session:
-            await mark_visit(
-                session, appointment_id, visit, actor=staff_session(request).staff_id, now=c.now()
+            appointment = await session.get(Appointment, appointment_id)
+            if appointment is None:
+                raise VisitError("no such appointment")
+            await mark_no_shows(
+                session,
+                [appointment],
+                actor=staff_session(request).staff_id,
+                now=c.now(),
+                undo=visit == "came",
+                via="console",
             )
     except VisitError:
         raise web.HTTPSeeOther(url(request, back + "&error=1")) from None

@@ -15,6 +15,9 @@ from bot.i18n import Translator, translator
 from storage.models import Person, UsageEvent
 from storage.repositories import StoredState
 
+#: dialogs whose starts `python -m bot stats` counts (bot/services/stats/counting.py)
+FUNNEL_DIALOGS = frozenset({"eligibility", "status", "booking", "cases"})
+
 MAX_PAYLOAD_BYTES = 40  # well inside Telegram's 64-byte callback data and Viber's ActionBody
 
 
@@ -150,7 +153,7 @@ class Context:
     def start(
         self, dialog: str, data: dict[str, Any] | None = None, step: str | None = None
     ) -> None:
-        if dialog != "menu":
+        if dialog in FUNNEL_DIALOGS:
             self.count("started", dialog)
         self.transition = Start(dialog, dict(data or {}), step)
 

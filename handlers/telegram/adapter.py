@@ -24,6 +24,7 @@ from bot.engine.events import Incoming, Kind, Reply
 from bot.engine.globals import Global
 from bot.engine.locks import KeyedLocks
 from bot.i18n import Translator, pick_language, translator
+from bot.services.cases.notify import answer_from_staff_chat
 from handlers.telegram.commands import register_commands
 from handlers.telegram.messenger import PLATFORM, TelegramMessenger, error_code
 from storage.repositories import People
@@ -228,9 +229,11 @@ class TelegramAdapter:
         event = self._event(query.from_user, event_update, Kind.BUTTON, payload=query.data)
         await self._converse(chat.id, event)
 
-    async def _on_group_message(self, message: Message) -> None:
+    async def _on_group_message(self, message: Message, event_update: Update) -> None:
         """Dialogs run in private chats only; a group hears that once."""
         chat_id = message.chat.id
+        if chat_id == self.app.settings.staff_chat_id:
+            return await self._on_staff_chat(message, event_update)
         if chat_id in self._groups_told:
             return
         self._groups_told.add(chat_id)
@@ -250,6 +253,21 @@ class TelegramAdapter:
             )
         )
         await self._send(chat_id, None, [Reply(text=text)])
+
+    async def _on_staff_chat(self, message: Message, event_update: Update) -> None:
+        """STAFF_CHAT_ID: a reply to a case's post answers the person (docs/cases.md)."""
+        original = message.reply_to_message
+        if original is None or message.from_user is None or message.text is None:
+            return
+        ack = await answer_from_staff_chat(
+            self.app,
+            update_id=str(event_update.update_id),
+            post=str(original.message_id),
+            user_id=str(message.from_user.id),
+            text=message.text,
+        )
+        if ack:
+            await self.messenger.send(message.chat.id, [Reply(text=ack)])
 
     async def _refuse_contact(self, chat_id: int, event: Incoming) -> None:
         """Someone else's contact is never stored; the person is asked again for their own."""

@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every model on `Base.metadata`."""
 
+from storage.models.attendance import NoShow  # noqa: F401
 from storage.models.base import Base, UTCDateTime, utcnow
 from storage.models.booking import Appointment, SlotSeat, WaitlistEntry  # noqa: F401
 from storage.models.broadcast import Announcement  # noqa: F401

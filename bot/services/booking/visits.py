@@ -1,80 +1,71 @@
-"""After the appointment: staff mark who came and who did not; the day's sheet; waiting lists.
+"""After the appointment: offices mark who did not come (and undo it); the day's sheet.
 
-A visit can be marked only for a booked appointment whose day has come (in
-Kyiv time): marking tomorrow's visitor as "did not come" is always a mistake.
-Marking is final and audited; the place stays taken (the time has passed).
+A no-show is a row in `no_shows` (storage/models/attendance.py): the appointment
+itself stays booked, so booking's own states and rules are untouched, and
+`stats` counts the rows per office. Only a booked appointment whose time has
+come can be marked. The command line (`python -m bot no-show`) and the staff
+console both mark through `mark_no_shows`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
-from enum import StrEnum
+from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.booking.slots import local_day, local_instant
+from bot.services.booking.service import day_list
+from storage.models.attendance import NoShow
 from storage.models.booking import BOOKED, OFFERED, WAITING, Appointment, WaitlistEntry
 from storage.repositories import AuditLog
 
 
-class Visit(StrEnum):
-    ATTENDED = "attended"
-    NO_SHOW = "no_show"
-
-
-#: appointments on a day's sheet: still booked, or already marked
-ON_SHEET = (BOOKED, Visit.ATTENDED.value, Visit.NO_SHOW.value)
-
-
 class VisitError(ValueError):
-    """Why a visit cannot be marked (the appointment is not booked, or its day has not come)."""
+    """Why nothing was marked; the message names appointment codes only."""
 
 
-async def day_sheet(session: AsyncSession, office_id: str, day: date) -> Sequence[Appointment]:
-    """One office's appointments on one local day, in time order, marked ones included."""
-    start = local_instant(day, datetime.min.time())
-    end = local_instant(day + timedelta(days=1), datetime.min.time())
-    assert start is not None and end is not None  # midnight always exists in Europe/Kyiv
-    return (
-        await session.scalars(
-            select(Appointment)
-            .where(
-                Appointment.office_id == office_id,
-                Appointment.state.in_(ON_SHEET),
-                Appointment.starts_at >= start,
-                Appointment.starts_at < end,
-            )
-            .order_by(Appointment.starts_at, Appointment.id)
-        )
-    ).all()
+def can_mark(appointment: Appointment, now: datetime) -> bool:
+    return appointment.state == BOOKED and appointment.starts_at <= now
 
 
-async def mark_visit(
-    session: AsyncSession, appointment_id: int, visit: Visit, *, actor: str, now: datetime
-) -> Appointment:
-    appointment = await session.get(Appointment, appointment_id, populate_existing=True)
-    if appointment is None or appointment.state != BOOKED:
-        raise VisitError("not a booked appointment")
-    if local_day(appointment.starts_at) > local_day(now):
-        raise VisitError("the appointment's day has not come")
-    marked = await session.execute(
-        update(Appointment)
-        .where(Appointment.id == appointment_id, Appointment.state == BOOKED)
-        .values(state=visit.value, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if not marked.rowcount:  # type: ignore[attr-defined]
-        raise VisitError("not a booked appointment")  # someone marked it a moment ago
+async def mark_no_shows(
+    session: AsyncSession,
+    appointments: Sequence[Appointment],
+    *,
+    actor: str,
+    now: datetime,
+    undo: bool = False,
+    via: str = "cli",
+) -> int:
+    """Mark (or unmark) them all, or none: an appointment still ahead is a mistake."""
+    not_past = [a.code for a in appointments if not can_mark(a, now)]
+    if not_past and not undo:
+        raise VisitError(f"not a past booked appointment: {', '.join(sorted(not_past))}")
+    ids = [a.id for a in appointments]
+    await session.execute(delete(NoShow).where(NoShow.appointment_id.in_(ids)))
+    if not undo:
+        session.add_all(NoShow(appointment_id=i, marked_at=now, marked_by=actor) for i in ids)
     await AuditLog(session).record(
         actor,
-        f"appointment.{visit.value}",
-        appointment=appointment.code,
-        office=appointment.office_id,
+        "appointment.no_show_undone" if undo else "appointment.no_show",
+        count=len(ids),
+        via=via,
     )
-    await session.refresh(appointment)
-    return appointment
+    return len(ids)
+
+
+async def day_sheet(
+    session: AsyncSession, office_id: str, day: date
+) -> tuple[Sequence[Appointment], set[int]]:
+    """One office's booked appointments on a local day, and which of them did not come."""
+    appointments = await day_list(session, office_id, day)
+    missed = await session.scalars(
+        select(NoShow.appointment_id).where(
+            NoShow.appointment_id.in_([a.id for a in appointments])
+        )
+    )
+    return appointments, set(missed)
 
 
 async def waiting_list(session: AsyncSession, office_id: str) -> Sequence[WaitlistEntry]:

@@ -23,13 +23,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.outbox import enqueue
 from bot.engine.events import Button, Reply
 from bot.engine.globals import open_payload
-from bot.i18n import Translator, translator
+from bot.i18n import N_, Translator, translator
 from bot.services.personal_data import Section, register_section
 from storage.models import Person
 from storage.models.cases import CLOSED, OPEN, TAKEN, Case, CaseMessage
 from storage.repositories import AuditLog, People
 
-TOPICS = ("benefits", "status", "booking", "other")
+#: topic code → its button label (translated where shown)
+TOPICS = {
+    "benefits": N_("💶 Benefits"),
+    "status": N_("📄 Application status"),
+    "booking": N_("📅 Appointment"),
+    "other": N_("💬 Something else"),
+}
 CLOSE_REASONS = ("answered", "referred", "duplicate", "no_reply")
 MAX_TEXT = 2000
 MAX_MESSAGES = 50  # per case: a conversation longer than this is a call or a visit
@@ -115,16 +121,22 @@ async def message_count(session: AsyncSession, case_id: int) -> int:
 
 
 async def add_citizen_message(
-    session: AsyncSession, case: Case, text: str, now: datetime, *, default_locale: str
+    session: AsyncSession,
+    case: Case,
+    text: str,
+    now: datetime,
+    *,
+    staff_ids: frozenset[str],
+    default_locale: str,
 ) -> bool:
-    """Add to the person's open case; the staff member holding it is told."""
+    """Add to the person's open case; the staff member holding it is told, if still staff."""
     if case.state == CLOSED or await message_count(session, case.id) >= MAX_MESSAGES:
         return False
     message = CaseMessage(case_id=case.id, author=CITIZEN, text=text, created_at=now)
     session.add(message)
     case.updated_at = now
     await session.flush()
-    if case.state == TAKEN and case.assignee:
+    if case.state == TAKEN and case.assignee in staff_ids:
         await _tell_staff(session, case, message, now, default_locale=default_locale)
     return True
 

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage, Person, UsageEvent
+from storage.models.attendance import NoShow
 from storage.models.booking import BOOKED, CANCELLED, MOVED, Appointment
 from storage.models.broadcast import Announcement
 from storage.models.cases import CLOSED, OPEN, TAKEN, Case
@@ -110,11 +111,8 @@ async def eligibility_results(session: AsyncSession, period: Period) -> dict[str
 
 
 async def bookings(session: AsyncSession, period: Period) -> dict[str, dict[str, Any]]:
-    """Per office: appointments booked (still standing), cancelled and moved.
-
-    No-shows are not recorded by the bot (nobody marks attendance yet), so they
-    are reported as unknown (None) rather than guessed.
-    """
+    """Per office: appointments booked (still standing), cancelled and moved, and how many
+    booked ones the office marked as no-shows (`python -m bot no-show CODE`)."""
     rows = await session.execute(
         select(Appointment.office_id, Appointment.state, func.count())
         .where(
@@ -126,9 +124,20 @@ async def bookings(session: AsyncSession, period: Period) -> dict[str, dict[str,
     offices: dict[str, dict[str, Any]] = {}
     for office, state, n in rows:
         entry = offices.setdefault(
-            office, {"booked": 0, "cancelled": 0, "moved": 0, "no_shows": None}
+            office, {"booked": 0, "cancelled": 0, "moved": 0, "no_shows": 0}
         )
         entry[state] = int(n)
+    missed = await session.execute(
+        select(Appointment.office_id, func.count())
+        .join(NoShow, NoShow.appointment_id == Appointment.id)
+        .where(period.within(Appointment.created_at))
+        .group_by(Appointment.office_id)
+    )
+    for office, n in missed:
+        entry = offices.setdefault(
+            office, {"booked": 0, "cancelled": 0, "moved": 0, "no_shows": 0}
+        )
+        entry["no_shows"] = int(n)
     return dict(sorted(offices.items()))
 
 

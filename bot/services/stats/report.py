@@ -71,13 +71,13 @@ def render(stats: dict[str, Any], resources: dict[str, Any], tr: Translator) -> 
     lines += ["", tr._("Eligibility results:")]
     results = stats["eligibility_results"]
     lines += [f"  • {_programme(resources, p, tr)}: {n}" for p, n in results.items()] or ["  —"]
-    lines += ["", tr._("Appointments per office (booked, cancelled, moved):")]
+    lines += ["", tr._("Appointments per office (booked, cancelled, moved, no-shows):")]
     offices = stats["bookings"]
     lines += [
-        f"  • {_office(resources, o, tr)}: {c['booked']}, {c['cancelled']}, {c['moved']}"
+        f"  • {_office(resources, o, tr)}: "
+        f"{c['booked']}, {c['cancelled']}, {c['moved']}, {c['no_shows']}"
         for o, c in offices.items()
     ] or ["  —"]
-    lines.append("  " + tr._("No-shows: not recorded (nobody marks attendance in the bot yet)."))
     a = stats["announcements"]
     lines += [
         "",

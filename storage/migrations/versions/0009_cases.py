@@ -1,4 +1,4 @@
-"""cases for a human specialist, their messages and ratings; counted usage events
+"""cases for a human specialist, their messages and ratings; counted usage events; no-shows
 
 Revision ID: 0009_cases
 Revises: 0008
@@ -72,6 +72,19 @@ def upgrade() -> None:
     with op.batch_alter_table("case_messages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_case_messages_case_id"), ["case_id"], unique=False)
     op.create_table(
+        "no_shows",
+        sa.Column("appointment_id", sa.Integer(), nullable=False),
+        sa.Column("marked_at", when, nullable=False),
+        sa.Column("marked_by", sa.String(length=80), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["appointment_id"],
+            ["appointments.id"],
+            name=op.f("fk_no_shows_appointment_id_appointments"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("appointment_id", name=op.f("pk_no_shows")),
+    )
+    op.create_table(
         "usage_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("at", when, nullable=False),
@@ -84,6 +97,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("no_shows")
     with op.batch_alter_table("usage_events", schema=None) as batch_op:
         batch_op.drop_index("ix_usage_events_metric_at")
     op.drop_table("usage_events")

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DB_URL ?= sqlite+aiosqlite:///data/socialbot.sqlite3
 
-.PHONY: demo demo-staff test setup check lint typecheck pytest locales locales-update locales-check bench migrate clean
+.PHONY: demo demo-staff test setup check lint typecheck pytest locales locales-update locales-check bench migrate clean browser-tools console
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,12 @@ DEMO_ENV := DATABASE_URL=$(DB_URL) STAFF_IDS=terminal:demo,terminal:staff DEMO_T
 demo: setup  ## the bot in the terminal, on the embedded SQLite database
 	$(DEMO_ENV) $(PY) -m bot migrate
 	$(DEMO_ENV) $(PY) -m bot demo-data
+	@echo "Staff web console: type /console in the chat for a sign-in link, then run"
+	@echo "  make console   (in another terminal) and open the link."
 	$(DEMO_ENV) $(PY) -m bot chat --user demo
+
+console: setup  ## the staff web console on the demo database (http://127.0.0.1:8080/console)
+	$(DEMO_ENV) $(PY) -m bot console
 
 # A second terminal, while `make demo` runs: a staff member answering "Ask a specialist".
 demo-staff: setup  ## a staff member's terminal chat, beside `make demo`
@@ -49,7 +54,11 @@ typecheck: $(STAMP)
 
 check: lint typecheck
 
-pytest: setup
+# The console's browser tests: Debian's chromium + chromium-driver and axe-core (npm package).
+browser-tools:
+	scripts/browser-tools
+
+pytest: setup browser-tools
 	scripts/with-postgres env PORUCH_REQUIRE_POSTGRES=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 test: setup check pytest  ## the whole suite, SQLite and PostgreSQL
@@ -58,5 +67,5 @@ bench: setup  ## speed and memory, as ratios (not part of make test)
 	scripts/with-postgres $(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data/*.sqlite3*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data/*.sqlite3* artefacts .cache
 	find locales -name '*.mo' -delete

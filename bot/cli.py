@@ -44,6 +44,7 @@ COMMAND_MODULES: list[str] = [
     "bot.commands.booking",
     "bot.commands.status",
     "bot.commands.broadcast",
+    "bot.commands.console",
     "bot.commands.stats",
     "bot.commands.attendance",
 ]

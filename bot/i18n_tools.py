@@ -28,6 +28,8 @@ LOCALES = ROOT / "locales"
 LANGUAGES = ("uk", "en")
 KEYWORDS = {"_": None, "N_": None, "n_": (1, 2)}
 SOURCE_DIRS = ("bot", "dialogs", "handlers")
+#: Jinja2 templates (the staff console) are extracted with Jinja2's own extractor
+TEMPLATE_GLOB = "*.html"
 
 
 def domain_patterns() -> dict[str, list[str]]:
@@ -45,6 +47,7 @@ def domain_of(path: str, patterns: dict[str, list[str]]) -> str:
 def source_files() -> Iterable[Path]:
     for directory in SOURCE_DIRS:
         yield from sorted((ROOT / directory).rglob("*.py"))
+        yield from sorted((ROOT / directory).rglob(TEMPLATE_GLOB))
 
 
 def extract() -> dict[str, Catalog]:
@@ -54,8 +57,9 @@ def extract() -> dict[str, Catalog]:
     for path in source_files():
         relative = path.relative_to(ROOT).as_posix()
         catalog = catalogs[domain_of(relative, patterns)]
+        method = "jinja2.ext:babel_extract" if path.suffix == ".html" else "python"
         for lineno, message, comments, _context in extract_from_file(
-            "python", str(path), keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)
+            method, str(path), keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)
         ):
             catalog.add(message, locations=[(relative, lineno)], auto_comments=comments)
     return catalogs

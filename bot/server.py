@@ -46,6 +46,9 @@ def build_web_app(app: App) -> web.Application:
     web_app[APP_KEY] = app
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
+    from bot.console.web import add_console
+
+    add_console(app, web_app)  # the staff web console under CONSOLE_PATH
     return web_app
 
 

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     staff_chat_id: int | None = None
     #: `make demo` only: Telegram/Viber deliveries without a token go to this file
     demo_transcript: Path | None = None
+    #: the staff web console (bot/console): where it is served, idle session lifetime
+    console_path: str = "/console"
+    console_session_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 
@@ -79,6 +82,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"entry {item!r} is not 'telegram:<id>' or 'viber:<id>'")
             parsed.add(f"{platform}:{user_id}")
         return frozenset(parsed)
+
+    @field_validator("console_path")
+    @classmethod
+    def _check_console_path(cls, value: str) -> str:
+        path = "/" + value.strip().strip("/")
+        if path == "/" or not all(c.isalnum() or c in "/-_." for c in path):
+            raise ValueError("must be a path like /console (letters, digits, - _ . /)")
+        return path
 
     @field_validator("database_url")
     @classmethod

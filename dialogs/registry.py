@@ -6,6 +6,7 @@ from bot.engine import DialogRegistry
 from dialogs.about import about
 from dialogs.booking import booking_dialog
 from dialogs.cases import cases
+from dialogs.console_link import console_link
 from dialogs.contacts import contacts
 from dialogs.eligibility import eligibility
 from dialogs.language import language
@@ -24,6 +25,6 @@ def build_registry() -> DialogRegistry:
     registry.register(eligibility)
     registry.register(status)
     registry.register(booking_dialog, offices_dialog)
-    registry.register(staff)
+    registry.register(staff, console_link)
     registry.register(cases, staff_cases)
     return registry

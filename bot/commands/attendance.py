@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from bot.app import build_app
 from bot.cli import CommandError, command
+from bot.services.booking.visits import VisitError, mark_no_shows
 from bot.settings import Settings
-from storage.models.attendance import NoShow
-from storage.models.booking import BOOKED, Appointment
-from storage.repositories import AuditLog
+from storage.models.booking import Appointment
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,22 +34,12 @@ async def no_show(settings: Settings, args: argparse.Namespace) -> int:
             unknown = [code for code in codes if code not in found]
             if unknown:
                 raise CommandError(f"unknown appointment code(s): {', '.join(unknown)}")
-            not_past = [c for c, a in found.items() if a.state != BOOKED or a.starts_at > now]
-            if not_past and not args.undo:
-                raise CommandError(
-                    f"not a past booked appointment: {', '.join(not_past)}; nothing marked"
+            try:
+                await mark_no_shows(
+                    session, list(found.values()), actor="cli", now=now, undo=args.undo
                 )
-            ids = [a.id for a in found.values()]
-            await session.execute(delete(NoShow).where(NoShow.appointment_id.in_(ids)))
-            if not args.undo:
-                session.add_all(
-                    NoShow(appointment_id=i, marked_at=now, marked_by="cli") for i in ids
-                )
-            await AuditLog(session).record(
-                "cli",
-                "appointment.no_show_undone" if args.undo else "appointment.no_show",
-                count=len(ids),
-            )
+            except VisitError as exc:
+                raise CommandError(f"{exc}; nothing marked") from None
     finally:
         await app.close()
     print(f"{'unmarked' if args.undo else 'marked'}: {len(codes)}")

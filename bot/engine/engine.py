@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MENU = "menu"
 LANGUAGE = "language"
+CONSOLE = "console_link"  # dialogs/console_link.py
 PRIVACY = "privacy"
 MAX_HOPS = 25  # a dialog that keeps jumping without asking anything is a bug
 FAILURES_BEFORE_HELP = 3
@@ -188,6 +189,11 @@ class Engine:
         return None
 
     async def _global(self, ctx: Context, wanted: Global) -> None:
+        if wanted is Global.CONSOLE:
+            if not ctx.is_staff:  # for everyone else the command does not exist
+                ctx.invalid(ctx._("I do not know this command. Here is where you are:"))
+                return await self._settle(ctx, reshow=True)
+            return await self._enter(ctx, Start(CONSOLE, {}))
         if wanted is Global.START:
             ctx.say(ctx._("Welcome back! Here is the main menu."))
             return await self._enter(ctx, Start(MENU, {}))

@@ -13,6 +13,7 @@ class Global(StrEnum):
     CANCEL = "g:cancel"
     BACK = "g:back"
     RESUME = "g:resume"
+    CONSOLE = "g:console"  # staff only: a sign-in link to the web console
 
 
 COMMANDS = {
@@ -21,6 +22,7 @@ COMMANDS = {
     "/language": Global.LANGUAGE,
     "/help": Global.HELP,
     "/cancel": Global.CANCEL,
+    "/console": Global.CONSOLE,
 }
 
 # Words a person may type instead of pressing the button, in either language.

@@ -224,19 +224,33 @@ async def apply_records(
     return report
 
 
-async def import_text(app: App, text: str) -> ImportReport:
-    """Parse and load a whole CSV text with the app's clock; one transaction."""
+class _DryRun(Exception):
+    """Raised inside the transaction to roll a dry run back."""
+
+
+async def import_text(app: App, text: str, *, dry_run: bool = False) -> ImportReport:
+    """Parse and load a whole CSV text with the app's clock; one transaction.
+
+    With `dry_run` every row goes through exactly the same code and the
+    transaction is rolled back: the report says what a real import would do
+    (new, changed, unchanged, notices) and nothing is stored or sent.
+    """
     now = app.runtime.now()
     parsed = parse_csv(text, now.astimezone(KYIV).date())
     report = ImportReport(problems=list(parsed.problems))
-    async with app.db.transaction() as session:
-        await apply_records(
-            session,
-            parsed.records,
-            now=now,
-            default_locale=app.settings.default_locale,
-            report=report,
-        )
+    try:
+        async with app.db.transaction() as session:
+            await apply_records(
+                session,
+                parsed.records,
+                now=now,
+                default_locale=app.settings.default_locale,
+                report=report,
+            )
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
     return report
 
 

@@ -94,6 +94,17 @@ class Screen:
     path: tuple[str, ...] = ()
 
 
+def _same(a: StoredState, b: StoredState) -> bool:
+    return (a.dialog, a.step, a.data, a.history, a.offered, a.failures) == (
+        b.dialog,
+        b.step,
+        b.data,
+        b.history,
+        b.offered,
+        b.failures,
+    )
+
+
 @dataclass
 class _Node:
     state: StoredState
@@ -116,6 +127,8 @@ class _Walker:
     _shapes: set[tuple[tuple[str, str], frozenset[str]]] = field(default_factory=set)
     _globals_pressed: set[str] = field(default_factory=set)
     _not_understood: set[tuple[str, str]] = field(default_factory=set)
+    #: the person's state as last read, while nothing else changed it (saves a write)
+    _known: StoredState | None = None
 
     def event(self, kind: Kind, **values: object) -> Incoming:
         return Incoming(PLATFORM, self.user_id, kind, **values)  # type: ignore[arg-type]
@@ -127,6 +140,8 @@ class _Walker:
         async with self.app.db.transaction() as session:
             person = await People(session).find(PLATFORM, self.user_id)
             state = await DialogStates(session).load(person.id) if person else None
+            usable = person is not None and person.locale == self.locale
+            self._known = state if usable and person and not privacy.pending(person) else None
             return person, state
 
     async def onboard(self, *, record: bool = False) -> None:
@@ -150,6 +165,9 @@ class _Walker:
 
     async def restore(self, state: StoredState) -> None:
         """Put the person back on a screen: onboarded in the walk's language, in `state`."""
+        if self._known is not None and _same(self._known, state):
+            return  # just read there: the first action on a screen just reached
+        self._known = None
         for _ in range(2):
             async with self.app.db.transaction() as session:
                 person = await People(session).find(PLATFORM, self.user_id)
@@ -189,7 +207,9 @@ class _Walker:
         if Request.PHONE in requests:
             actions.append(("share phone", self.event(Kind.CONTACT, phone="+380501234567")))
         step = (node.state.dialog, node.state.step)
-        typed = SAMPLES.get(step, ())
+        answers = {p for reply in node.replies for p in reply.payloads if not p.startswith("g:")}
+        # sample answers where typing is the way to answer (a screen of choices is pressed)
+        typed = SAMPLES.get(step, ()) if len(answers) <= 1 else ()
         if step not in self._not_understood:
             self._not_understood.add(step)
             typed = (*typed, NOT_UNDERSTOOD)

@@ -7,6 +7,7 @@ them again until their next message (the engine marks them subscribed then).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 
@@ -87,23 +88,29 @@ class ViberMessenger:
             results[user_id] = NOT_SUBSCRIBED
         pending = list(dict.fromkeys(u for u in user_ids if u not in left))
         # A message may not ask more than a receiver's client supports (status 13):
-        # one broadcast per kind of client, each with the keyboard it can show.
+        # one broadcast per kind of client, each with the keyboard it can show (kinds
+        # that get the same messages share one).
         tiers: dict[int, list[str]] = {}
         for user_id in pending:
             tiers.setdefault(render.tier(levels.get(user_id)), []).append(user_id)
+        groups: dict[str, tuple[list[render.Message], list[str]]] = {}
         for level, receivers in sorted(tiers.items(), reverse=True):
-            results.update(await self._broadcast(receivers, reply, level))
+            bodies = render.messages([reply], self.sender_name, api_version=level)
+            key = json.dumps(bodies, sort_keys=True)
+            groups.setdefault(key, (bodies, []))[1].extend(receivers)
+        for bodies, receivers in groups.values():
+            results.update(await self._broadcast(receivers, bodies))
         await self._remember(list(results.items()))
         for result in results.values():
             self._count(result)
         return results
 
     async def _broadcast(
-        self, pending: list[str], reply: Reply, api_version: int
+        self, pending: list[str], bodies: list[render.Message]
     ) -> dict[str, DeliveryResult]:
         results: dict[str, DeliveryResult] = {}
         token: int | None = None
-        for body in render.messages([reply], self.sender_name, api_version=api_version):
+        for body in bodies:
             if not pending:
                 break
             try:

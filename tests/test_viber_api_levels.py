@@ -212,6 +212,8 @@ async def test_an_old_client_uses_the_bot_and_its_level_is_remembered(
         assert "Main menu" in person.text
         stored = await world.stored_person("old==")
         assert stored is not None and stored.api_version == 3
+        await person.presses("My data")  # everything stored is shown, this too
+        assert "Viber app level (what its buttons can do): 3" in person.text
         # A message the bot starts later (a reminder, an announcement) fits the client too.
         before = len(world.viber.sent)
         menu = Reply(text="Reminder", buttons=((Button("📋 My appointments", "o:booking:mine"),),))

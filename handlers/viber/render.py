@@ -45,8 +45,8 @@ BODY_BUDGET = MAX_BODY_BYTES - RECEIVERS_ROOM
 #: The API level each field needs, from Viber's keyboard parameter tables
 #: (developers.viber.com/docs/tools/keyboards, "optional (api level N)"); any field
 #: not listed is level 1. `Silent` has no level there, only "Viber 6.7 and above";
-#: the real platform refused it at a lower min_api_version (issue #18), so it is
-#: counted as level 4, with InputFieldState. See docs/viber.md.
+#: issue #18 reports status 14 for it below min_api_version 4, so it counts as level 4
+#: (the safe side: level-3 apps get buttons without it). See docs/viber.md.
 FIELD_LEVELS: dict[str, dict[str, int]] = {
     "keyboard": {
         "CustomDefaultHeight": 3,

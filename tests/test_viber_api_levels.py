@@ -220,7 +220,11 @@ async def test_an_old_client_uses_the_bot_and_its_level_is_remembered(
         assert (await world.adapter.messenger.deliver("old==", [menu])).ok
         (reminder,) = world.viber.sent[before:]
         assert reminder.body["min_api_version"] == 1
-        assert "Silent" not in reminder.keyboard["Buttons"][0]  # type: ignore[index]
+        (button,) = reminder.keyboard["Buttons"]  # type: ignore[index]
+        assert "Silent" not in button
+        assert button["ActionBody"] == "o:booking:mine"  # opens the step by its code
+        await person.presses("My appointments")
+        assert "My appointments" in person.text
 
 
 async def test_an_updated_client_is_remembered_at_its_new_level(

@@ -29,6 +29,7 @@ from typing import Any
 from viberbot.api.messages import TextMessage
 
 from bot.engine.events import Button, Reply, Request
+from bot.engine.globals import OPEN_PREFIX
 from handlers.text_split import split_text as split
 
 TEXT_LIMIT = 7000
@@ -207,7 +208,13 @@ def keyboard(replies: Sequence[Reply], api_version: int | None = None) -> dict[s
         columns = COLUMNS // len(row)
         for button in row:
             unique = labels.count(" ".join(button.label.split()).casefold()) == 1
-            own_label = level < SILENT_LEVEL and unique and bool(button.label.strip())
+            # A button in a message the bot started opens a step by its code alone.
+            own_label = (
+                level < SILENT_LEVEL
+                and unique
+                and bool(button.label.strip())
+                and not button.payload.startswith(OPEN_PREFIX)
+            )
             buttons.append(_button(button, columns, level, own_label))
     if not buttons:
         return None

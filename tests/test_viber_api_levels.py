@@ -273,3 +273,24 @@ async def test_a_level_3_welcome_button_works_on_the_first_message(
             await person.shares_location(50.45, 30.52)  # not offered on the welcome
         await person.presses("English")  # sends "🇬🇧 English": nothing is stored yet
         assert "What I store" in person.text
+
+
+async def test_subscribing_again_updates_the_level_and_a_malformed_one_is_ignored(
+    sqlite_url: str, clock: Clock
+) -> None:
+    async with viber_world(sqlite_url, clock) as world:
+        person = world.person("back==", language="en", api_version=3)
+        await onboard(person, "en")
+        person.api_version = world.viber.api_versions["back=="] = 10
+        assert await person.subscribes() == 200
+        stored = await world.stored_person("back==")
+        assert stored is not None and stored.api_version == 10
+
+        strange = world.person("strange==", language="en")
+        strange._user = lambda: {"id": "strange==", "api_version": "10"}  # type: ignore[method-assign]
+        await strange.opens()  # not a number: treated as unknown, the plainest welcome
+        assert strange.welcome is not None and strange.welcome["min_api_version"] == 1
+        assert "Silent" not in buttons(strange.welcome)[0]
+        await strange.presses("English")
+        assert "What I store" in strange.text
+        assert strange.last[-1].body["min_api_version"] == 1

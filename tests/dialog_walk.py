@@ -137,7 +137,7 @@ class _Walker:
         return await self.app.engine.handle(event)
 
     async def person(self) -> tuple[Person | None, StoredState | None]:
-        async with self.app.db.transaction() as session:
+        async with self.app.db.sessions() as session:  # a read: no writer's turn needed
             person = await People(session).find(PLATFORM, self.user_id)
             state = await DialogStates(session).load(person.id) if person else None
             usable = person is not None and person.locale == self.locale

@@ -97,7 +97,7 @@ def test_rows_fill_the_six_columns() -> None:
             tuple(Button(str(i), f"n{i}") for i in range(5)),  # too many for one row
         ),
     )
-    board = keyboard([reply])
+    board = keyboard([reply], api_version=10)
     assert board is not None and board["Type"] == "keyboard"
     columns = [b["Columns"] for b in board["Buttons"]]
     assert columns == [6, 3, 3, 2, 2, 2, 2, 2, 2, 3, 3]
@@ -105,7 +105,7 @@ def test_rows_fill_the_six_columns() -> None:
     assert [b["ActionBody"] for b in board["Buttons"]][:3] == ["a", "b", "c"]
     assert len({b["TextSize"] for b in board["Buttons"]}) == 1
     assert len({b["BgColor"] for b in board["Buttons"]}) == 1  # no navigation here
-    assert keyboard_problem(board, 1) is None
+    assert keyboard_problem(board, 4) is None
 
 
 def test_at_most_24_buttons_and_navigation_is_kept() -> None:
@@ -113,23 +113,23 @@ def test_at_most_24_buttons_and_navigation_is_kept() -> None:
     reply = Reply(
         text="Choose", buttons=(*answers, NAV), request=Request.LOCATION, request_label="📍"
     )
-    board = keyboard([reply])
+    board = keyboard([reply], api_version=10)
     assert board is not None
     assert len(board["Buttons"]) == MAX_BUTTONS
     assert board["Buttons"][0]["ActionType"] == "location-picker"
     assert labels(board)[-2:] == ["◀ Back", "☰ Menu"]
-    assert keyboard_problem(board, 3) is None
-    assert keyboard_problem(board, 1) is not None  # location-picker needs API level 3
+    assert keyboard_problem(board, 4) is None
+    assert keyboard_problem(board, 3) is not None  # Silent and InputFieldState need level 4
 
 
 def test_request_buttons_raise_the_api_version() -> None:
     reply = Reply(text="Phone?", request=Request.PHONE, request_label="📞 Share my phone")
-    (body,) = messages([reply], "Bot")
+    (body,) = messages([reply], "Bot", api_version=3)
     assert body["min_api_version"] == 3
     (button,) = body["keyboard"]["Buttons"]
     assert button["ActionType"] == "share-phone" and button["ActionBody"]
-    (plain,) = messages([Reply(text="Hi", buttons=((Button("A", "a"),),))], "Bot")
-    assert "min_api_version" not in plain
+    (plain,) = messages([Reply(text="Hi")], "Bot", api_version=10)
+    assert plain["min_api_version"] == 1
 
 
 def test_labels_are_escaped_and_nothing_is_shown_when_removed() -> None:

@@ -31,8 +31,9 @@ class ViberWorld:
     server: TestServer
     adapter: ViberAdapter
 
-    def person(self, user_id: str, language: str = "uk") -> ViberPerson:
-        return self.viber.person(user_id, language=language)
+    def person(self, user_id: str, language: str = "uk", api_version: int = 10) -> ViberPerson:
+        """A person in the Viber app; `api_version` is their client's (3: Viber 7.6)."""
+        return self.viber.person(user_id, language=language, api_version=api_version)
 
     async def stored_person(self, user_id: str) -> Person | None:
         async with self.app.db.transaction() as session:

@@ -51,6 +51,10 @@ def describe_profile(person: Person, tr: Translator) -> list[str]:
     ]
     if person.region:
         lines.append(tr._("Region: {region}", region=person.region))
+    if person.api_version is not None:
+        lines.append(
+            tr._("Viber app level (what its buttons can do): {level}", level=person.api_version)
+        )
     if person.consent_at:
         lines.append(
             tr._(

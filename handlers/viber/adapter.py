@@ -64,6 +64,14 @@ GREETING = N_(
 )
 
 
+def api_version_of(user: Any) -> int | None:
+    """The API level of a person's Viber client, as a callback's user/sender reports it."""
+    level = user.get("api_version") if isinstance(user, dict) else None
+    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 1000:
+        return None
+    return level
+
+
 def signature(token: bytes, body: bytes) -> str:
     return hmac.new(token, body, hashlib.sha256).hexdigest()
 
@@ -155,7 +163,8 @@ class ViberAdapter:
     async def on_conversation_started(self, data: dict[str, Any]) -> web.Response:
         parsed = create_request(data)
         replies = await self.welcome_replies(str(parsed.user.id), parsed.user.language)
-        return web.json_response(welcome(replies, self.sender_name))
+        level = api_version_of(data.get("user"))
+        return web.json_response(welcome(replies, self.sender_name, api_version=level))
 
     async def welcome_replies(self, user_id: str, language_hint: str | None) -> list[Reply]:
         """The language screen, as the engine shows it at first contact, without storing anyone.
@@ -192,7 +201,8 @@ class ViberAdapter:
             for event in await self.incoming(data, user_id, sender.get("language")):
                 replies = await self.app.engine.handle(event)
             if replies:
-                await self.messenger.send_replies(user_id, replies)
+                level = api_version_of(sender)
+                await self.messenger.send_replies(user_id, replies, api_version=level)
 
     async def incoming(
         self, data: dict[str, Any], user_id: str, language: str | None
@@ -224,32 +234,43 @@ class ViberAdapter:
         if not isinstance(message, TextMessage) or not message.text:
             return [base]
         text = str(message.text)
-        offered, stored, has_locale = await self._offered(user_id)
+        offered, stored, has_locale = await self._offered(
+            user_id, api_version_of(data.get("sender"))
+        )
         if text in offered or parse_open(text) is not None:
             # "o:" buttons come from messages the bot started (reminders, offers); the
             # engine opens only the steps a dialog allows, so typing one gains nothing.
             return [_with(base, kind=Kind.BUTTON, payload=text)]
-        if text in await self._welcome_payloads(user_id):
+        welcome_buttons = await self._welcome_buttons(user_id)
+        if text in welcome_buttons:
             # A language button from the welcome (sent before anything was stored): open
             # the language screen first, so the press lands where it was made.
             command = "/language" if stored and has_locale else "/start"
             opening = _with(base, kind=Kind.COMMAND, text=command, event_id=f"{token}:welcome")
-            return [opening, _with(base, kind=Kind.BUTTON, payload=text)]
+            return [opening, _with(base, kind=Kind.BUTTON, payload=welcome_buttons[text])]
         # Typed text, even one spelling a payload: only what was offered counts as a press.
         kind = Kind.COMMAND if text.startswith("/") else Kind.TEXT
         return [_with(base, kind=kind, text=text)]
 
-    async def _offered(self, user_id: str) -> tuple[dict[str, str], bool, bool]:
+    async def _offered(
+        self, user_id: str, api_version: int | None = None
+    ) -> tuple[dict[str, str], bool, bool]:
         async with self.app.db.transaction() as session:
             person = await People(session).find(PLATFORM, user_id)
             if person is None:
                 return {}, False, False
+            if api_version is not None and person.api_version != api_version:
+                person.api_version = api_version  # for messages the bot starts later
             state = await DialogStates(session).load(person.id)
             return (state.offered if state else {}), True, person.locale is not None
 
-    async def _welcome_payloads(self, user_id: str) -> set[str]:
+    async def _welcome_buttons(self, user_id: str) -> dict[str, str]:
+        """What the welcome's buttons send → their payload: the payload itself, or the
+        label on clients without silent buttons (see render.py)."""
         replies = await self.welcome_replies(user_id, None)
-        return {payload for reply in replies for payload in reply.payloads}
+        buttons = [button for reply in replies for row in reply.buttons for button in row]
+        sent = {button.label: button.payload for button in buttons}
+        return sent | {button.payload: button.payload for button in buttons}
 
     async def on_subscription(self, data: dict[str, Any], *, subscribed: bool) -> None:
         parsed = create_request(data)
@@ -267,6 +288,7 @@ class ViberAdapter:
             if person is not None:
                 person.subscribed = True
                 person.reachable = True
+                person.api_version = api_version_of(data.get("user")) or person.api_version
 
     async def on_receipt(self, data: dict[str, Any]) -> None:
         parsed = create_request(data)

@@ -8,6 +8,7 @@ Viber answers HTTP 200 even for errors: the JSON `status` carries the result.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,12 @@ class Status(IntEnum):
     WEBHOOK_NOT_SET = 10
     RECEIVER_NO_SUITABLE_DEVICE = 11
     TOO_MANY_REQUESTS = 12
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    """Compact UTF-8 JSON: Viber counts its 30 KB limit in bytes, and escaping every
+    Cyrillic letter as \\uXXXX would triple a Ukrainian message's size."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class ViberUnavailable(Exception):
@@ -142,7 +149,9 @@ class ViberClient:
     async def _post(self, endpoint: str, payload: dict[str, Any]) -> ViberResponse:
         url = f"{self.base_url}/{endpoint}"
         try:
-            async with self._http().post(url, json=payload) as http:
+            async with self._http().post(
+                url, data=encode(payload), headers={"Content-Type": "application/json"}
+            ) as http:
                 if http.status != 200:
                     raise ViberUnavailable(f"{endpoint}: HTTP {http.status}")
                 data = await http.json(content_type=None)

@@ -7,6 +7,7 @@ them again until their next message (the engine marks them subscribed then).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 
@@ -71,9 +72,10 @@ class ViberMessenger:
 
     # -- the Messenger protocol ---------------------------------------------------
     async def deliver(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
-        if await self._unsubscribed([user_id]):
+        left, levels = await self._receivers([user_id])
+        if left:
             return self._count(NOT_SUBSCRIBED)
-        return await self._send(user_id, replies)
+        return await self._send(user_id, replies, levels.get(user_id))
 
     async def deliver_many(
         self, user_ids: Sequence[str], reply: Reply
@@ -81,24 +83,44 @@ class ViberMessenger:
         if len(user_ids) > self.max_batch:
             raise ValueError(f"at most {self.max_batch} receivers at once")
         results: dict[str, DeliveryResult] = {}
-        left = await self._unsubscribed(user_ids)
+        left, levels = await self._receivers(user_ids)
         for user_id in left:
             results[user_id] = NOT_SUBSCRIBED
         pending = list(dict.fromkeys(u for u in user_ids if u not in left))
+        # A message may not ask more than a receiver's client supports (status 13):
+        # one broadcast per kind of client, each with the keyboard it can show (kinds
+        # that get the same messages share one).
+        tiers: dict[int, list[str]] = {}
+        for user_id in pending:
+            tiers.setdefault(render.tier(levels.get(user_id)), []).append(user_id)
+        groups: dict[str, tuple[list[render.Message], list[str]]] = {}
+        for level, receivers in sorted(tiers.items(), reverse=True):
+            bodies = render.messages([reply], self.sender_name, api_version=level)
+            key = json.dumps(bodies, sort_keys=True)
+            groups.setdefault(key, (bodies, []))[1].extend(receivers)
+        for bodies, receivers in groups.values():
+            results.update(await self._broadcast(receivers, bodies))
+        await self._remember(list(results.items()))
+        for result in results.values():
+            self._count(result)
+        return results
+
+    async def _broadcast(
+        self, pending: list[str], bodies: list[render.Message]
+    ) -> dict[str, DeliveryResult]:
+        results: dict[str, DeliveryResult] = {}
         token: int | None = None
-        for body in render.messages([reply], self.sender_name):
+        for body in bodies:
             if not pending:
                 break
             try:
                 response = await self.client.broadcast_message(pending, body)
             except ViberUnavailable:
                 results.update(dict.fromkeys(pending, UNAVAILABLE))
-                pending = []
-                break
+                return results
             if not response.ok:
                 results.update(dict.fromkeys(pending, outcome_of(response.status)))
-                pending = []
-                break
+                return results
             ours = set(pending)
             for failure in response.failed:
                 if failure.receiver in ours:
@@ -106,19 +128,25 @@ class ViberMessenger:
             pending = [u for u in pending if u not in results]
             token = response.message_token
         results.update(dict.fromkeys(pending, sent_as(token)))
-        await self._remember(list(results.items()))
-        for result in results.values():
-            self._count(result)
         return results
 
     # -- replies to a person who just wrote ----------------------------------------
-    async def send_replies(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
-        """Answer a message: the person just wrote, so they are subscribed again."""
-        return await self._send(user_id, replies)
+    async def send_replies(
+        self, user_id: str, replies: Sequence[Reply], *, api_version: int | None = None
+    ) -> DeliveryResult:
+        """Answer a message: the person just wrote, so they are subscribed again.
 
-    async def _send(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+        `api_version` is their client's, from the callback; without it, the stored one.
+        """
+        if api_version is None:
+            api_version = (await self._receivers([user_id]))[1].get(user_id)
+        return await self._send(user_id, replies, api_version)
+
+    async def _send(
+        self, user_id: str, replies: Sequence[Reply], api_version: int | None
+    ) -> DeliveryResult:
         result = SENT
-        for body in render.messages(replies, self.sender_name):
+        for body in render.messages(replies, self.sender_name, api_version=api_version):
             try:
                 response = await self.client.send_message(user_id, body)
             except ViberUnavailable:
@@ -138,19 +166,25 @@ class ViberMessenger:
             self.metrics.send_errors.labels(PLATFORM, result.reason or "unknown").inc()
         return result
 
-    async def _unsubscribed(self, user_ids: Sequence[str]) -> set[str]:
-        """Who left us (unsubscribed callback or status 6): never written to until they return."""
+    async def _receivers(self, user_ids: Sequence[str]) -> tuple[set[str], dict[str, int | None]]:
+        """Who left us (unsubscribed callback or status 6: never written to until they
+        return), and the API level of each known person's Viber client."""
         if not user_ids:
-            return set()
+            return set(), {}
         async with self.db.transaction() as session:
-            rows = await session.scalars(
-                select(Person.platform_user_id).where(
+            rows = await session.execute(
+                select(Person.platform_user_id, Person.subscribed, Person.api_version).where(
                     Person.platform == PLATFORM,
                     Person.platform_user_id.in_(list(user_ids)),
-                    Person.subscribed.is_(False),
                 )
             )
-            return set(rows.all())
+            left: set[str] = set()
+            levels: dict[str, int | None] = {}
+            for user_id, subscribed, api_version in rows.all():
+                if not subscribed:
+                    left.add(user_id)
+                levels[user_id] = api_version
+            return left, levels
 
     async def _remember(self, results: Sequence[tuple[str, DeliveryResult]]) -> None:
         left = [

@@ -27,6 +27,9 @@ class Person(Base):
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
     announcements: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: the feature level of the person's messenger client, where the platform reports
+    #: one (Viber's api_version): messages to them never ask for more
+    api_version: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

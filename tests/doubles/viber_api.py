@@ -4,8 +4,11 @@ It plays both halves of Viber for a test:
 
 * the REST API the bot calls (`/pa/set_webhook`, `send_message`, `broadcast_message`,
   `get_account_info`), validating like Viber does — auth token, subscription
-  (status 6), keyboard limits, text length, sender name — and recording what it
-  accepted;
+  (status 6), keyboard and button fields (ranges, enums, unknown fields: status 3),
+  API levels (fields newer than the declared `min_api_version`: status 14; a
+  `min_api_version` above the receiver's client: status 13, per receiver in a
+  broadcast's `failed_list`), text length, sender name, 300 receivers, 30 KB
+  bodies — and recording what it accepted;
 * the people: `person.opens()`, `person.says("…")`, `person.presses("label")`,
   `person.shares_phone()`, `person.shares_location()` post callbacks to the bot's
   webhook, signed with the real algorithm, and keep the keyboard the person sees.
@@ -21,6 +24,7 @@ import hmac
 import html
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +37,67 @@ MAX_BUTTONS = 24
 SENDER_NAME_LIMIT = 28
 MAX_BODY_BYTES = 30 * 1024
 BROADCAST_LIMIT = 300
+#: the api_version of a receiver the double was not told about: a current client
+CURRENT_API_VERSION = 10
+
+#: The double's own copy of the API levels in Viber's keyboard parameter tables
+#: (developers.viber.com/docs/tools/keyboards, "optional (api level N)"), kept apart
+#: from the bot's on purpose: a mistake in one shows up against the other. Silent:
+#: level 4, as the real platform answered (issue #18).
+KEYBOARD_LEVELS = {
+    "CustomDefaultHeight": 3,
+    "HeightScale": 3,
+    "ButtonsGroupColumns": 4,
+    "ButtonsGroupRows": 4,
+    "InputFieldState": 4,
+    "FavoritesMetadata": 6,
+}
+BUTTON_LEVELS = {
+    "Silent": 4,
+    "TextPaddings": 4,
+    "InternalBrowser": 3,
+    "BgMediaScaleType": 6,
+    "ImageScaleType": 6,
+    "TextShouldFit": 6,
+    "Map": 6,
+    "Frame": 6,
+    "MediaPlayer": 6,
+}
+ACTION_LEVELS = {"location-picker": 3, "share-phone": 3}
+MESSAGE_LEVELS = {"rich_media": 7}
+
+KEYBOARD_FIELDS = {"Type", "Buttons", "BgColor", "DefaultHeight", *KEYBOARD_LEVELS}
+BUTTON_FIELDS = {
+    "Columns",
+    "Rows",
+    "BgColor",
+    "BgMediaType",
+    "BgMedia",
+    "BgLoop",
+    "ActionType",
+    "ActionBody",
+    "Image",
+    "Text",
+    "TextVAlign",
+    "TextHAlign",
+    "TextOpacity",
+    "TextSize",
+    "OpenURLType",
+    "OpenURLMediaType",
+    "TextBgGradientColor",
+    *BUTTON_LEVELS,
+}
+BUTTON_ENUMS = {
+    "TextSize": ("small", "regular", "large"),
+    "TextVAlign": ("top", "middle", "bottom"),
+    "TextHAlign": ("left", "center", "right"),
+    "OpenURLType": ("internal", "external"),
+    "BgMediaType": ("picture", "gif"),
+}
+HEX_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
+
+#: (Viber status, status_message) of a refused message
+Problem = tuple[int, str]
 
 
 class ViberRejected(AssertionError):
@@ -43,51 +108,127 @@ def sign(token: str, body: bytes) -> str:
     return hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
 
 
-def keyboard_problem(keyboard: Any, min_api_version: int) -> str | None:
-    """What Viber would refuse in a keyboard, or None."""
-    if not isinstance(keyboard, dict) or keyboard.get("Type") != "keyboard":
-        return "keyboard.Type must be 'keyboard'"
-    buttons = keyboard.get("Buttons")
-    if not isinstance(buttons, list) or not buttons:
-        return "keyboard.Buttons must be a non-empty list"
-    if len(buttons) > MAX_BUTTONS:
-        return f"keyboard has {len(buttons)} buttons, at most {MAX_BUTTONS}"
-    for index, button in enumerate(buttons):
-        columns, rows = button.get("Columns", 6), button.get("Rows", 1)
-        if not isinstance(columns, int) or not 1 <= columns <= 6:
-            return f"button {index}: Columns must be 1..6"
-        if not isinstance(rows, int) or not 1 <= rows <= 2:
-            return f"button {index}: Rows must be 1..2"
-        action = button.get("ActionType", "reply")
-        if action not in ACTION_TYPES:
-            return f"button {index}: unknown ActionType {action!r}"
-        body = button.get("ActionBody")
-        if not isinstance(body, str) or not body:
-            return f"button {index}: ActionBody is required"
-        if action in ("share-phone", "location-picker") and min_api_version < 3:
-            return f"button {index}: {action} needs min_api_version >= 3"
-        if len(str(button.get("Text", ""))) > 250:
-            return f"button {index}: Text longer than 250"
+def bad(message: str) -> Problem:
+    return (3, f"badData: {message}")
+
+
+def _button_problem(index: int, button: Any) -> Problem | None:
+    if not isinstance(button, dict):
+        return bad(f"button {index} is not an object")
+    unknown = set(button) - BUTTON_FIELDS
+    if unknown:
+        return bad(f"button {index}: unknown fields {sorted(unknown)}")
+    columns, rows = button.get("Columns", 6), button.get("Rows", 1)
+    if isinstance(columns, bool) or not isinstance(columns, int) or not 1 <= columns <= 6:
+        return bad(f"button {index}: Columns must be 1..6")
+    if isinstance(rows, bool) or not isinstance(rows, int) or not 1 <= rows <= 2:
+        return bad(f"button {index}: Rows must be 1..2")
+    action = button.get("ActionType", "reply")
+    if action not in ACTION_TYPES:
+        return bad(f"button {index}: unknown ActionType {action!r}")
+    body = button.get("ActionBody")
+    if not isinstance(body, str) or not body:
+        return bad(f"button {index}: ActionBody is required")
+    text = button.get("Text", "")
+    if not isinstance(text, str) or len(text) > 250:
+        return bad(f"button {index}: Text must be a string of at most 250 characters")
+    for name, allowed in BUTTON_ENUMS.items():
+        if name in button and button[name] not in allowed:
+            return bad(f"button {index}: {name} must be one of {allowed}")
+    for name in ("Silent", "BgLoop", "TextShouldFit"):
+        if name in button and not isinstance(button[name], bool):
+            return bad(f"button {index}: {name} must be true or false")
+    if "BgColor" in button and not HEX_COLOR.fullmatch(str(button["BgColor"])):
+        return bad(f"button {index}: BgColor must be #RRGGBB")
+    opacity = button.get("TextOpacity", 100)
+    if isinstance(opacity, bool) or not isinstance(opacity, int) or not 0 <= opacity <= 100:
+        return bad(f"button {index}: TextOpacity must be 0..100")
     return None
 
 
-def message_problem(body: dict[str, Any]) -> str | None:
+def keyboard_problem(keyboard: Any, min_api_version: int) -> Problem | None:
+    """What Viber would refuse in a keyboard, or None."""
+    if not isinstance(keyboard, dict) or keyboard.get("Type") != "keyboard":
+        return bad("keyboard.Type must be 'keyboard'")
+    unknown = set(keyboard) - KEYBOARD_FIELDS
+    if unknown:
+        return bad(f"keyboard: unknown fields {sorted(unknown)}")
+    buttons = keyboard.get("Buttons")
+    if not isinstance(buttons, list) or not buttons:
+        return bad("keyboard.Buttons must be a non-empty list")
+    if len(buttons) > MAX_BUTTONS:
+        return bad(f"keyboard has {len(buttons)} buttons, at most {MAX_BUTTONS}")
+    if "InputFieldState" in keyboard and keyboard["InputFieldState"] not in (
+        "regular",
+        "minimized",
+        "hidden",
+    ):
+        return bad("keyboard.InputFieldState must be regular, minimized or hidden")
+    if "DefaultHeight" in keyboard and not isinstance(keyboard["DefaultHeight"], bool):
+        return bad("keyboard.DefaultHeight must be true or false")
+    if "BgColor" in keyboard and not HEX_COLOR.fullmatch(str(keyboard["BgColor"])):
+        return bad("keyboard.BgColor must be #RRGGBB")
+    for index, button in enumerate(buttons):
+        problem = _button_problem(index, button)
+        if problem:
+            return problem
+    needed = needed_api_version({"keyboard": keyboard})
+    if needed > min_api_version:
+        return (
+            14,
+            "incompatibleWithVersion: minApiVersion is not compatible to the message "
+            f"fields (they need {needed}, the message declares {min_api_version})",
+        )
+    return None
+
+
+def needed_api_version(body: dict[str, Any]) -> int:
+    """The API level the fields of a message need (the double's own reckoning)."""
+    level = MESSAGE_LEVELS.get(str(body.get("type")), 1)
+    keyboard = body.get("keyboard")
+    if isinstance(keyboard, dict):
+        level = max([level, *(KEYBOARD_LEVELS.get(k, 1) for k in keyboard)])
+        for button in keyboard.get("Buttons") or []:
+            if isinstance(button, dict):
+                level = max(
+                    [
+                        level,
+                        ACTION_LEVELS.get(str(button.get("ActionType")), 1),
+                        *(BUTTON_LEVELS.get(k, 1) for k in button),
+                    ]
+                )
+    return level
+
+
+def declared_api_version(body: dict[str, Any]) -> int | None:
+    value = body.get("min_api_version", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return None
+    return int(value)
+
+
+def message_problem(body: dict[str, Any]) -> Problem | None:
     """What Viber would refuse in a message body (send_message or the welcome)."""
     sender = body.get("sender")
     if not isinstance(sender, dict) or not sender.get("name"):
-        return "sender.name is required"
+        return bad("sender.name is required")
     if len(sender["name"]) > SENDER_NAME_LIMIT:
-        return f"sender.name longer than {SENDER_NAME_LIMIT}"
+        return bad(f"sender.name longer than {SENDER_NAME_LIMIT}")
     kind = body.get("type")
     if kind != "text":
-        return f"this double only speaks text, not {kind!r}"
+        return bad(f"this double only speaks text, not {kind!r}")
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
-        return "text is required"
+        return bad("text is required")
     if len(text) > TEXT_LIMIT:
-        return f"text has {len(text)} characters, at most {TEXT_LIMIT}"
+        return bad(f"text has {len(text)} characters, at most {TEXT_LIMIT}")
+    declared = declared_api_version(body)
+    if declared is None:
+        return bad("min_api_version must be a whole number from 1")
     if "keyboard" in body:
-        return keyboard_problem(body["keyboard"], int(body.get("min_api_version", 1)))
+        return keyboard_problem(body["keyboard"], declared)
+    if needed_api_version(body) > declared:
+        return (14, "incompatibleWithVersion")
     return None
 
 
@@ -116,6 +257,8 @@ class ViberDouble:
     unreachable_checks: int = 0
     #: ids Viber considers subscribed (subscribed callback or a message written)
     subscribed: set[str] = field(default_factory=set)
+    #: each person's client API level (unknown receivers: CURRENT_API_VERSION)
+    api_versions: dict[str, int] = field(default_factory=dict)
     #: every request the bot made: (endpoint, body)
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     #: every message accepted, in order (one per receiver for broadcasts)
@@ -222,9 +365,11 @@ class ViberDouble:
             return self._status(4, "missingData: receiver")
         problem = message_problem(body)
         if problem:
-            return self._status(3, f"badData: {problem}")
+            return self._status(*problem)
         if receiver not in self.subscribed:
             return self._status(6, "receiverNotSubscribed")
+        if self._too_new(receiver, body):
+            return self._status(13, "apiVersionNotSupported")
         if self._take_too_many():
             return self._status(12, "Too many requests")
         token = next(self._tokens)
@@ -239,18 +384,26 @@ class ViberDouble:
             return self._status(3, f"badData: broadcast_list longer than {BROADCAST_LIMIT}")
         problem = message_problem(body)
         if problem:
-            return self._status(3, f"badData: {problem}")
+            return self._status(*problem)
         if self._take_too_many():
             return self._status(12, "Too many requests")
         token = next(self._tokens)
         failed = []
         for receiver in receivers:
-            if receiver in self.subscribed:
-                self._accept(receiver, body, token)
-            else:
+            if receiver not in self.subscribed:
                 failed.append(
                     {"receiver": receiver, "status": 6, "status_message": "Not subscribed"}
                 )
+            elif self._too_new(receiver, body):
+                failed.append(
+                    {
+                        "receiver": receiver,
+                        "status": 13,
+                        "status_message": "apiVersionNotSupported",
+                    }
+                )
+            else:
+                self._accept(receiver, body, token)
         return self._status(0, "ok", message_token=token, failed_list=failed)
 
     async def _get_account_info(self, body: dict[str, Any]) -> web.Response:
@@ -263,6 +416,13 @@ class ViberDouble:
             webhook=self.webhook_url or "",
             subscribers_count=len(self.subscribed),
         )
+
+    def level_of(self, receiver: str) -> int:
+        return self.api_versions.get(receiver, CURRENT_API_VERSION)
+
+    def _too_new(self, receiver: str, body: dict[str, Any]) -> bool:
+        """Viber does not deliver what the receiver's client cannot show (status 13)."""
+        return (declared_api_version(body) or 1) > self.level_of(receiver)
 
     def _accept(self, receiver: str, body: dict[str, Any], token: int) -> None:
         self.sent.append(Sent(receiver, body, token))
@@ -298,8 +458,17 @@ class ViberDouble:
     def new_token(self) -> int:
         return next(self._tokens)
 
-    def person(self, user_id: str, *, language: str = "uk", name: str = "Test") -> ViberPerson:
-        return ViberPerson(self, user_id, language, name)
+    def person(
+        self,
+        user_id: str,
+        *,
+        language: str = "uk",
+        name: str = "Test",
+        api_version: int = CURRENT_API_VERSION,
+    ) -> ViberPerson:
+        """A person whose Viber client is at `api_version` (3: Viber 7.6; 10: current)."""
+        self.api_versions[user_id] = api_version
+        return ViberPerson(self, user_id, language, name, api_version=api_version)
 
     # -- reading ---------------------------------------------------------------------------
     def sent_to(self, user_id: str) -> list[Sent]:
@@ -315,6 +484,7 @@ class ViberPerson:
     language: str = "uk"
     name: str = "Test"
     welcome: dict[str, Any] | None = None
+    api_version: int = CURRENT_API_VERSION
     #: messages received by the last action
     last: list[Sent] = field(default_factory=list)
     last_status: int = 0
@@ -327,7 +497,7 @@ class ViberPerson:
             "avatar": "",
             "country": "UA",
             "language": self.language,
-            "api_version": 10,
+            "api_version": self.api_version,
         }
 
     def _collect(self, status: int) -> list[Sent]:
@@ -357,6 +527,8 @@ class ViberPerson:
             raise ViberRejected(f"welcome refused: {problem}")
         if "receiver" in answer:
             raise ViberRejected("the welcome message carries no receiver")
+        if (declared_api_version(answer) or 1) > self.api_version:
+            raise ViberRejected(f"welcome refused: 13 apiVersionNotSupported ({self.api_version})")
         self.welcome = answer
         # The welcome's keyboard is what the person now sees.
         self.viber.keyboards[self.user_id] = answer.get("keyboard")

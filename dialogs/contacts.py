@@ -32,6 +32,8 @@ class List(Step):
             links=[
                 Link(ctx._("Pension Fund of Ukraine"), "https://www.pfu.gov.ua"),
                 Link("Diia", "https://diia.gov.ua"),
-                Link(ctx._("Ministry of Social Policy, Family and Unity"), "https://www.msp.gov.ua"),
+                Link(
+                    ctx._("Ministry of Social Policy, Family and Unity"), "https://www.msp.gov.ua"
+                ),
             ],
         )

@@ -124,10 +124,7 @@ TEXTS = {
     "extended": StatusText(
         N_("Extended"),
         N_("The assistance has been extended (продовжено) for a new period."),
-        N_(
-            "You do not need to do anything. Payments continue to the same bank account "
-            "or card."
-        ),
+        N_("You do not need to do anything. Payments continue to the same bank account or card."),
     ),
 }
 

@@ -14,8 +14,8 @@ from bot.i18n import translator
 from bot.services.eligibility import engine
 from bot.services.eligibility.answers import decode
 from bot.services.eligibility.loader import load_eligibility
-from bot.services.eligibility.wording import amount_line, change_text, reason_text
 from bot.services.eligibility.model import is_official
+from bot.services.eligibility.wording import amount_line, change_text
 from tests.eligibility_support import PERSONAS, TODAY, copy_demo, demo, outcomes, run_questionnaire
 
 ELIGIBLE, NOT, UNDECIDED = "eligible", "not_eligible", "undecided"

@@ -20,6 +20,8 @@ from bot.services.eligibility.model import Eligibility, Question
 YES_WORDS = {"так", "т", "yes", "y", "ага", "авжеж"}
 NO_WORDS = {"ні", "н", "no", "n", "нi"}
 CURRENCY = re.compile(r"(грн\.?|гривень|гривні|гривня|uah|hryvnias?|₴)", re.IGNORECASE)
+#: the payload of a "5+" button: the person is asked to type the exact number
+MORE = "more"
 DATE_FORMATS = ("%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d")
 
 
@@ -144,6 +146,12 @@ def parse(
             return Parsed(error=tr._("Please press a button or type a number, for example 45."))
         return Parsed(error=tr._("Please choose one of the buttons."))
     if question.type == "number":
+        if code == MORE and question.buttons:
+            return Parsed(
+                error=tr._(
+                    "Please type the exact number, {n} or more.", n=tr.number(question.buttons[-1])
+                )
+            )
         raw = code if code is not None else (text or "")
         number = parse_number(raw)
         low, high = bounds(data, question, answers, on)

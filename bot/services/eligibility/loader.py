@@ -37,6 +37,10 @@ from bot.services.eligibility.model import (
 FOLDER = "eligibility"
 SHORT_TITLE_MAX = 40
 NEXT_STEP_MAX = 90
+#: the parts of a programme's details that are never left out (title, amount "depends on",
+#: documents, how to apply, what to check, legal act, the act's link) must leave room in
+#: one 700-character phone message for the dialog's own words
+DETAILS_REQUIRED_MAX = 580
 Path_ = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
@@ -350,6 +354,16 @@ class _Checker:
                     )
         for i, version in enumerate(programme.versions):
             base: Path_ = ("versions", i)
+            for language in ("uk", "en"):
+                size = _details_size(programme, version, language)
+                if size > DETAILS_REQUIRED_MAX:
+                    self._error(
+                        doc,
+                        (*base, "legal_act"),
+                        f"details in '{language}' would not fit one phone message: {size} "
+                        f"characters of short title, documents, how to apply, check, legal act "
+                        f"and link (at most {DETAILS_REQUIRED_MAX}); shorten them",
+                    )
             if not any(is_official(url) for url in version.sources):
                 self._error(
                     doc,
@@ -562,6 +576,17 @@ class _Checker:
                 self._error(doc, (*path, *sub), f"arithmetic needs numbers, not {_name(kind)}")
                 ok = False
         return "number" if ok else None
+
+
+def _details_size(programme: Programme, version: Any, language: str) -> int:
+    texts = [
+        programme.short_title,
+        *programme.documents,
+        programme.how_to_apply,
+        version.legal_act,
+        *(t for t in (version.check, version.amount.depends) if t is not None),
+    ]
+    return sum(len(getattr(t, language)) + 2 for t in texts) + len(version.sources[0])
 
 
 def _first_gap(constant: Constant, start: dt.date, end: dt.date | None) -> dt.date | None:

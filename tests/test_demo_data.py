@@ -36,9 +36,7 @@ def test_demo_offices_have_invented_names_addresses_and_undialable_phones() -> N
 
 
 @pytest.mark.parametrize(("language", "mark"), [("en", "Demo data"), ("uk", "Демодані")])
-def test_a_booking_at_a_demo_office_says_so_wherever_it_is_shown(
-    language: str, mark: str
-) -> None:
+def test_a_booking_at_a_demo_office_says_so_wherever_it_is_shown(language: str, mark: str) -> None:
     catalog = demo_catalog()
     office = next(iter(catalog.offices.values()))
     appointment = Appointment(

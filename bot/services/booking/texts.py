@@ -11,7 +11,6 @@ from bot.services.booking.model import Office, OfficeCatalog
 from bot.services.booking.slots import breaks_label, hours_label
 from storage.models.booking import Appointment
 
-
 DEMO_OFFICE = N_(
     "⚠️ Demo data: this office, its address and phone are invented for trying the bot. "
     "Do not go there."

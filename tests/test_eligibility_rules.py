@@ -407,7 +407,7 @@ def test_ukrainian_change_hint() -> None:
     text = change_text(found[0], translator("uk"))
     assert text is not None
     assert re.fullmatch(
-        r"якби показник «середньомісячний дохід сім'ї» був меншим за 12\s150 грн", text
+        r"якби середній дохід вашої сім'ї на місяць був меншим за 12\s150 грн", text
     )
 
 

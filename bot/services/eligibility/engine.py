@@ -186,7 +186,13 @@ def changes(
             # the leaf must become `not current`; seen from the root through `not`s
             requirement = _describe_leaf(data, leaf, env, negated=current)
             if leaf.change is not None:
-                requirement = Requirement(change=leaf.change, op="change")
+                # the staff's own words; {value} is the threshold the rule compares with
+                requirement = Requirement(
+                    change=leaf.change,
+                    op=requirement.op or "change",
+                    target=requirement.target,
+                    unit=requirement.unit,
+                )
             if requirement.change is not None or (
                 requirement.subject is not None and not _names_options(requirement.target)
             ):

@@ -84,7 +84,12 @@ def change_text(requirement: Requirement, tr: Translator) -> str | None:
     """A plain conditional ("if your family's income were below 10,380 UAH"), never the
     wording of a question; None when the data gives no way to say it plainly."""
     if requirement.change is not None:
-        return requirement.change(tr.language)
+        template = requirement.change(tr.language)
+        value = shown(requirement.target, requirement.unit, tr)
+        try:
+            return template.format_map(_Figures({"value": value}))
+        except (ValueError, IndexError):
+            return template
     if requirement.subject is None or requirement.op not in CHANGE:
         return None
     return tr._(

@@ -1,4 +1,8 @@
-"""Contacts and hotlines, with their hours (see shared/domain, §5)."""
+"""Contacts and hotlines (shared/domain §5, corrected by benefits-review-2026.md).
+
+No hours for 1545: the hours on its site may be those of the web call, other notices
+say the phone line works around the clock, and no official source settles it.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,13 @@ class List(Step):
     async def show(self, ctx: Context) -> None:
         ctx.say(
             ctx._(
-                "☎️ 1545: Government contact centre, free. Mon–Thu 9:00–18:00, "
-                "Fri 9:00–16:45. Ask for the social issues line.\n\n"
+                "☎️ 1545: Government contact centre, free. Ask for the social issues "
+                "line.\n\n"
                 "☎️ 0 800 503 753: Pension Fund of Ukraine contact centre, free. "
                 "Benefits, pensions, subsidies, IDP payments.\n\n"
                 "📱 Diia: online applications and the IDP certificate.\n\n"
+                "🏛 The Ministry of Social Policy, Family and Unity of Ukraine sets the "
+                "rules; your social protection office and the Pension Fund apply them.\n\n"
                 "In danger? Call 112."
             ),
             [[ctx.button(ctx._("☰ Menu"), "g:menu")]],
@@ -26,5 +32,8 @@ class List(Step):
             links=[
                 Link(ctx._("Pension Fund of Ukraine"), "https://www.pfu.gov.ua"),
                 Link("Diia", "https://diia.gov.ua"),
+                Link(
+                    ctx._("Ministry of Social Policy, Family and Unity"), "https://www.msp.gov.ua"
+                ),
             ],
         )

@@ -17,7 +17,13 @@ from typing import Any
 
 from bot.engine import Context, Dialog, Incoming, Kind, Link, Step
 from bot.i18n import KYIV
-from bot.services.eligibility.answers import button_payload, decode, parse
+from bot.services.eligibility.answers import (
+    MORE,
+    button_payload,
+    decode,
+    offered_buttons,
+    parse,
+)
 from bot.services.eligibility.engine import (
     Decision,
     Outcome,
@@ -85,9 +91,8 @@ def _unavailable(ctx: Context) -> None:
 
 def _disclaimer(ctx: Context) -> str:
     return ctx._(
-        "This is guidance, not an official decision: the Pension Fund or the social "
-        "protection department decides on your application. Questions: government "
-        "hotline 1545 (free)."
+        "This is guidance, not a decision: the Pension Fund or social protection decides. "
+        "Questions: Pension Fund 0 800 503 753 (free)."
     )
 
 
@@ -117,22 +122,34 @@ class AskQuestion(Step):
                 + "\n\n"
                 + text
             )
-        rows = self._buttons(ctx, data, question)
+        rows = self._buttons(ctx, data, question, _answers(ctx, data), _on(ctx))
         if position > 0:
             rows.append([ctx.button(ctx._("↺ Start over"), RESTART)])
         ctx.ask(text, rows, title=ctx._("Question {n}", n=position + 1))
 
     @staticmethod
-    def _buttons(ctx: Context, data: Eligibility, question: Question) -> list[list[Any]]:
+    def _buttons(
+        ctx: Context,
+        data: Eligibility,
+        question: Question,
+        answers: dict[str, Any],
+        on: dt.date,
+    ) -> list[list[Any]]:
         def button(label: str, code: str) -> Any:
             return ctx.button(label, button_payload(data, question, code))
 
         if question.type == "yes_no":
             return [[button(ctx._("Yes"), "yes"), button(ctx._("No"), "no")]]
         if question.type == "choice":
-            return [[button(o.label(ctx.language), o.id)] for o in question.options]
-        if question.type == "number" and question.buttons:
-            numbers = [button(str(n), str(n)) for n in question.buttons]
+            options = [button(o.label(ctx.language), o.id) for o in question.options]
+            if all(o.from_ is not None or o.to is not None for o in question.options):
+                return [options[i : i + 2] for i in range(0, len(options), 2)]  # short bands
+            return [[option] for option in options]
+        offered = offered_buttons(data, question, answers, on) if question.type == "number" else []
+        if offered:
+            numbers = [button(str(n), str(n)) for n in offered]
+            if question.last_button_plus and offered[-1] == question.buttons[-1]:
+                numbers[-1] = button(f"{offered[-1]}+", MORE)
             return [
                 numbers[i : i + MAX_NUMBER_BUTTONS_PER_ROW]
                 for i in range(0, len(numbers), MAX_NUMBER_BUTTONS_PER_ROW)
@@ -176,66 +193,100 @@ for _name in QUESTION_STEPS:
     eligibility.add(_name, AskQuestion())
 
 
-# -- result ------------------------------------------------------------------------------
+# -- result ----------------------------------------------------------------------------
+
+#: one message on a phone: the result, each programme's details, each "why not"
+MESSAGE_LIMIT = 700
 
 
-def _place_lines(ctx: Context, data: Eligibility, active: Active) -> tuple[list[str], list[Link]]:
-    lines, links = [], []
-    for ref in active.programme.where:
-        place = data.places[ref.place]
-        line = f"• {place.title(ctx.language)}"
-        if place.phone:
-            line += f" — ☎ {place.phone}"
-        if ref.note is not None:
-            line += f" ({ref.note(ctx.language)})"
-        lines.append(line)
-        if place.url:
-            links.append(Link(place.title(ctx.language), place.url))
-    return lines, links
+def shown_length(title: str | None, text: str, links: list[Link]) -> int:
+    """Characters as the longest rendering shows them: title, text, and Viber's link lines."""
+    length = len(f"{title}\n\n{text}" if title else text)
+    if links:
+        length += 2 + sum(len(f"🔗 {link.label}: {link.url}") + 1 for link in links) - 1
+    return length
 
 
-def _card(ctx: Context, data: Eligibility, active: Active, answers: dict[str, Any]) -> None:
-    on = _on(ctx)
-    programme, version = active.programme, active.version
-    parts = [programme.summary(ctx.language)]
-    money = amount_line(data, active, answers, on, ctx.tr)
-    amount_lines = [f"💰 {money}"] if money else ["💰 " + ctx._("Amount:")]
-    amount_lines.append(amount_text(data, active, on, ctx.tr))
-    if version.note is not None:
-        amount_lines.append(version.note(ctx.language))
-    amount_lines.append(
-        ctx._(
-            "Checked on {date}. Source: {url}",
-            date=ctx.tr.date(version.amount.checked),
-            url=version.amount.source,
-        )
-    )
-    parts.append("\n".join(amount_lines))
-    parts.append(
-        "📄 "
-        + ctx._("Documents:")
-        + "\n"
-        + "\n".join(f"• {doc(ctx.language)}" for doc in programme.documents)
-    )
-    parts.append("📝 " + programme.how_to_apply(ctx.language))
-    places, links = _place_lines(ctx, data, active)
-    parts.append("📍 " + ctx._("Where to apply:") + "\n" + "\n".join(places))
-    parts.append("⚖️ " + version.legal_act(ctx.language))
-    ctx.say("\n\n".join(parts), title=f"✅ {programme.title(ctx.language)}", links=links)
+def _fit(title: str, parts: list[tuple[str, int | None]], links: list[Link]) -> str:
+    """The parts joined in order; while too long, drop the optional part (rank not None)
+    with the lowest rank. Required parts stay (the data check keeps them short)."""
+    kept = list(parts)
+    text = "\n\n".join(p for p, _ in kept)
+    while shown_length(title, text, links) > MESSAGE_LIMIT:
+        optional = [(rank, i) for i, (_, rank) in enumerate(kept) if rank is not None]
+        if not optional:
+            break
+        del kept[min(optional)[1]]
+        text = "\n\n".join(p for p, _ in kept)
+    return text
 
 
-def _after_result_buttons(ctx: Context, *, why: bool) -> list[list[Any]]:
-    rows = []
-    if why:
-        rows.append([ctx.button(ctx._("❓ Why not the others?"), "why")])
-    rows.append([ctx.button(ctx._("📅 Book an appointment"), "book")])
-    rows.append([ctx.button(ctx._("↺ Start over"), RESTART)])
-    return rows
+def _money_or_depends(
+    ctx: Context, data: Eligibility, active: Active, answers: dict[str, Any]
+) -> str:
+    money = amount_line(data, active, answers, _on(ctx), ctx.tr)
+    if money:
+        return money
+    depends = active.version.amount.depends
+    if depends is not None:
+        return ctx._("The amount depends on {what}", what=depends(ctx.language))
+    return ctx._("The amount: see the details")
 
 
 def _decisions(ctx: Context, data: Eligibility) -> tuple[list[Decision], dict[str, Any]]:
     answers = _answers(ctx, data)
     return decide(data, answers, _on(ctx)), answers
+
+
+def _eligible(decisions: list[Decision]) -> list[Decision]:
+    return [d for d in decisions if d.outcome is Outcome.ELIGIBLE]
+
+
+def _nav_rows(ctx: Context, *, back_to_result: bool) -> list[list[Any]]:
+    rows = []
+    if back_to_result:
+        rows.append([ctx.button(ctx._("◀ Back to the result"), "result")])
+    rows.append([ctx.button(ctx._("📅 Book an appointment"), "book")])
+    rows.append([ctx.button(ctx._("↺ Ask again"), RESTART)])
+    return rows
+
+
+def result_message(
+    ctx: Context, data: Eligibility, decisions: list[Decision], answers: dict[str, Any]
+) -> tuple[str, str]:
+    """The title and text of the result: each likely programme in one or two lines."""
+    title = ctx._("Your result")
+    eligible = _eligible(decisions)
+    if not eligible:
+        text = ctx._(
+            "Based on your answers, I did not find a programme you are likely eligible for. "
+            "“Why not the others?” says what would change it; your social protection office "
+            "may know of local help."
+        )
+        return title, text + "\n\n" + _disclaimer(ctx)
+    intro = ctx.n_(
+        "Based on your answers, you are likely eligible for {n} programme:",
+        "Based on your answers, you are likely eligible for {n} programmes:",
+        len(eligible),
+    )
+    full = []
+    short = []
+    for decision in eligible:
+        programme = decision.active.programme
+        money = _money_or_depends(ctx, data, decision.active, answers)
+        line = f"• {programme.short_title(ctx.language)}: {money[:1].lower()}{money[1:]}"
+        short.append(line)
+        full.append(f"{line}\n  → {programme.next_step(ctx.language)}")
+    for lines, tail in (
+        (full, _disclaimer(ctx)),
+        (full, ""),
+        (short, ctx._("What to do next: press a programme below.")),
+        (short, ""),
+    ):
+        text = "\n".join([intro, *lines]) + (f"\n\n{tail}" if tail else "")
+        if shown_length(title, text, []) <= MESSAGE_LIMIT:
+            return title, text
+    return title, text
 
 
 class Result(Step):
@@ -244,51 +295,33 @@ class Result(Step):
         if data is None:
             return _unavailable(ctx)
         decisions, answers = _decisions(ctx, data)
-        eligible = [d for d in decisions if d.outcome is Outcome.ELIGIBLE]
-        others = [d for d in decisions if d.outcome is not Outcome.ELIGIBLE]
         if not ctx.data.get("counted"):  # for `python -m bot stats`: once per check
             ctx.data["counted"] = True
             ctx.count("completed", "eligibility")
-            for found in [d.active.programme.id for d in eligible] or ["none"]:
+            for found in [d.active.programme.id for d in _eligible(decisions)] or ["none"]:
                 ctx.count("eligibility_result", found)
-        if eligible:
-            summary = [
-                ctx.n_(
-                    "Based on your answers, you are likely eligible for {n} programme:",
-                    "Based on your answers, you are likely eligible for {n} programmes:",
-                    len(eligible),
-                )
-            ]
-            for decision in eligible:
-                line = f"• {decision.active.programme.title(ctx.language)}"
-                money = amount_line(data, decision.active, answers, _on(ctx), ctx.tr)
-                if money:
-                    line += f" — {money[:1].lower()}{money[1:]}"
-                summary.append(line)
-            ctx.say("\n".join(summary), title=ctx._("Your result"))
-            for decision in eligible:
-                _card(ctx, data, decision.active, answers)
-            closing = _disclaimer(ctx)
-        else:
-            ctx.say(
-                ctx._(
-                    "Based on your answers, I did not find a programme you are likely "
-                    "eligible for. Your situation may still qualify for local help: ask your "
-                    "hromada's social protection department."
-                ),
-                title=ctx._("Your result"),
-            )
-            closing = _disclaimer(ctx)
-        rows = _after_result_buttons(ctx, why=bool(others))
-        if not eligible and "cases" in ctx.runtime.dialogs:
-            rows.insert(0, [ctx.button(ctx._("💬 Ask a specialist"), "ask")])
-        ctx.ask(closing, rows)
+        title, text = result_message(ctx, data, decisions, answers)
+        rows = [
+            [ctx.button("ℹ️ " + d.active.programme.short_title(ctx.language), f"d:{d.id}")]
+            for d in _eligible(decisions)
+        ]
+        if any(d.outcome is not Outcome.ELIGIBLE for d in decisions):
+            rows.append([ctx.button(ctx._("❓ Why not the others?"), "why")])
+        if not _eligible(decisions) and "cases" in ctx.runtime.dialogs:
+            rows.append([ctx.button(ctx._("💬 Ask a specialist"), "ask")])
+        rows += _nav_rows(ctx, back_to_result=False)
+        ctx.ask(text, rows, title=title)
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         await _after_result(ctx, payload)
 
 
 async def _after_result(ctx: Context, payload: str) -> None:
+    if payload.startswith("d:"):
+        ctx.data["detail"] = payload[2:]
+        return ctx.goto("detail")
+    if payload == "result":
+        return ctx.goto("result")
     if payload == "why":
         return ctx.goto("why")
     if payload == "book":
@@ -306,40 +339,93 @@ async def _after_result(ctx: Context, payload: str) -> None:
 eligibility.add("result", Result())
 
 
+def detail_message(
+    ctx: Context, data: Eligibility, active: Active, answers: dict[str, Any]
+) -> tuple[str, str, list[Link]]:
+    """One programme's details: amount, documents, where and how, act, checked-on date."""
+    programme, version = active.programme, active.version
+    on = _on(ctx)
+    title = "ℹ️ " + programme.short_title(ctx.language)
+    links = [Link(ctx._("The legal act"), version.sources[0])]
+    places = []
+    for ref in programme.where:
+        place = data.places[ref.place]
+        places.append(place.title(ctx.language) + (f" ☎ {place.phone}" if place.phone else ""))
+    documents = "; ".join(doc(ctx.language) for doc in programme.documents)
+    # rank: which optional part goes first when the message would not fit one screen
+    parts: list[tuple[str, int | None]] = [
+        (programme.title(ctx.language), 4),
+        (programme.summary(ctx.language), 0),
+        ("💰 " + _money_or_depends(ctx, data, active, answers), None),
+        (amount_text(data, active, on, ctx.tr), 3),
+    ]
+    if version.note is not None:
+        parts.append((version.note(ctx.language), 2))
+    parts.append(("📄 " + ctx._("Documents:") + " " + documents + ".", None))
+    parts.append(("📝 " + programme.how_to_apply(ctx.language), None))
+    parts.append(("📍 " + "; ".join(places), 1))
+    if version.check is not None:
+        parts.append(("⚠️ " + version.check(ctx.language), None))
+    checked = ctx._("Checked on {date}", date=ctx.tr.date(version.amount.checked))
+    parts.append(("⚖️ " + version.legal_act(ctx.language) + "\n" + checked, None))
+    return title, _fit(title, parts, links), links
+
+
+class Detail(Step):
+    async def show(self, ctx: Context) -> None:
+        data = _data(ctx)
+        if data is None:
+            return _unavailable(ctx)
+        decisions, answers = _decisions(ctx, data)
+        wanted = str(ctx.data.get("detail"))
+        found = next((d.active for d in decisions if d.id == wanted), None)
+        if found is None:
+            return ctx.goto("result")
+        title, text, links = detail_message(ctx, data, found, answers)
+        ctx.ask(text, _nav_rows(ctx, back_to_result=True), title=title, links=links)
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        await _after_result(ctx, payload)
+
+
+eligibility.add("detail", Detail())
+
+
+def why_not_message(
+    ctx: Context, data: Eligibility, decision: Decision, answers: dict[str, Any]
+) -> tuple[str, str]:
+    """Why one programme does not fit, and the one change that would make it fit."""
+    on = _on(ctx)
+    active = decision.active
+    title = "❌ " + active.programme.short_title(ctx.language)
+    if decision.outcome is Outcome.UNDECIDED:
+        return "❔ " + active.programme.short_title(ctx.language), ctx._(
+            "I could not decide from your answers; please ask at the office."
+        )
+    lines = [reason_text(r, ctx.tr) for r in reasons(data, active, answers, on)[:1]]
+    hints = [h for h in (change_text(r, ctx.tr) for r in changes(data, active, answers, on)) if h]
+    if hints:
+        lines.append("💡 " + ctx._("It would change {change}.", change=hints[0]))
+    parts: list[tuple[str, int | None]] = [
+        (line, None if i == 0 else i) for i, line in enumerate(lines)
+    ]
+    return title, _fit(title, parts, [])
+
+
 class WhyNot(Step):
     async def show(self, ctx: Context) -> None:
         data = _data(ctx)
         if data is None:
             return _unavailable(ctx)
         decisions, answers = _decisions(ctx, data)
-        on = _on(ctx)
-        blocks = []
         for decision in decisions:
-            active = decision.active
-            title = active.programme.title(ctx.language)
             if decision.outcome is Outcome.ELIGIBLE:
                 continue
-            if decision.outcome is Outcome.UNDECIDED:
-                blocks.append(
-                    f"❔ {title}\n"
-                    + ctx._("I could not decide from your answers; please ask at the office.")
-                )
-                continue
-            lines = [f"❌ {title}"]
-            # the first reason only: one clear sentence reads better than a list on a phone
-            lines += [reason_text(r, ctx.tr) for r in reasons(data, active, answers, on)[:1]]
-            hints = [
-                h
-                for h in (change_text(r, ctx.tr) for r in changes(data, active, answers, on))
-                if h
-            ]
-            if hints:
-                lines.append("💡 " + ctx._("It would change {change}.", change=hints[0]))
-            blocks.append("\n".join(lines))
-        blocks.append(_disclaimer(ctx))
+            title, text = why_not_message(ctx, data, decision, answers)
+            ctx.say(text, title=title)
         ctx.ask(
-            "\n\n".join(blocks),
-            _after_result_buttons(ctx, why=False),
+            _disclaimer(ctx),
+            _nav_rows(ctx, back_to_result=True),
             title=ctx._("Why not the others?"),
         )
 

@@ -14,7 +14,7 @@ from bot.services.status import follows
 from bot.services.status.lookup import LookupResult, Outcome, locked_until, lookup, refresh
 from bot.services.status.numbers import EXAMPLE, parse_birth_date, parse_number
 from bot.services.status.registry import registry_for
-from bot.services.status.texts import explain, label
+from bot.services.status.texts import DEMO_NOTICE, explain, is_demo, label
 from storage.models.status import Application
 
 status = Dialog("status")
@@ -151,6 +151,8 @@ def show_found(ctx: Context, result: LookupResult) -> None:
 def render(ctx: Context, application: Application, result: LookupResult) -> str:
     tr = ctx.tr
     parts: list[str] = []
+    if is_demo(application.printed_number):
+        parts.append(ctx._(DEMO_NOTICE))
     if result.as_of is not None:
         parts.append(
             ctx._(

@@ -59,67 +59,121 @@ def run_questionnaire(
     return asked, {d.id: d.outcome.value for d in decisions}
 
 
+# The seven personas of issue #12. Each one's expected programmes and amounts, with the
+# worked example or official explainer they come from, are in tests/test_eligibility_personas.py.
 PERSONAS: dict[str, dict[str, Any]] = {
-    # 68, displaced, lives alone on a 6,000 UAH pension, allowance received for over a year
-    "displaced_pensioner": {
+    # 68, displaced, receiving the allowance for over 6 months, lives alone on a 4,500 UAH pension
+    "idp_pensioner": {
         "idp_certificate": True,
-        "idp_periods": "more",
+        "idp_received": "over_6",
         "children_count": 0,
+        "age_band": "age_65_plus",
         "disability_group": "none",
-        "age": 68,
+        "pension": True,
+        "carer": False,
         "household_size": 1,
-        "income_monthly": "6000",
+        "income_monthly": "4500",
         "utility_bills": "0",
-        "large_assets": False,
+        "big_purchase": False,
+        "deposit_over_100k": False,
+        "home_damaged": False,
     },
-    # 24, raising a 3-month-old alone, 5,000 UAH a month, pays 2,500 UAH in bills
-    "young_mother": {
-        "idp_certificate": False,
-        "children_count": 1,
-        "youngest_child_birth_date": "2026-08-10",
+    # displaced, raising two children under 6 alone (the youngest is 2½), no income, no bills
+    # (lives in a shelter); the allowance has been received for over 6 months
+    "displaced_mother": {
+        "idp_certificate": True,
+        "idp_received": "over_6",
+        "children_count": 2,
+        "children_under_6": 2,
+        "youngest_child_birth_date": "2024-05-10",
         "single_parent": True,
+        "survivor_pension": False,
         "child_with_disability": False,
+        "age_band": "age_18_59",
         "disability_group": "none",
-        "household_size": 2,
-        "income_monthly": "5000",
-        "utility_bills": "2500",
-        "utility_debt": False,
-        "large_assets": False,
+        "carer": False,
+        "household_size": 3,
+        "income_monthly": "0",
+        "utility_bills": "0",
+        "big_purchase": False,
+        "deposit_over_100k": False,
+        "home_damaged": False,
     },
-    # two parents and four children, 18,000 UAH a month
-    "large_low_income_family": {
+    # 40, disability group II established as an adult, no pension (no insurance record),
+    # employed, lives alone on 12,000 UAH, pays 3,000 UAH in bills
+    "disability_group_2_employed": {
         "idp_certificate": False,
-        "children_count": 4,
-        "youngest_child_birth_date": "2019-05-01",
+        "children_count": 0,
+        "age_band": "age_18_59",
+        "disability_group": "group_2",
+        "disability_since_childhood": False,
+        "pension": False,
+        "carer": False,
+        "household_size": 1,
+        "income_monthly": "12000",
+        "utility_bills": "3000",
+        "home_damaged": False,
+    },
+    # two working parents and two school-age children, 9,000 UAH a month, renting: 4,000 UAH
+    # a month for housing and utilities
+    "family_of_four_renting": {
+        "idp_certificate": False,
+        "children_count": 2,
+        "children_under_6": 0,
         "single_parent": False,
         "child_with_disability": False,
+        "age_band": "age_18_59",
         "disability_group": "none",
-        "household_size": 6,
-        "income_monthly": "18000",
+        "carer": False,
+        "household_size": 4,
+        "income_monthly": "9000",
+        "work": "works",
         "utility_bills": "4000",
         "utility_debt": False,
-        "large_assets": False,
+        "abroad_60_days": False,
+        "big_purchase": False,
+        "deposit_over_100k": False,
+        "home_damaged": False,
     },
-    # 45, disability group II since childhood, lives alone on 3,000 UAH
-    "person_with_disability": {
+    # 25, employed, 25,000 UAH, not displaced, lives alone
+    "young_employed": {
         "idp_certificate": False,
         "children_count": 0,
-        "disability_group": "group_2",
-        "disability_since_childhood": True,
-        "age": 45,
-        "household_size": 1,
-        "income_monthly": "3000",
-        "utility_bills": "1800",
-        "utility_debt": False,
-        "large_assets": False,
-    },
-    # 35, single, earns 40,000 UAH, modest bills
-    "eligible_for_nothing": {
-        "idp_certificate": False,
-        "children_count": 0,
+        "age_band": "age_18_59",
         "disability_group": "none",
+        "carer": False,
         "household_size": 1,
-        "income_monthly": "40000",
+        "income_monthly": "25000",
         "utility_bills": "3000",
+        "home_damaged": False,
+    },
+    # 45, does not work, cares for her mother (disability group I) who lives with her; the
+    # family's income is the mother's 6,000 UAH pension; 2,500 UAH in bills
+    "carer_of_parent": {
+        "idp_certificate": False,
+        "children_count": 0,
+        "age_band": "age_18_59",
+        "disability_group": "none",
+        "carer": True,
+        "household_size": 2,
+        "income_monthly": "6000",
+        "utility_bills": "2500",
+        "utility_debt": False,
+        "abroad_60_days": False,
+        "big_purchase": False,
+        "deposit_over_100k": False,
+        "home_damaged": False,
+    },
+    # a couple whose own house was damaged by shelling; 15,000 UAH a month, 2,000 UAH in bills
+    "house_damaged": {
+        "idp_certificate": False,
+        "children_count": 0,
+        "age_band": "age_18_59",
+        "disability_group": "none",
+        "carer": False,
+        "household_size": 2,
+        "income_monthly": "15000",
+        "utility_bills": "2000",
+        "home_damaged": True,
     },
 }

@@ -86,13 +86,17 @@ def test_unknown_question_in_a_condition(data_dir: Path) -> None:
 def test_unknown_option_and_wrong_kind(data_dir: Path) -> None:
     file = programme(data_dir, "disability_since_childhood")
     edit(file, "[group_1, group_2, group_3]", "[group_1, group_2, group_4]")
-    edit(file, "- ge: [{answer: age}, 18]", "- ge: [{answer: age}, {answer: single_parent}]")
+    edit(
+        file,
+        "- gt: [{answer: children_count}, 0]",
+        "- gt: [{answer: children_count}, {answer: single_parent}]",
+    )
     messages = {e.message for e in errors_of(data_dir)}
     assert (
         "'group_4' is not an option of question 'disability_group' "
         "(options: none, group_1, group_2, group_3)" in messages
     )
-    assert "'ge' compares numbers or dates, not a number and a yes/no" in messages
+    assert "'gt' compares numbers or dates, not a number and a yes/no" in messages
 
 
 def test_unreachable_question(data_dir: Path) -> None:
@@ -104,6 +108,8 @@ def test_unreachable_question(data_dir: Path) -> None:
   - id: favourite_colour
     type: yes_no
     label: {uk: колір, en: colour}
+    if_yes: {uk: якби вам подобався синій, en: if you liked blue}
+    if_no: {uk: якби вам не подобався синій, en: if you did not like blue}
     text: {uk: 'Вам подобається синій?', en: 'Do you like blue?'}
 
 # Values computed""",
@@ -115,7 +121,7 @@ def test_unreachable_question(data_dir: Path) -> None:
 
 def test_yaml_syntax_error(data_dir: Path) -> None:
     file = programme(data_dir, "single_parent_assistance")
-    edit(file, "where: [pfu, diia, cnap]", "where: [pfu, diia, cnap")
+    edit(file, "where: [diia, pfu, cnap]", "where: [diia, pfu, cnap")
     errors = errors_of(data_dir)
     assert len(errors) == 1
     assert errors[0].file == file and errors[0].line is not None
@@ -160,9 +166,9 @@ def test_constant_missing_for_part_of_a_version(data_dir: Path) -> None:
 
 def test_unknown_placeholder_in_an_amount_text(data_dir: Path) -> None:
     file = programme(data_dir, "disability_since_childhood")
-    edit(file, "({pm_unable_to_work}). For group", "({pm_unable}). For group")
+    edit(file, "Group I: {pm_unable_to_work} plus", "Group I: {pm_unable} plus")
     [error] = errors_of(data_dir)
-    assert error.line == line_of(file, "({pm_unable})")
+    assert error.line == line_of(file, "Group I: {pm_unable} plus")
     assert error.message.startswith("{pm_unable} is not a constant")
 
 
@@ -219,7 +225,9 @@ def test_the_documented_example_programme_is_valid_and_works(data_dir: Path) -> 
     )
     data, errors = load_eligibility(data_dir)
     assert errors == [] and data is not None
-    pensioner = decode(data, {"age": 70, "household_size": 1, "income_monthly": "4000"})
+    pensioner = decode(
+        data, {"age_band": "age_65_plus", "household_size": 1, "income_monthly": "4000"}
+    )
 
     def outcome(day: dt.date) -> str | None:
         found = [d for d in engine.decide(data, pensioner, day) if d.id == "winter_support"]

@@ -1,124 +1,263 @@
-"""The eligibility dialog through the test adapter, in Ukrainian and English."""
+"""The eligibility dialog through the test adapter, in Ukrainian and English.
+
+Every reply of the check fits one phone message (700 characters): the result, each
+programme's details and each "why not", walked for every programme in both languages.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 from bot.app import App
-from bot.engine import DialogRegistry
+from bot.engine import DialogRegistry, Reply
+from dialogs.eligibility import MESSAGE_LIMIT, shown_length
 from handlers.conversation import Conversation
 from tests.conftest import onboard
+from tests.eligibility_support import PERSONAS, demo
 
 Chat = Callable[..., Conversation]
 
 
-async def start_check(chat_factory: Chat, language: str) -> Conversation:
-    chat = chat_factory()
+async def start_check(chat_factory: Chat, language: str, user_id: str = "1") -> Conversation:
+    chat = chat_factory(user_id=user_id)
     await onboard(chat, language)
     await chat.presses("Check eligibility" if language == "en" else "Перевірити право")
     return chat
 
 
-async def test_young_mother_in_english(chat_factory: Chat) -> None:
+async def press_exact(chat: Conversation, label: str) -> None:
+    for reply in chat.last:
+        for row in reply.buttons:
+            for button in row:
+                if button.label == label:
+                    await chat.presses_payload(button.payload)
+                    return
+    raise AssertionError(f"no button {label!r}; buttons were {chat.buttons}")
+
+
+async def answer(chat: Conversation, person: dict[str, Any], language: str) -> list[str]:
+    """Answer every question the bot asks from `person`, the way a person would."""
+    data = demo()
+    asked: list[str] = []
+    while True:
+        text = chat.text
+        question = next((q for q in data.questions_in_order() if q.text(language) in text), None)
+        if question is None:
+            return asked
+        asked.append(question.id)
+        value = person[question.id]
+        if question.type == "yes_no":
+            await press_exact(
+                chat, {"en": ("Yes", "No"), "uk": ("Так", "Ні")}[language][not value]
+            )
+        elif question.type == "choice":
+            option = next(o for o in question.options if o.id == value)
+            await press_exact(chat, option.label(language))
+        elif question.type == "date":
+            await chat.says(dt.date.fromisoformat(value).strftime("%d.%m.%Y"))
+        elif str(value) in chat.buttons:
+            await press_exact(chat, str(value))
+        else:
+            await chat.says(str(value))
+
+
+def length(reply: Reply) -> int:
+    return shown_length(reply.title, reply.text, list(reply.links))
+
+
+def assert_fits(chat: Conversation) -> None:
+    for reply in chat.last:
+        assert length(reply) <= MESSAGE_LIMIT, (length(reply), reply.full_text())
+
+
+# Besides the seven personas, people for whom the remaining programmes are likely, so that
+# every programme's details are walked too.
+EVERYTHING_NO = {
+    "idp_certificate": False,
+    "children_count": 0,
+    "age_band": "age_18_59",
+    "disability_group": "none",
+    "pension": False,
+    "carer": False,
+    "household_size": 1,
+    "income_monthly": "20000",
+    "work": "works",
+    "utility_bills": "0",
+    "utility_debt": False,
+    "abroad_60_days": False,
+    "big_purchase": False,
+    "purchase_over_100k": False,
+    "deposit_over_100k": False,
+    "home_damaged": False,
+    "single_parent": False,
+    "survivor_pension": False,
+    "child_with_disability": False,
+    "disability_since_childhood": False,
+}
+WALKERS = {
+    **PERSONAS,
+    "newborn_with_disability": {
+        **EVERYTHING_NO,
+        "children_count": 1,
+        "children_under_6": 1,
+        "youngest_child_birth_date": "2026-10-01",
+        "child_with_disability": True,
+        "household_size": 3,
+    },
+    "aged_without_pension": {
+        **EVERYTHING_NO,
+        "age_band": "age_65_plus",
+        "income_monthly": "2000",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["en", "uk"])
+async def test_every_reply_fits_one_phone_message(chat_factory: Chat, language: str) -> None:
+    detailed: set[str] = set()
+    explained: set[str] = set()
+    data = demo()
+    short = {p.short_title(language): p.id for p in data.programmes}
+    for n, (name, person) in enumerate(WALKERS.items()):
+        chat = await start_check(chat_factory, language, user_id=f"{language}{n}")
+        await answer(chat, person, language)
+        assert_fits(chat)
+        result_buttons = [b for b in chat.buttons if b.startswith("ℹ️ ")]
+        for label in result_buttons:
+            await press_exact(chat, label)
+            assert_fits(chat)
+            detailed.add(short[label.removeprefix("ℹ️ ")])
+            await press_exact(
+                chat, "◀ Back to the result" if language == "en" else "◀ До результату"
+            )
+        if any("❓" in b for b in chat.buttons):
+            await chat.presses("❓")
+            assert_fits(chat)
+            for reply in chat.last[:-1]:
+                explained.add(short[reply.title[2:]] if reply.title else name)
+    every = {p.id for p in data.programmes}
+    assert detailed == every
+    assert explained == every
+
+
+async def test_displaced_mother_in_english(chat_factory: Chat) -> None:
     chat = await start_check(chat_factory, "en")
-    chat.expect("Question 1", "IDP registration certificate", buttons=["Yes", "No", "Menu"])
-    await chat.presses("No")
-    chat.expect("How many children under 18", buttons=["1", "0", "Start over", "Back"])
-    await chat.presses("1")
-    chat.expect("When was your youngest child born")
-    await chat.says("31.02.2026")
-    chat.expect("day.month.year", "When was your youngest child born")
-    await chat.says("10.08.2027")
-    chat.expect("in the future")
-    await chat.says("10.08.2026")
-    chat.expect("raising your children alone")
-    await chat.says("yes")  # typed, not pressed
-    chat.expect("any of your children have a disability")
-    await chat.presses("No")
-    chat.expect("disability group", buttons=["Group I", "Group II", "Group III"])
-    await chat.presses("No")
-    chat.expect("How many people are in your family")
-    await chat.says("1")  # fewer than herself and her child
-    chat.expect("from 2 to 20")
-    await chat.presses("2")
-    chat.expect("average income per month")
-    await chat.says("five thousand")
-    chat.expect("digits only")
-    await chat.says("5 000 грн")
-    chat.expect("housing and utilities")
-    await chat.says("2500")
-    chat.expect("utility debt")
-    await chat.presses("No")
-    chat.expect("deposit over 100,000")
-    await chat.presses("No")
+    asked = await answer(chat, PERSONAS["displaced_mother"], "en")
+    assert len(asked) == 17
     chat.expect(
         "Your result",
         "likely eligible for 4 programmes",
-        r"Birth assistance — 50,000 UAH once",
-        r"Basic Social Assistance .* about 4,000 UAH a month",
-        r"Assistance for children of single parents — up to 1,012 UAH a month",
-        "Documents:",
-        "Pension Fund of Ukraine service centre — ☎ 0 800 503 753",
-        "Cabinet of Ministers Resolution No. 371",
-        r"Checked on November 22, 2026\. Source: https://",
-        "not an official decision",
-        "1545",
-        buttons=["Why not the others?", "Book an appointment", "Start over", "Back"],
+        r"IDP living allowance: about 8,000 UAH a month\n  → Apply in Diia or at the Pension Fund",
+        r"Single mothers' assistance: about 5,634 UAH a month",
+        r"Low-income family assistance: about 10,166 UAH a month",
+        r"Basic Social Assistance: about 13,500 UAH a month",
+        buttons=[
+            "ℹ️ IDP living allowance",
+            "Why not the others?",
+            "Book an appointment",
+            "Ask again",
+        ],
     )
-    chat.expect_not("IDP living allowance")
+    await chat.presses("ℹ️ Single mothers")
+    chat.expect(
+        "Assistance for children of single mothers",
+        "Documents:",
+        'Law "On State Assistance to Families with Children"',
+        r"Checked on December 1, 2026",
+        "Income is counted over the last 6 months",
+    )
+    assert [link.url for reply in chat.last for link in reply.links] == [
+        "https://zakon.rada.gov.ua/laws/show/2811-12"
+    ]
+    await chat.presses("Back to the result")
     await chat.presses("Why not the others?")
     chat.expect(
-        "❌ IDP living allowance",
-        "hold an IDP certificate",
-        "It would change if your answer about “IDP certificate” were “Yes”",
-        "1545",
+        "❌ Housing subsidy",
+        "you do not pay them",
+        "❌ Carer's compensation",
+        "It would change if you cared for a family member who needs it",
     )
-    chat.expect_not("✅")
+    chat.expect_not("answer about", "“Yes”")
 
 
-async def test_displaced_pensioner_in_ukrainian(chat_factory: Chat) -> None:
+async def test_idp_pensioner_in_ukrainian(chat_factory: Chat) -> None:
     chat = await start_check(chat_factory, "uk")
     chat.expect("Питання 1", "довідка ВПО", buttons=["Так", "Ні"])
-    await chat.presses("Так")
-    await chat.presses("Понад 12 місяців")
-    chat.expect("Скільки дітей")
-    await chat.presses("0")
-    await chat.presses("Ні")  # no disability group
-    chat.expect("Скільки вам повних років")
+    await press_exact(chat, "Так")
+    await press_exact(chat, "6 місяців і довше")
+    await press_exact(chat, "0")
+    chat.expect("Скільки вам років", buttons=["18–59", "65 і більше"])
     await chat.says("150")
-    chat.expect("від 14 до 110")
-    await chat.says("68")
-    await chat.presses("1")
-    await chat.says("6000")
-    await chat.says("0")  # no utility bills of her own
-    await chat.says("ні")  # typed
+    chat.expect("Натисніть кнопку або напишіть число")
+    await chat.says("68")  # typed: the band "65 і більше"
+    chat.expect("групу інвалідності")
+    await answer(chat, PERSONAS["idp_pensioner"], "uk")
     chat.expect(
         "Ваш результат",
-        r"Допомога на проживання внутрішньо переміщеним особам — близько 2\s000 грн на місяць",
-        "Постанова Кабінету Міністрів України від 20.03.2022 № 332",
-        "не офіційне рішення",
-        "1545",
+        r"Допомога на проживання ВПО: близько 2\s000 грн на місяць",
+        "Подайте заяву в Дії або в Пенсійному фонді",
     )
     await chat.presses("Чому не інші")
     chat.expect(
         "❌ Базова соціальна допомога",
-        r"Це змінилося б, якби показник «середньомісячний дохід сім'ї» був меншим за 4\s500 грн",
-        "❌ Житлова субсидія",
+        r"Це змінилося б, якби середній дохід вашої сім'ї на місяць був меншим за 4\s500 грн\.",
     )
+    chat.expect_not("ви відповіли")
+
+
+async def test_family_size_buttons_and_a_contradicting_answer(chat_factory: Chat) -> None:
+    chat = await start_check(chat_factory, "en")
+    person = {**PERSONAS["family_of_four_renting"], "children_count": 2}
+    await press_exact(chat, "No")
+    chat.expect("How many children", buttons=["0", "1", "5+"])
+    await press_exact(chat, "5+")
+    chat.expect("type the exact number, 5 or more")
+    await press_exact(chat, "2")
+    chat.expect("How many of them are under 6", buttons=["0", "1", "2"])
+    assert "3" not in chat.buttons  # more than the children counted is ruled out
+    await chat.says("3")
+    chat.expect("You said 2 children under 18 live with you")
+    await press_exact(chat, "0")
+    data = demo()
+    while data.questions["household_size"].text("en") not in chat.text:
+        await answer_one(chat, person)
+    # family-size buttons never offer fewer than you and the two children
+    assert [b for b in chat.buttons if b.isdigit()] == ["3", "4", "5"]
+    assert "6+" in chat.buttons
+    await chat.says("2")
+    chat.expect("You said 2 children live with you, so your family has at least 3 people")
+    await press_exact(chat, "4")
+    chat.expect("average income per month")
+
+
+async def answer_one(chat: Conversation, person: dict[str, Any]) -> None:
+    data = demo()
+    question = next(q for q in data.questions_in_order() if q.text("en") in chat.text)
+    value = person[question.id]
+    if question.type == "yes_no":
+        await press_exact(chat, "Yes" if value else "No")
+    elif question.type == "choice":
+        await press_exact(chat, next(o for o in question.options if o.id == value).label("en"))
+    else:
+        await chat.says(str(value))
 
 
 async def test_back_changes_the_previous_answer_and_start_over_begins_again(
     chat_factory: Chat,
 ) -> None:
     chat = await start_check(chat_factory, "en")
-    await chat.presses("Yes")
-    chat.expect("Question 2", "How long has your family already received")
+    await press_exact(chat, "Yes")
+    chat.expect("Question 2", "How long has your family been receiving")
     await chat.presses("Back")
     chat.expect("Question 1", "IDP registration certificate")
-    await chat.presses("No")  # a different answer: the IDP questions are no longer needed
+    await press_exact(chat, "No")  # a different answer: the IDP questions are no longer needed
     chat.expect("Question 2", "How many children")
-    await chat.presses("0")
-    chat.expect("Question 3", "disability group")
+    await press_exact(chat, "0")
+    chat.expect("Question 3", "How old are you")
     await chat.presses("Start over")
     chat.expect("Question 1", "IDP registration certificate")
     assert not [label for label in chat.buttons if "Back" in label]
@@ -126,29 +265,16 @@ async def test_back_changes_the_previous_answer_and_start_over_begins_again(
 
 async def test_back_from_the_result_reopens_the_last_question(chat_factory: Chat) -> None:
     chat = await start_check(chat_factory, "en")
-    for step in ("No", "0", "No"):
-        await chat.presses(step)
-    await chat.presses("1")
-    await chat.says("40000")
-    await chat.says("3000")
-    chat.expect("did not find a programme", "not an official decision")
+    await answer(chat, PERSONAS["young_employed"], "en")
+    chat.expect("did not find a programme", "not a decision")
     await chat.presses("Back")
-    chat.expect("Question 6", "housing and utilities")
-    await chat.says("0")
-    chat.expect("did not find a programme")
-    await chat.presses("Why not")
-    chat.expect("❌ Housing and utility subsidy", "you do not pay them")
+    chat.expect("Question 9", "damaged or destroyed")
 
 
 async def test_booking_is_offered_after_the_result(chat_factory: Chat, sqlite_app: App) -> None:
     chat = await start_check(chat_factory, "en")
-    for step in ("No", "0", "No"):
-        await chat.presses(step)
-    await chat.presses("1")
-    await chat.says("1000")
-    await chat.says("0")
-    await chat.presses("No")
-    chat.expect("Basic Social Assistance")
+    await answer(chat, PERSONAS["carer_of_parent"], "en")
+    chat.expect("Carer's compensation: the amount depends on")
     if "booking" in sqlite_app.runtime.dialogs:
         await chat.presses("Book an appointment")
         chat.expect_not("Where to apply", "Why not")
@@ -159,28 +285,20 @@ async def test_booking_is_offered_after_the_result(chat_factory: Chat, sqlite_ap
         if name != "booking" and dialog is not None:
             registry.register(dialog)
     sqlite_app.runtime.dialogs = registry
-    chat = chat_factory(user_id="2")
-    await onboard(chat, "en")
-    await chat.presses("Check eligibility")
-    for step in ("No", "0", "No"):
-        await chat.presses(step)
-    await chat.presses("1")
-    await chat.says("1000")
-    await chat.says("0")
-    await chat.presses("No")
+    chat = await start_check(chat_factory, "en", user_id="2")
+    await answer(chat, PERSONAS["carer_of_parent"], "en")
     await chat.presses("Book an appointment")
-    chat.expect(
-        "Where to apply", "Pension Fund of Ukraine service centre", "0 800 503 753", "1545"
-    )
+    chat.expect("Where to apply", "Social protection department", "0 800 503 753")
 
 
 async def test_an_old_yes_button_cannot_answer_a_later_question(chat_factory: Chat) -> None:
     chat = await start_check(chat_factory, "en")
     old_yes = chat.payload_of("Yes")
-    await chat.presses("No")
+    await press_exact(chat, "No")
     await chat.presses_payload(old_yes)  # the "Yes" from question 1, pressed again
     chat.expect("earlier message", "How many children")
-    await chat.presses("1")
+    await press_exact(chat, "1")
+    await press_exact(chat, "1")
     await chat.says("01.03.2026")
     chat.expect("raising your children alone", buttons=["Yes"])
     await chat.presses_payload(old_yes)  # a "Yes" is on screen again, but not that one

@@ -231,8 +231,8 @@ async def test_erasing_a_person_drops_their_follows_and_attempts(app: App) -> No
 async def test_demo_seeder_is_idempotent(app: App) -> None:
     first = await seed_applications(app)
     second = await seed_applications(app)
-    assert "6 new" in first and "6 unchanged" in second
-    assert await count(app, Application) == 6
+    assert "9 new" in first and "9 unchanged" in second
+    assert await count(app, Application) == 9
     assert await count(app, OutboxMessage) == 0
 
 
@@ -304,4 +304,9 @@ def test_demo_csv_ships_with_the_package() -> None:
         "approved",
         "rejected",
         "paid",
+        "suspended",
+        "stopped",
+        "extended",
     }
+    # demo applications say so wherever a person sees them (numbers start with DEMO)
+    assert all(record.number.printed.startswith("DEMO-") for _, record in parsed.records)

@@ -6,10 +6,15 @@ from datetime import date, datetime
 
 from babel.dates import format_skeleton
 
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.services.booking.model import Office, OfficeCatalog
 from bot.services.booking.slots import breaks_label, hours_label
 from storage.models.booking import Appointment
+
+DEMO_OFFICE = N_(
+    "⚠️ Demo data: this office, its address and phone are invented for trying the bot. "
+    "Do not go there."
+)
 
 
 def office_name(tr: Translator, catalog: OfficeCatalog, office_id: str) -> str:
@@ -57,6 +62,9 @@ def summary(
     if office is not None:
         lines.append(tr._("📍 {address}", address=office.address.in_(tr.language)))
         lines.append(tr._("☎️ {phone}", phone=office.phone))
+        if office.demo:
+            # a confirmation, reminder or offer must never send anyone to an invented office
+            lines.insert(0, tr._(DEMO_OFFICE))
     if code:
         lines.append(tr._("🔑 Booking code: {code}", code=appointment.code))
     return "\n".join(lines)

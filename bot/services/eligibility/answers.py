@@ -20,6 +20,8 @@ from bot.services.eligibility.model import Eligibility, Question
 YES_WORDS = {"так", "т", "yes", "y", "ага", "авжеж"}
 NO_WORDS = {"ні", "н", "no", "n", "нi"}
 CURRENCY = re.compile(r"(грн\.?|гривень|гривні|гривня|uah|hryvnias?|₴)", re.IGNORECASE)
+#: the payload of a "5+" button: the person is asked to type the exact number
+MORE = "more"
 DATE_FORMATS = ("%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d")
 
 
@@ -135,14 +137,33 @@ def parse(
         for option in question.options:
             if typed and typed in (option.label.uk.casefold(), option.label.en.casefold()):
                 return Parsed(option.id)
+        number = parse_number(typed) if typed else None
+        if number is not None:
+            for option in question.options:
+                if option.takes(number):
+                    return Parsed(option.id)
+        if any(o.from_ is not None or o.to is not None for o in question.options):
+            return Parsed(error=tr._("Please press a button or type a number, for example 45."))
         return Parsed(error=tr._("Please choose one of the buttons."))
     if question.type == "number":
+        if code == MORE and question.buttons:
+            return Parsed(
+                error=tr._(
+                    "Please type the exact number, {n} or more.", n=tr.number(question.buttons[-1])
+                )
+            )
         raw = code if code is not None else (text or "")
         number = parse_number(raw)
         low, high = bounds(data, question, answers, on)
         if number is None or (question.integer and number != number.to_integral_value()):
             return Parsed(error=_number_hint(question, low, high, tr))
         if number < low or (high is not None and number > high):
+            which = "min" if number < low else "max"
+            why = question.min_why if which == "min" else question.max_why
+            if why is not None and _set_by_answers(
+                question, which, low if which == "min" else high
+            ):
+                return Parsed(error=_why(why(tr.language), low, high))
             return Parsed(error=_number_hint(question, low, high, tr))
         return Parsed(str(number.normalize() if number == number.to_integral_value() else number))
     day = parse_date(text or "")
@@ -164,6 +185,33 @@ def parse(
             )
         )
     return Parsed(day.isoformat())
+
+
+def _set_by_answers(question: Question, which: str, bound: Decimal | None) -> bool:
+    """Whether the crossed bound comes from earlier answers rather than a fixed limit: then
+    the answer contradicts them, and the person is told which."""
+    fixed = [Decimal(str(e)) for e in question.bounds(which) if isinstance(e, int | float)]
+    return bound is not None and bound not in fixed
+
+
+def _why(template: str, low: Decimal, high: Decimal | None) -> str:
+    figures = {
+        "min": str(low.normalize()),
+        "min_minus_one": str((low - 1).normalize()),
+        "max": str(high.normalize()) if high is not None else "",
+    }
+    try:
+        return template.format_map(figures)
+    except (KeyError, ValueError, IndexError):
+        return template
+
+
+def offered_buttons(
+    data: Eligibility, question: Question, answers: Mapping[str, c.Known], on: dt.date
+) -> list[int]:
+    """The number buttons worth showing: none that earlier answers rule out."""
+    low, high = bounds(data, question, answers, on)
+    return [n for n in question.buttons if n >= low and (high is None or n <= high)]
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:

@@ -18,7 +18,9 @@ Conditions:
     {in: [a, [x, y, …]]}
 
 Every condition may carry `why: {uk: …, en: …}`: the plain-language reason shown
-when that part is what rules a person out.
+when that part is what rules a person out, and `change: {uk: …, en: …}`: the plain
+conditional ("if you were registered at the employment centre") shown when meeting
+that part alone would make the person eligible.
 
 Evaluation uses three-valued (Kleene) logic: a missing answer makes a part
 *unknown* (`None`) unless the rest already decides it, so the questionnaire can
@@ -148,6 +150,9 @@ EXPR_TAGS: dict[str, type[_Node]] = {
 
 class _Cond(_Node):
     why: Text | None = None
+    #: "what would change it" in plain words, e.g. "if you were registered at the
+    #: employment centre"; shown when flipping this part alone would make the person eligible
+    change: Text | None = None
 
 
 class All(_Cond):

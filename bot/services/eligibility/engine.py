@@ -110,6 +110,8 @@ class Requirement:
     """
 
     why: Text | None = None
+    #: a staff-written plain conditional for "what would change it"
+    change: Text | None = None
     subject: Text | None = None
     op: str | None = None
     target: Any = None
@@ -183,14 +185,30 @@ def changes(
         if c.evaluate(root, flipped) is True:
             # the leaf must become `not current`; seen from the root through `not`s
             requirement = _describe_leaf(data, leaf, env, negated=current)
-            if requirement.subject is not None:
+            if leaf.change is not None:
+                # the staff's own words; {value} is the threshold the rule compares with
+                requirement = Requirement(
+                    change=leaf.change,
+                    op=requirement.op or "change",
+                    target=requirement.target,
+                    unit=requirement.unit,
+                )
+            if requirement.change is not None or (
+                requirement.subject is not None and not _names_options(requirement.target)
+            ):
                 found.append(requirement)
     # A threshold (income below …) is the most useful hint; then yes/no facts; a choice
     # among options (how long something lasted) is the least likely to be changeable.
     return sorted(found, key=lambda r: _HINT_RANK.get(r.op or "", 3))
 
 
-_HINT_RANK = {"lt": 0, "le": 0, "gt": 0, "ge": 0, "yes": 1, "no": 1}
+def _names_options(target: Any) -> bool:
+    """A choice's options would be quoted in a hint: say it only with a staff-written `change`."""
+    items = target if isinstance(target, list) else [target]
+    return any(isinstance(item, Text) for item in items)
+
+
+_HINT_RANK = {"lt": 0, "le": 0, "gt": 0, "ge": 0, "change": 1, "yes": 1, "no": 1}
 
 
 def _leaves(node: Any) -> Iterator[Any]:
@@ -221,7 +239,9 @@ def _describe_leaf(data: Eligibility, leaf: Any, env: c.Env, *, negated: bool) -
         qid = leaf.yes if isinstance(leaf, c.Yes) else leaf.no
         question = data.questions.get(qid)
         wants_yes = isinstance(leaf, c.Yes) != negated
+        plain = None if question is None else (question.if_yes if wants_yes else question.if_no)
         return Requirement(
+            change=plain,
             subject=question.label if question else None,
             op="yes" if wants_yes else "no",
             actual=env.answers.get(qid),

@@ -31,9 +31,16 @@ from bot.services.eligibility.model import (
     ProgrammeFile,
     Question,
     QuestionsFile,
+    is_official,
 )
 
 FOLDER = "eligibility"
+SHORT_TITLE_MAX = 40
+NEXT_STEP_MAX = 90
+#: the parts of a programme's details that are never left out (title, amount "depends on",
+#: documents, how to apply, what to check, legal act, the act's link) must leave room in
+#: one 700-character phone message for the dialog's own words
+DETAILS_REQUIRED_MAX = 580
 Path_ = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
@@ -274,6 +281,13 @@ class _Checker:
                 self._error(doc, path, f"value '{value.id}' must be a number")
         for question in self.questions.values():
             base: Path_ = ("questions", self.question_index[question.id])
+            if question.type == "yes_no" and (question.if_yes is None or question.if_no is None):
+                self._error(
+                    doc,
+                    (*base, "id"),
+                    f"question '{question.id}': a yes/no question needs if_yes and if_no "
+                    '("if you had …"), so hints never quote the question',
+                )
             for bound in ("min", "max"):
                 exprs = question.bounds(bound)
                 if exprs and question.type != "number":
@@ -329,8 +343,34 @@ class _Checker:
                     f"{', '.join(sorted(self.places))})",
                 )
         self._check_periods(doc, ("versions",), programme.versions, f"programme '{programme.id}'")
+        for field, limit in (("short_title", SHORT_TITLE_MAX), ("next_step", NEXT_STEP_MAX)):
+            for language in ("uk", "en"):
+                text = getattr(getattr(programme, field), language)
+                if len(text) > limit:
+                    self._error(
+                        doc,
+                        (field, language),
+                        f"{field}: {len(text)} characters, at most {limit} fit a phone's line",
+                    )
         for i, version in enumerate(programme.versions):
             base: Path_ = ("versions", i)
+            for language in ("uk", "en"):
+                size = _details_size(programme, version, language)
+                if size > DETAILS_REQUIRED_MAX:
+                    self._error(
+                        doc,
+                        (*base, "legal_act"),
+                        f"details in '{language}' would not fit one phone message: {size} "
+                        f"characters of short title, documents, how to apply, check, legal act "
+                        f"and link (at most {DETAILS_REQUIRED_MAX}); shorten them",
+                    )
+            if not any(is_official(url) for url in version.sources):
+                self._error(
+                    doc,
+                    (*base, "sources"),
+                    "sources: none is an official site (*.gov.ua, e.g. zakon.rada.gov.ua, "
+                    "pfu.gov.ua); a news article may only be a second source",
+                )
             self.condition(version.eligibility, doc, (*base, "eligibility"))
             self.used |= c.answers_used(
                 version.eligibility, {k: v.formula for k, v in self.values.items()}
@@ -536,6 +576,17 @@ class _Checker:
                 self._error(doc, (*path, *sub), f"arithmetic needs numbers, not {_name(kind)}")
                 ok = False
         return "number" if ok else None
+
+
+def _details_size(programme: Programme, version: Any, language: str) -> int:
+    texts = [
+        programme.short_title,
+        *programme.documents,
+        programme.how_to_apply,
+        version.legal_act,
+        *(t for t in (version.check, version.amount.depends) if t is not None),
+    ]
+    return sum(len(getattr(t, language)) + 2 for t in texts) + len(version.sources[0])
 
 
 def _first_gap(constant: Constant, start: dt.date, end: dt.date | None) -> dt.date | None:

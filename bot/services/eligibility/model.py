@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
 
@@ -22,6 +23,16 @@ from bot.services.eligibility.conditions import Condition, Expr
 from bot.services.eligibility.text import Text
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,29}$")]
+
+#: official sites: the legislation portal and government bodies (*.gov.ua)
+OFFICIAL_SUFFIX = ".gov.ua"
+
+
+def is_official(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host.endswith(OFFICIAL_SUFFIX)
+
+
 Money = Decimal
 
 
@@ -35,6 +46,16 @@ class _Model(BaseModel):
 class Option(_Model):
     id: Id
     label: Text
+    #: a typed number in [from, to] picks this option ("67" for an age band "65 or older")
+    from_: StrictInt | None = Field(default=None, alias="from")
+    to: StrictInt | None = None
+
+    def takes(self, number: Decimal) -> bool:
+        if self.from_ is None and self.to is None:
+            return False
+        return (self.from_ is None or number >= self.from_) and (
+            self.to is None or number <= self.to
+        )
 
 
 class Question(_Model):
@@ -44,6 +65,10 @@ class Question(_Model):
     #: a few words naming what is asked, used in "why not" explanations
     label: Text
     hint: Text | None = None
+    #: yes/no: "what would change it" as a plain conditional, never the question's wording
+    #: ("if you had a child with a disability" / "if you did not receive a pension")
+    if_yes: Text | None = None
+    if_no: Text | None = None
     options: list[Option] = Field(default_factory=list)
     # number
     #: a number or formula, or a list of them: every bound that can be computed applies
@@ -57,10 +82,18 @@ class Question(_Model):
             return []
         return list(bound) if isinstance(bound, list) else [bound]
 
+    #: said when a typed number is outside a bound computed from earlier answers, e.g.
+    #: "you counted {min_minus_one} children, so your family is at least {min} people";
+    #: placeholders: {min}, {max}, {min_minus_one}
+    min_why: Text | None = None
+    max_why: Text | None = None
     integer: bool = False
     unit: Literal["UAH"] | None = None
-    #: numbers offered as buttons (typing any other number still works)
+    #: numbers offered as buttons (typing any other number still works); a button outside
+    #: the bounds that earlier answers set is not offered
     buttons: list[StrictInt] = Field(default_factory=list)
+    #: the last number button reads "5+" (typing a bigger number still works)
+    last_button_plus: bool = False
     # date
     not_in_future: bool = True
     max_years_ago: int | None = None
@@ -146,6 +179,7 @@ class PlaceRef(_Model):
 
 class Amount(_Model):
     #: a fixed sum, or a formula over answers, constants and values; neither: see `text`
+    #: and `depends`
     value: StrictInt | StrictFloat | None = None
     formula: Expr | None = None
     #: how to read the sum: exactly, about (estimate), up to, from (at least)
@@ -155,6 +189,8 @@ class Amount(_Model):
     text: Text
     checked: dt.date
     source: str = Field(pattern=r"^https?://")
+    #: when no sum can be given: a few words finishing "the amount depends on …"
+    depends: Text | None = None
 
     @model_validator(mode="after")
     def _one_way(self) -> Amount:
@@ -167,16 +203,26 @@ class Version(Dated):
     """The rules and amount of a programme for the period they are in force."""
 
     legal_act: Text
+    #: where the rule is written: the act's official text and official notices (at least
+    #: one on an official site, see OFFICIAL_HOSTS); a news article only as a second source
+    sources: list[Annotated[str, Field(pattern=r"^https://")]] = Field(min_length=1)
     amount: Amount
     eligibility: Condition
     #: what is special about this period (a transition rule …)
     note: Text | None = None
+    #: what could not be confirmed from an official source: what the person should check
+    #: and where (shown with the programme's details)
+    check: Text | None = None
 
 
 class Programme(_Model):
     id: Id
     title: Text
+    #: the name on a button and in the one-line result (at most 40 characters)
+    short_title: Text
     summary: Text
+    #: the single next step, shown under the programme in the result (at most 90 characters)
+    next_step: Text
     documents: list[Text] = Field(min_length=1)
     how_to_apply: Text
     where: list[PlaceRef] = Field(min_length=1)

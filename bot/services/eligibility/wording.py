@@ -33,8 +33,6 @@ CHANGE = {
     "ne": N_("if your {subject} were not {value}"),
     "in": N_("if your {subject} were one of: {value}"),
     "not_in": N_("if your {subject} were none of: {value}"),
-    "yes": N_("if your answer about “{subject}” were “Yes”"),
-    "no": N_("if your answer about “{subject}” were “No”"),
 }
 
 REASON = {
@@ -46,8 +44,6 @@ REASON = {
     "ne": N_("Required: {subject} other than {value}."),
     "in": N_("Required: {subject} one of: {value} (yours: {actual})."),
     "not_in": N_("Required: {subject} none of: {value} (yours: {actual})."),
-    "yes": N_("Required: the answer “Yes” about “{subject}”."),
-    "no": N_("Required: the answer “No” about “{subject}”."),
 }
 
 
@@ -85,6 +81,15 @@ class _Figures(dict[str, str]):
 
 
 def change_text(requirement: Requirement, tr: Translator) -> str | None:
+    """A plain conditional ("if your family's income were below 10,380 UAH"), never the
+    wording of a question; None when the data gives no way to say it plainly."""
+    if requirement.change is not None:
+        template = requirement.change(tr.language)
+        value = shown(requirement.target, requirement.unit, tr)
+        try:
+            return template.format_map(_Figures({"value": value}))
+        except (ValueError, IndexError):
+            return template
     if requirement.subject is None or requirement.op not in CHANGE:
         return None
     return tr._(

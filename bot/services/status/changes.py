@@ -19,7 +19,7 @@ from bot.engine.events import Button, Reply
 from bot.engine.globals import Global
 from bot.i18n import Translator, translator
 from bot.services.status.numbers import ApplicationNumber, masked
-from bot.services.status.texts import explain, label
+from bot.services.status.texts import DEMO_NOTICE, explain, is_demo, label
 from storage.db import advisory_xact_lock
 from storage.models import Person
 from storage.models.status import Application, Follow, StatusChange
@@ -169,6 +169,8 @@ def render_notice(tr: Translator, application: Application, change: StatusChange
     if application.note:
         parts.append(tr._("Note: {note}", note=application.note))
     parts.append(tr._("Changed on {date}.", date=tr.date(change.changed_at)))
+    if is_demo(application.printed_number):
+        parts.insert(0, tr._(DEMO_NOTICE))
     return Reply(
         text="\n\n".join(part for part in parts if part),
         title=tr._("Your application status has changed"),

@@ -11,7 +11,16 @@ from datetime import datetime
 
 from bot.engine import Button, Context, Dialog, Incoming, Kind, Step
 from bot.services.status import follows
-from bot.services.status.lookup import LookupResult, Outcome, locked_until, lookup, refresh
+from bot.services.status.lookup import (
+    Guesser,
+    LookupResult,
+    Outcome,
+    locked_until,
+    lookup,
+    number_key,
+    number_locked_until,
+    refresh,
+)
 from bot.services.status.numbers import EXAMPLE, parse_birth_date, parse_number
 from bot.services.status.registry import registry_for
 from bot.services.status.texts import explain, label
@@ -23,7 +32,13 @@ status = Dialog("status")
 def until_text(ctx: Context, until: datetime) -> str:
     """A time today, or a date and time when the wait crosses midnight (Kyiv)."""
     same_day = until.astimezone(ctx.tr.tz).date() == ctx.now().astimezone(ctx.tr.tz).date()
-    return ctx.tr.time(until) if same_day else ctx.tr.datetime(until)
+    when = ctx.tr.time(until) if same_day else ctx.tr.datetime(until)
+    # People outside Ukraine read times in their own zone unless told otherwise.
+    return ctx._("{time} Kyiv time", time=when)
+
+
+def guesser(ctx: Context) -> Guesser:
+    return Guesser.of(ctx.runtime.settings, ctx.person.platform, ctx.person.platform_user_id)
 
 
 def say_locked(ctx: Context, until: datetime) -> None:
@@ -49,7 +64,7 @@ class Number(Step):
 
     async def show(self, ctx: Context) -> None:
         rows = await followed_button(ctx)
-        until = await locked_until(ctx.db, ctx.person.id, ctx.now())
+        until = await locked_until(ctx.db, guesser(ctx), ctx.now())
         if until is not None:
             say_locked(ctx, until)
             if rows:
@@ -70,7 +85,7 @@ class Number(Step):
             if event.payload == "list":
                 return ctx.goto("followed")
             return ctx.invalid(ctx._("Please choose one of the buttons."))
-        if await locked_until(ctx.db, ctx.person.id, ctx.now()) is not None:
+        if await locked_until(ctx.db, guesser(ctx), ctx.now()) is not None:
             return ctx.goto("number")
         number = parse_number(event.text)
         if number is None:
@@ -81,6 +96,11 @@ class Number(Step):
                     example=EXAMPLE,
                 )
             )
+        key = number_key(ctx.runtime.settings, number)
+        paused = await number_locked_until(ctx.db, key, ctx.now())
+        if paused is not None:
+            say_locked(ctx, paused)
+            return ctx.goto("number")
         ctx.data["number"] = number.printed
         return ctx.goto("birth")
 
@@ -108,8 +128,9 @@ class Birth(Step):
             )
         result = await lookup(
             ctx.db,
-            person_id=ctx.person.id,
+            guesser=guesser(ctx),
             number=number,
+            number_hash=number_key(ctx.runtime.settings, number),
             birth_date=birth_date,
             now=ctx.now(),
             default_locale=ctx.runtime.settings.default_locale,
@@ -130,6 +151,8 @@ class Birth(Step):
                     result.tries_left,
                 )
             ctx.say(text)
+        elif result.outcome is Outcome.LOCKED and result.locked_until is not None:
+            say_locked(ctx, result.locked_until)
         elif result.outcome is Outcome.UNAVAILABLE:
             ctx.say(
                 ctx._(
@@ -137,7 +160,7 @@ class Birth(Step):
                     "Please try again in a few minutes."
                 )
             )
-        return ctx.goto("number")  # LOCKED: the number step says until when
+        return ctx.goto("number")
 
 
 def show_found(ctx: Context, result: LookupResult) -> None:

@@ -38,7 +38,7 @@ async def chat(settings: Settings, args: argparse.Namespace) -> int:
     app = await build_app(settings)
     # Bot-initiated messages for the person at the keyboard appear in the chat;
     # with DEMO_TRANSCRIPT, Telegram and Viber deliveries go to that file.
-    add_demo_messengers(app, terminal=sys.stdout)
+    add_demo_messengers(app, terminal=sys.stdout, user_id=args.user)
     services = await start_services(app)
     try:
         await terminal_chat(app.engine, user_id=args.user, stdin=sys.stdin, stdout=sys.stdout)

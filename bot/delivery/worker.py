@@ -364,6 +364,11 @@ class OutboxWorker:
                 .order_by(Q.not_before, Q.id)
                 .limit(limit)
             )
+            # A messenger that reaches only some people (a terminal chat serves the one
+            # person at its keyboard) must not take the others' rows and mark them sent.
+            only = getattr(self.app.messengers.get(platform), "only_users", None)
+            if only is not None:
+                pick = pick.where(Person.platform_user_id.in_(sorted(only)))
             if session.get_bind().dialect.name == "postgresql":
                 pick = pick.with_for_update(of=Q, skip_locked=True)
             candidates = list(await session.scalars(pick))

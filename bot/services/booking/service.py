@@ -663,13 +663,9 @@ async def _notify_offer(
     person = await session.get(Person, appointment.person_id)
     if person is None:
         return
-    tr = translator(person.locale or "uk")
-    await enqueue(
-        session,
-        person_id=person.id,
-        kind="waitlist",
-        dedupe_key=f"waitlist:{entry.id}:{appointment.id}",
-        replies=Reply(
+
+    def render(tr: Translator) -> Reply:
+        return Reply(
             title=tr._("A place has opened for you"),
             text=texts.offer_text(tr, catalog, appointment),
             # opens the booking dialog's first screen, which shows the offer with its answers
@@ -679,7 +675,15 @@ async def _notify_offer(
                     Button(tr._("☰ Menu"), Global.MENU.value),
                 ),
             ),
-        ),
+        )
+
+    await enqueue(
+        session,
+        person_id=person.id,
+        kind="waitlist",
+        dedupe_key=f"waitlist:{entry.id}:{appointment.id}",
+        replies=render(translator(person.locale or "uk")),
+        translations=render,
         not_before=now,
     )
 

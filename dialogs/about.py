@@ -10,8 +10,6 @@ about = Dialog("about")
 
 @about.step("about")
 class About(Step):
-    back = False
-
     async def show(self, ctx: Context) -> None:
         ctx.say(
             ctx._(
@@ -23,7 +21,7 @@ class About(Step):
         )
         ctx.say(
             notice_text(ctx),
-            [[ctx.button(ctx._("🔒 My data"), "data"), ctx.button(ctx._("☰ Menu"), "g:menu")]],
+            [[ctx.button(ctx._("🔒 My data"), "data")]],
             title=ctx._("Your data"),
         )
 

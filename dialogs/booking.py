@@ -40,8 +40,6 @@ def _after_commit_sync(ctx: Context, *ids: int | None) -> None:
 
 @booking_dialog.step("service")
 class ChooseService(Step):
-    back = False
-
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
         if not data.offices:
@@ -355,7 +353,7 @@ def _after_confirm(ctx: Context, result: booking.Confirmation) -> None:
 
 @booking_dialog.step("done")
 class Done(Step):
-    back = False
+    back_to = "mine"  # not to the confirmation of a booking already made
 
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
@@ -373,7 +371,6 @@ class Done(Step):
             ),
             [
                 [ctx.button(ctx._("📋 My appointments"), "mine")],
-                [ctx.button(ctx._("☰ Menu"), "g:menu")],
             ],
             title=ctx._("✅ Your appointment is moved")
             if ctx.data.get("moved")

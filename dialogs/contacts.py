@@ -9,8 +9,6 @@ contacts = Dialog("contacts")
 
 @contacts.step("list")
 class List(Step):
-    back = False
-
     async def show(self, ctx: Context) -> None:
         ctx.say(
             ctx._(
@@ -21,7 +19,6 @@ class List(Step):
                 "📱 Diia: online applications and the IDP certificate.\n\n"
                 "In danger? Call 112."
             ),
-            [[ctx.button(ctx._("☰ Menu"), "g:menu")]],
             title=ctx._("Contacts & hotlines"),
             links=[
                 Link(ctx._("Pension Fund of Ukraine"), "https://www.pfu.gov.ua"),

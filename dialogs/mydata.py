@@ -11,8 +11,6 @@ mydata = Dialog("mydata")
 
 @mydata.step("show")
 class Show(Step):
-    back = False
-
     async def show(self, ctx: Context) -> None:
         lines = await describe_everything(ctx.db, ctx.person, ctx.tr)
         toggle = (

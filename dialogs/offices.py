@@ -22,8 +22,6 @@ offices_dialog = Dialog("offices")
 
 @offices_dialog.step("how")
 class How(Step):
-    back = False
-
     async def show(self, ctx: Context) -> None:
         if not catalog(ctx).offices:
             ctx.say(ctx._("No offices are set up yet."))

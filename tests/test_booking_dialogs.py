@@ -282,3 +282,32 @@ async def test_a_reminder_button_opens_my_appointments(
     await chat.presses_payload(buttons["📋 My appointments"])
     chat.expect(booked.code)
     chat.expect_not("earlier message")
+
+
+async def test_back_from_a_dialog_opened_by_another_returns_there(chat_factory: Chat) -> None:
+    """Booking opened from the offices found: its first screen's Back shows them again."""
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("Find an office")
+    await chat.shares_location(50.91, 34.80)
+    await chat.presses("Book: Sumy")
+    chat.expect("At Sumy City Council", buttons=["Back", "Menu"])
+    await chat.presses("Back")
+    chat.expect("Sumy City Council Social Protection Department", "Today: 08:00–17:15")
+    await chat.presses("Back")
+    chat.expect("three nearest offices")
+    await chat.presses("Back")
+    chat.expect("Main menu")
+
+
+async def test_back_after_booking_does_not_return_to_its_confirmation(
+    chat_factory: Chat,
+) -> None:
+    chat = await at_obolon_days(chat_factory)
+    await chat.presses("Wed, November 25")
+    await chat.presses("10:00")
+    await chat.presses("Confirm")
+    chat.expect("You are booked", buttons=["Back", "Menu"])
+    await chat.presses("Back")
+    chat.expect("Wednesday, November 25, 2026, 10:00")
+    chat.expect_not("Please check", "no longer kept")

@@ -29,13 +29,18 @@ async def test_first_contact_in_ukrainian(chat_factory: Chat) -> None:
     chat.expect("Головне меню", buttons=["Перевірити право"])
 
 
-async def test_language_defaults_from_messenger_hint(chat_factory: Chat) -> None:
-    chat = chat_factory(language_code="en-GB")
-    await chat.says("/start")
-    assert chat.buttons[0].endswith("English")
-    chat = chat_factory(user_id="2", language_code="uk")
-    await chat.says("/start")
-    assert chat.buttons[0].endswith("Українська")
+async def test_language_screen_keeps_one_order_of_options(chat_factory: Chat) -> None:
+    """The options never swap places: not by the messenger's hint, not after a change."""
+    orders = []
+    for user_id, hint in (("1", "en-GB"), ("2", "uk")):
+        chat = chat_factory(user_id=user_id, language_code=hint)
+        await chat.says("/start")
+        orders.append(chat.buttons[:2])
+        await chat.presses("English")
+        await chat.presses("I agree")
+        await chat.says("/language")
+        orders.append(chat.buttons[:2])
+    assert orders == [["🇺🇦 Українська", "🇬🇧 English"]] * 4
 
 
 async def test_language_can_be_changed_any_time(chat_factory: Chat) -> None:

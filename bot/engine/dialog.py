@@ -28,8 +28,11 @@ if TYPE_CHECKING:
 class Step:
     """One screen of a dialog."""
 
-    #: whether a "Back" button is offered while this step is current
+    #: whether "Back" and "Menu" are offered under this step's question
     back: bool = True
+    #: where Back leads instead of the previous screen (after a finished action, such as
+    #: a booking made, going back to its confirmation would be meaningless)
+    back_to: str | None = None
 
     async def show(self, ctx: Context) -> None:
         raise NotImplementedError

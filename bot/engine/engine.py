@@ -14,6 +14,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
 from bot.engine.context import Back, Context, Goto, Start
 from bot.engine.dialog import Step
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 MENU = "menu"
 LANGUAGE = "language"
 PRIVACY = "privacy"
+#: key in a dialog's data: the screen that opened it (see `Engine._caller`)
+CALLER = "_from"
 MAX_HOPS = 25  # a dialog that keeps jumping without asking anything is a bug
 FAILURES_BEFORE_HELP = 3
 
@@ -277,14 +280,45 @@ class Engine:
             step = transition.step or target.first
             if target.get(step) is None:
                 raise LookupError(f"no step {step!r} in {target.name!r}")
+            caller = self._caller(state, target.name)
             state.dialog, state.step = target.name, step
             state.data, state.history, state.failures = transition.data, [], 0
+            if caller is not None:
+                state.data[CALLER] = caller
         elif isinstance(transition, Back):
-            if state.history:
+            step_now = self._current_step(ctx)
+            if step_now is not None and step_now.back_to is not None:
+                # a finished action (a booking made): Back must not redo it
+                state.step, state.history, state.failures = step_now.back_to, [], 0
+            elif state.history:
                 state.step = state.history.pop()
                 state.failures = 0
+            elif isinstance(state.data.get(CALLER), dict):
+                caller = state.data[CALLER]
+                state.dialog, state.step = caller["dialog"], caller["step"]
+                state.data, state.history = dict(caller["data"]), list(caller["history"])
+                state.failures = 0
+                if self._current_step(ctx) is None:
+                    self._apply(ctx, Start(MENU, {}))
             else:
                 self._apply(ctx, Start(MENU, {}))
+
+    @staticmethod
+    def _caller(state: StoredState, target: str) -> dict[str, Any] | None:
+        """Where Back from the first screen of `target` returns: the screen it was opened
+        from (the eligibility result opens booking), one level deep; None for the menu."""
+        if target == state.dialog:
+            caller = state.data.get(CALLER)
+            return caller if isinstance(caller, dict) else None
+        if state.dialog in ("", MENU, LANGUAGE, PRIVACY) or target == MENU or not state.step:
+            return None
+        data = {key: value for key, value in state.data.items() if key != CALLER}
+        return {
+            "dialog": state.dialog,
+            "step": state.step,
+            "data": data,
+            "history": list(state.history),
+        }
 
     def _current_step(self, ctx: Context) -> Step | None:
         dialog = self.runtime.dialogs.get(ctx.dialog)
@@ -306,19 +340,33 @@ class Engine:
                 ctx.replies[first_new] = replace(new[0], text=f"{prefix}\n\n{new[0].text}")
             else:
                 ctx.replies.insert(first_new, Reply(text=prefix))
-        if ctx.transition is None and ctx.dialog != MENU and step.back:
+        if (
+            ctx.transition is None
+            and ctx.dialog != MENU
+            and step.back
+            and onboarding_dialog(ctx) is None
+        ):
             self._add_navigation(ctx, first_new)
 
     def _add_navigation(self, ctx: Context, first_new: int) -> None:
-        """Back and Menu under the question, so nobody is ever stuck."""
+        """Back and Menu under every question, so nobody is ever stuck.
+
+        On a dialog's first screen Back returns to the screen that opened it, or to the
+        menu: both are always there, so `b` and `m` work on every terminal screen too.
+        """
         if len(ctx.replies) <= first_new:
             return
         last = ctx.replies[-1]
+        offered = {
+            b.payload for reply in ctx.replies[first_new:] for row in reply.buttons for b in row
+        }
         nav = []
-        if ctx.state.history:
+        if Global.BACK.value not in offered:
             nav.append(Button(ctx._("◀ Back"), Global.BACK.value))
-        nav.append(Button(ctx._("☰ Menu"), Global.MENU.value))
-        ctx.replies[-1] = replace(last, buttons=(*last.buttons, tuple(nav)))
+        if Global.MENU.value not in offered:
+            nav.append(Button(ctx._("☰ Menu"), Global.MENU.value))
+        if nav:
+            ctx.replies[-1] = replace(last, buttons=(*last.buttons, tuple(nav)))
 
     # -- failures -------------------------------------------------------------
     async def _recover(self, event: Incoming) -> tuple[list[Reply], AfterCommit]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.engine import Context, Dialog, Step
-from dialogs.privacy import notice_text
+from dialogs.privacy import notice_text, public_buttons
 
-about = Dialog("about")
+about = Dialog("about", public=True)
 
 
 @about.step("about")
@@ -21,7 +21,9 @@ class About(Step):
         )
         ctx.say(
             notice_text(ctx),
-            [[ctx.button(ctx._("🔒 My data"), "data")]],
+            public_buttons(ctx, exclude="about")
+            if ctx.viewing_only
+            else [[ctx.button(ctx._("🔒 My data"), "data")]],
             title=ctx._("Your data"),
         )
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bot.engine import Context, Dialog, Link, Step
+from dialogs.privacy import public_buttons
 
-contacts = Dialog("contacts")
+contacts = Dialog("contacts", public=True)
 
 
 @contacts.step("list")
@@ -19,9 +20,10 @@ class List(Step):
                 "📱 Diia: online applications and the IDP certificate.\n\n"
                 "In danger? Call 112."
             ),
+            public_buttons(ctx, exclude="contacts") if ctx.viewing_only else [],
             title=ctx._("Contacts & hotlines"),
             links=[
                 Link(ctx._("Pension Fund of Ukraine"), "https://www.pfu.gov.ua"),
-                Link("Diia", "https://diia.gov.ua"),
+                Link(ctx._("Diia"), "https://diia.gov.ua"),
             ],
         )

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import App
 from handlers.conversation import Conversation
+from storage.models import DialogStateRow, Person
 from tests.conftest import onboard
 
 Chat = Callable[..., Conversation]
@@ -156,6 +161,43 @@ async def test_declining_privacy_erases(chat_factory: Chat) -> None:
     await chat.presses("English")
     await chat.presses("No, delete my data")
     chat.expect("deleted what I stored")
+
+
+@pytest.mark.parametrize(
+    ("language", "decline", "contacts", "about", "start"),
+    [
+        ("en", "No, delete my data", "Contacts", "About", "Start again"),
+        ("uk", "Ні, видалити мої дані", "Контакти", "Про бота", "Почати знову"),
+    ],
+)
+async def test_after_declining_contacts_and_about_can_be_read_storing_nothing(
+    chat_factory: Chat,
+    sqlite_app: App,
+    language: str,
+    decline: str,
+    contacts: str,
+    about: str,
+    start: str,
+) -> None:
+    chat = chat_factory()
+    await chat.says("/start")
+    await chat.presses("English" if language == "en" else "Українська")
+    await chat.presses(decline)
+    await chat.presses(contacts)
+    chat.expect("1545", "0 800 503 753", "112", buttons=[about, start])
+    assert await stored(sqlite_app) == (0, 0)
+    await chat.presses(about)
+    chat.expect("Poruch" if language == "en" else "Поруч", buttons=[contacts, start])
+    assert await stored(sqlite_app) == (0, 0)
+    await chat.presses(start)
+    chat.expect("Оберіть мову")  # from the beginning: nothing was kept
+
+
+async def stored(app: App) -> tuple[int, int]:
+    async with app.db.transaction() as session:
+        people = await session.scalar(select(func.count()).select_from(Person))
+        states = await session.scalar(select(func.count()).select_from(DialogStateRow))
+    return int(people or 0), int(states or 0)
 
 
 async def test_back_returns_to_previous_step(chat_factory: Chat) -> None:

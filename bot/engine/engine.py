@@ -16,16 +16,26 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.engine.context import Back, Context, Goto, Start
 from bot.engine.dialog import Step
 from bot.engine.events import Button, Incoming, Kind, Reply
-from bot.engine.globals import Global, as_global, command_of, parse_open, typed_global
+from bot.engine.globals import (
+    Global,
+    as_global,
+    command_of,
+    parse_open,
+    parse_public,
+    typed_global,
+)
 from bot.engine.locks import KeyedLocks
 from bot.engine.runtime import Runtime
-from bot.i18n import pick_language, translator
+from bot.i18n import LANGUAGES, pick_language, translator
 from bot.metrics import Metrics
 from bot.services import privacy
 from storage.db import Database, advisory_xact_lock
+from storage.models import Person
 from storage.repositories import DialogStates, People, ProcessedEvents, StoredState
 
 log = logging.getLogger(__name__)
@@ -103,6 +113,9 @@ class Engine:
                 event.platform, event.event_id
             ):
                 return [], []  # a redelivery: it was handled already
+            view = await self._public_view(session, event)
+            if view is not None:
+                return view, []
             await advisory_xact_lock(session, event.platform, event.user_id)
             people = People(session)
             person, _ = await people.get_or_register(event.platform, event.user_id)
@@ -129,6 +142,32 @@ class Engine:
             await states.save(person.id, state)
             return ctx.replies, ctx.after_commit_actions
 
+    async def _public_view(self, session: AsyncSession, event: Incoming) -> list[Reply] | None:
+        """A public dialog's screen for someone not (yet) agreeing to the notice: shown
+        from a throw-away person, so nothing about them is written."""
+        parsed = parse_public(event.payload) if event.kind is Kind.BUTTON else None
+        if parsed is None:
+            return None
+        dialog = self.runtime.dialogs.get(parsed[0])
+        if dialog is None or not dialog.public:
+            return None
+        existing = await People(session).find(event.platform, event.user_id)
+        if existing is not None and existing.locale is not None and not privacy.pending(existing):
+            return None  # an onboarded person: `_route` opens the dialog as usual
+        language = parsed[1] if parsed[1] in LANGUAGES else self.runtime.settings.default_locale
+        person = Person(platform=event.platform, platform_user_id=event.user_id, locale=language)
+        ctx = Context(
+            event=event,
+            person=person,
+            state=StoredState(dialog=dialog.name, step=dialog.first),
+            runtime=self.runtime,
+            db=session,
+            is_staff=False,
+        )
+        ctx.viewing_only = True
+        await dialog.steps[dialog.first].show(ctx)
+        return ctx.replies
+
     # -- routing ------------------------------------------------------------
     async def _route(self, ctx: Context) -> None:
         event = ctx.event
@@ -141,6 +180,9 @@ class Engine:
             return await self._settle(ctx, reshow=True)
         if wanted is not None:
             return await self._global(ctx, wanted)
+        public = parse_public(event.payload) if event.kind is Kind.BUTTON else None
+        if public is not None and public[0] in self.runtime.dialogs:
+            return await self._enter(ctx, Start(public[0], {}))
 
         if event.kind is Kind.BUTTON and event.payload not in ctx.state.offered:
             entry = self._entry_of(event.payload)

@@ -245,9 +245,8 @@ class Result(Step):
             )
             return ctx.goto("followed")
         if payload == "unfollow":
-            await follows.unfollow(ctx.db, ctx.person.id, application_id)
-            ctx.say(ctx._("Done. No more messages about this application."))
-            return ctx.goto("followed")
+            ctx.data["unf"] = application_id
+            return ctx.goto("unfollow")
         if payload == "again":
             ctx.data.clear()
             return ctx.goto("number")
@@ -296,14 +295,8 @@ class Followed(Step):
         if application is None:  # unfollowed meanwhile (another device, erased data)
             return ctx.goto("followed")
         if action == "unf":
-            await follows.unfollow(ctx.db, ctx.person.id, application.id)
-            ctx.say(
-                ctx._(
-                    "Done. No more messages about application {number}.",
-                    number=application.printed_number,
-                )
-            )
-            return ctx.goto("followed")
+            ctx.data["unf"] = application.id
+            return ctx.goto("unfollow")
         if action == "show":
             result = await refresh(
                 ctx.db,
@@ -313,4 +306,44 @@ class Followed(Step):
                 registry=registry_for(ctx.runtime),
             )
             return show_found(ctx, result)
+        return ctx.invalid(ctx._("Please choose one of the buttons."))
+
+
+@status.step("unfollow")
+class Unfollow(Step):
+    """Stopping notifications is confirmed: a stray number must not end them silently."""
+
+    async def show(self, ctx: Context) -> None:
+        application = await follows.followed_application(
+            ctx.db, ctx.person.id, int(ctx.data.get("unf") or 0)
+        )
+        if application is None:
+            return ctx.goto("followed")
+        ctx.ask(
+            ctx._(
+                "Stop notifications about application {number}? To follow it again you "
+                "will need its number and the date of birth.",
+                number=application.printed_number,
+            ),
+            [
+                [ctx.button(ctx._("Yes, stop them"), "yes")],
+                [ctx.button(ctx._("No, keep them"), "no")],
+            ],
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        application = await follows.followed_application(
+            ctx.db, ctx.person.id, int(ctx.data.pop("unf", 0) or 0)
+        )
+        if payload == "yes" and application is not None:
+            await follows.unfollow(ctx.db, ctx.person.id, application.id)
+            ctx.say(
+                ctx._(
+                    "Done. No more messages about application {number}.",
+                    number=application.printed_number,
+                )
+            )
+            return ctx.goto("followed")
+        if payload in ("yes", "no"):
+            return ctx.back()
         return ctx.invalid(ctx._("Please choose one of the buttons."))

@@ -150,9 +150,16 @@ async def test_announcements_toggle(chat_factory: Chat) -> None:
     await onboard(chat, "en")
     await chat.presses("My data")
     await chat.presses("Stop announcements")
-    chat.expect("no more announcements")
+    await chat.presses("No, leave as it is")
+    chat.expect("Nothing was changed", "Announcements: yes")
+    await chat.presses("Stop announcements")
+    await chat.presses("Yes, stop them")
+    chat.expect("no more announcements", "in “My data”", "Main menu")
     await chat.presses("My data")
     chat.expect("Announcements: no", buttons=["Receive announcements"])
+    await chat.presses("Receive announcements")
+    await chat.presses("Yes, receive them")
+    chat.expect("you will receive announcements")
 
 
 async def test_declining_privacy_erases(chat_factory: Chat) -> None:

@@ -122,6 +122,9 @@ async def test_follow_list_and_unfollow(chat_factory: Chat, sqlite_app: App) -> 
     await chat.presses("application status")
     await chat.presses("Applications I follow (2)")
     await chat.presses("Stop")  # the first application's button
+    chat.expect("Stop notifications about application VPO-2026-000123?")
+    assert await count(sqlite_app, Follow) == 2  # not before it is confirmed
+    await chat.presses("Yes, stop them")
     chat.expect("No more messages about application VPO-2026-000123")
     chat.expect_not("VPO-2026-000123 —")
     assert await count(sqlite_app, Follow) == 1
@@ -129,6 +132,11 @@ async def test_follow_list_and_unfollow(chat_factory: Chat, sqlite_app: App) -> 
     await chat.presses("VPO-2026-000124")  # show it again, no birth date needed
     chat.expect("Status: Documents needed", buttons=["Stop notifications"])
     await chat.presses("Stop notifications")
+    await chat.presses("No, keep them")
+    chat.expect("Status: Documents needed")
+    assert await count(sqlite_app, Follow) == 1
+    await chat.presses("Stop notifications")
+    await chat.presses("Yes, stop them")
     chat.expect("You do not follow any applications yet")
     assert await count(sqlite_app, Follow) == 0
 

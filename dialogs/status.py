@@ -21,7 +21,16 @@ from bot.services.status.lookup import (
     number_locked_until,
     refresh,
 )
-from bot.services.status.numbers import EXAMPLE, parse_birth_date, parse_number
+from bot.services.status.numbers import (
+    EXAMPLE,
+    MAX_LENGTH,
+    MIN_LENGTH,
+    DateProblem,
+    NumberProblem,
+    check_birth_date,
+    number_problem,
+    parse_number,
+)
 from bot.services.status.registry import registry_for
 from bot.services.status.texts import explain, label
 from storage.models.status import Application
@@ -89,13 +98,7 @@ class Number(Step):
             return ctx.goto("number")
         number = parse_number(event.text)
         if number is None:
-            return ctx.invalid(
-                ctx._(
-                    "This does not look like an application number. It has letters and "
-                    "digits, for example {example}.",
-                    example=EXAMPLE,
-                )
-            )
+            return ctx.invalid(number_error(ctx, number_problem(event.text)))
         key = number_key(ctx.runtime.settings, number)
         paused = await number_locked_until(ctx.db, key, ctx.now())
         if paused is not None:
@@ -121,11 +124,9 @@ class Birth(Step):
             return ctx.goto("number")
         if event.kind is not Kind.TEXT:
             return ctx.invalid(ctx._("Please type the date, for example 15.03.1984."))
-        birth_date = parse_birth_date(event.text, ctx.now().astimezone(ctx.tr.tz).date())
-        if birth_date is None:
-            return ctx.invalid(
-                ctx._("I could not read this date. Please type it like 15.03.1984.")
-            )
+        birth_date = check_birth_date(event.text, ctx.now().astimezone(ctx.tr.tz).date())
+        if isinstance(birth_date, DateProblem):
+            return ctx.invalid(date_error(ctx, birth_date))
         result = await lookup(
             ctx.db,
             guesser=guesser(ctx),
@@ -161,6 +162,42 @@ class Birth(Step):
                 )
             )
         return ctx.goto("number")
+
+
+def number_error(ctx: Context, problem: NumberProblem | None) -> str:
+    """What exactly is wrong with a typed application number."""
+    if problem is NumberProblem.TOO_LONG:
+        return ctx._(
+            "This number is too long: an application number has at most {n} letters and "
+            "digits, for example {example}.",
+            n=MAX_LENGTH,
+            example=EXAMPLE,
+        )
+    if problem is NumberProblem.TOO_SHORT:
+        return ctx._(
+            "This number is too short: an application number has at least {n} letters and "
+            "digits, for example {example}.",
+            n=MIN_LENGTH,
+            example=EXAMPLE,
+        )
+    return ctx._(
+        "This does not look like an application number. It has letters and "
+        "digits, for example {example}.",
+        example=EXAMPLE,
+    )
+
+
+def date_error(ctx: Context, problem: DateProblem) -> str:
+    """What exactly is wrong with a typed birth date."""
+    if problem is DateProblem.NO_SUCH_DATE:
+        return ctx._(
+            "There is no such date: please check the day and the month, for example 15.03.1984."
+        )
+    if problem is DateProblem.FUTURE:
+        return ctx._("This date is in the future. Please type your date of birth.")
+    if problem is DateProblem.TOO_OLD:
+        return ctx._("This date is too long ago. Please check the year.")
+    return ctx._("I could not read this date. Please type it like 15.03.1984.")
 
 
 def show_found(ctx: Context, result: LookupResult) -> None:

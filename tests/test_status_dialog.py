@@ -173,9 +173,9 @@ async def test_bad_input_is_reprompted(chat_factory: Chat, sqlite_app: App) -> N
     chat.expect("does not look like an application number", "Type your application number")
     await chat.says("VPO-2026-000123")
     await chat.says("31.02.1984")
-    chat.expect("could not read this date", "date of birth")
+    chat.expect("no such date", "date of birth")
     await chat.says("31.12.2099")
-    chat.expect("could not read this date")
+    chat.expect("in the future")
 
 
 async def erase_data(chat: Conversation) -> None:
@@ -226,3 +226,26 @@ async def test_one_application_number_is_paused_after_ten_failures_across_everyo
     await third.presses("Check another application")
     await check(third, "VPO-2026-000123", "15.03.1984")
     third.expect("Status: Under review")
+
+
+async def test_a_refused_number_or_date_says_what_is_wrong(
+    chat_factory: Chat, sqlite_app: App
+) -> None:
+    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    chat = chat_factory()
+    await open_status(chat)
+    await chat.says("VPO-2026-000123-2026-000123-0001")
+    chat.expect("too long", "at most 24")
+    await chat.says("V-12")
+    chat.expect("too short")
+    await chat.says("VPO-2026-000123")
+    await chat.says("31.02.1984")
+    chat.expect("no such date", "day and the month")
+    await chat.says("15.03.2030")
+    chat.expect("in the future")
+    await chat.says("15.03.1850")
+    chat.expect("too long ago")
+    await chat.says("fifteenth of March")
+    chat.expect("could not read")
+    await chat.says("15.03.1984")
+    chat.expect("Status: Under review")  # none of the refusals counted as a try

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from bot.engine import Context, Dialog, Incoming, Step
+from bot.engine import Context, Dialog, Incoming, Kind, Step
 from bot.i18n import N_
 from bot.services.booking import service as booking
 from bot.services.booking import texts
@@ -181,6 +181,12 @@ class ChooseOffice(Step):
             return ctx.invalid(ctx._(CHOOSE))
         ctx.data["office"] = ids[int(index)]
         return ctx.goto("day")
+
+    async def handle(self, ctx: Context, event: Incoming) -> None:
+        if event.kind is Kind.LOCATION:  # a new location: the offices nearest to it
+            offices = catalog(ctx).offering(ctx.data.get("service"))
+            return answer_where(ctx, event, offices, "office")
+        return await super().handle(ctx, event)
 
 
 @booking_dialog.step("day")

@@ -311,3 +311,36 @@ async def test_back_after_booking_does_not_return_to_its_confirmation(
     await chat.presses("Back")
     chat.expect("Wednesday, November 25, 2026, 10:00")
     chat.expect_not("Please check", "no longer kept")
+
+
+async def test_a_location_outside_ukraine_or_impossible_is_refused(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("Find an office")
+    await chat.shares_location(91, 200)
+    chat.expect("not a real place", "three nearest offices")
+    await chat.shares_location(52.23, 21.01)  # Warsaw
+    chat.expect("outside Ukraine", "choose the oblast")
+    chat.expect_not(r"\d,\d{3} km|km\)")
+    await chat.shares_location(44.5, 34.17)  # Yalta, Crimea: Ukraine
+    chat.expect_not("outside Ukraine")
+
+
+async def test_a_new_location_on_the_results_is_taken_as_new(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("Find an office")
+    await chat.shares_location(*OBOLON)
+    chat.expect("Obolon")
+    await chat.shares_location(50.91, 34.80)  # now in Sumy
+    chat.expect("Sumy City Council Social Protection Department")
+    chat.expect_not("Obolon", "Please choose one of the buttons")
+    # the same in booking's list of offices
+    await chat.says("/menu")
+    await chat.presses("Book an appointment")
+    await chat.presses("IDP certificate")
+    await chat.shares_location(*OBOLON)
+    chat.expect("1. Obolon")
+    await chat.shares_location(50.91, 34.80)
+    chat.expect("Choose the office", "Sumy")
+    chat.expect_not("Obolon")

@@ -36,7 +36,7 @@ from bot.services.booking.slots import (
     local_instant,
     slots_between,
 )
-from bot.services.personal_data import Section, register_section
+from bot.services.personal_data import Section, register_region_names, register_section
 from storage.models import Person
 from storage.models.booking import (
     BOOKED,
@@ -740,6 +740,7 @@ async def describe_bookings(session: AsyncSession, person: Person, tr: Translato
 
 
 register_section(Section("booking", describe_bookings))
+register_region_names(texts.oblast_name)
 
 
 __all__ = [

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from babel.dates import format_skeleton
 
 from bot.i18n import Translator
+from bot.services.booking.loader import last_loaded
 from bot.services.booking.model import Office, OfficeCatalog
 from bot.services.booking.slots import breaks_label, hours_label
 from storage.models.booking import Appointment
@@ -135,3 +136,9 @@ def reminder_text(
         bring=bring(tr, catalog, appointment.service_id),
     )
     return title, text
+
+
+def oblast_name(tr: Translator, code: str, catalog: OfficeCatalog | None = None) -> str | None:
+    """An oblast's name for its KATOTTG code (any case), or None when it is not listed."""
+    oblast = (catalog or last_loaded()).oblasts.get(code.strip().upper())
+    return oblast.name.in_(tr.language) if oblast is not None else None

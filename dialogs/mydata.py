@@ -46,7 +46,7 @@ class News(Step):
                 "Stop announcements? Messages about your own applications and "
                 "appointments still come."
             )
-            yes = ctx._("Yes, stop them")
+            yes = ctx._("Yes, stop announcements")
         ctx.ask(
             question,
             [[ctx.button(yes, "yes")], [ctx.button(ctx._("No, leave as it is"), "no")]],

@@ -363,7 +363,7 @@ class Unfollow(Step):
                 number=application.printed_number,
             ),
             [
-                [ctx.button(ctx._("Yes, stop them"), "yes")],
+                [ctx.button(ctx._("Yes, stop notifications"), "yes")],
                 [ctx.button(ctx._("No, keep them"), "no")],
             ],
         )

@@ -153,7 +153,7 @@ async def test_announcements_toggle(chat_factory: Chat) -> None:
     await chat.presses("No, leave as it is")
     chat.expect("Nothing was changed", "Announcements: yes")
     await chat.presses("Stop announcements")
-    await chat.presses("Yes, stop them")
+    await chat.presses("Yes, stop announcements")
     chat.expect("no more announcements", "in “My data”", "Main menu")
     await chat.presses("My data")
     chat.expect("Announcements: no", buttons=["Receive announcements"])

@@ -124,7 +124,7 @@ async def test_follow_list_and_unfollow(chat_factory: Chat, sqlite_app: App) -> 
     await chat.presses("Stop")  # the first application's button
     chat.expect("Stop notifications about application VPO-2026-000123?")
     assert await count(sqlite_app, Follow) == 2  # not before it is confirmed
-    await chat.presses("Yes, stop them")
+    await chat.presses("Yes, stop notifications")
     chat.expect("No more messages about application VPO-2026-000123")
     chat.expect_not("VPO-2026-000123 —")
     assert await count(sqlite_app, Follow) == 1
@@ -136,7 +136,7 @@ async def test_follow_list_and_unfollow(chat_factory: Chat, sqlite_app: App) -> 
     chat.expect("Status: Documents needed")
     assert await count(sqlite_app, Follow) == 1
     await chat.presses("Stop notifications")
-    await chat.presses("Yes, stop them")
+    await chat.presses("Yes, stop notifications")
     chat.expect("You do not follow any applications yet")
     assert await count(sqlite_app, Follow) == 0
 

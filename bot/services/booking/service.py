@@ -722,7 +722,7 @@ async def describe_bookings(session: AsyncSession, person: Person, tr: Translato
     lines = [
         tr._(
             "Appointment: {when}, {office}, code {code}",
-            when=texts.when(tr, appointment.starts_at),
+            when=texts.when(tr, appointment.starts_at, start=False),
             office=texts.office_name(tr, catalog, appointment.office_id),
             code=appointment.code,
         )

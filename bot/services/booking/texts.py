@@ -29,12 +29,17 @@ def day_label(tr: Translator, day: date) -> str:
     return f"{tr.date(day, format='EEE').capitalize()}, {month_day}"
 
 
-def when(tr: Translator, starts_at: datetime) -> str:
-    """Weekday, date and time in Europe/Kyiv: "Wednesday, November 25, 2026, 10:20"."""
+def when(tr: Translator, starts_at: datetime, *, start: bool = True) -> str:
+    """Weekday, date and time in Europe/Kyiv: "Wednesday, November 25, 2026, 10:20".
+
+    `start=False` inside a sentence: a Ukrainian weekday is written in lower case
+    there ("на четвер, 3 грудня"), an English one is capitalised anyway.
+    """
     local_day = starts_at.astimezone(tr.tz).date()
+    weekday = tr.weekday(local_day)
     return tr._(
         "{weekday}, {date}, {time}",
-        weekday=tr.weekday(local_day).capitalize(),
+        weekday=weekday.capitalize() if start else weekday,
         date=tr.date(local_day),
         time=tr.time(starts_at),
     )

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from bot.engine import Context, Dialog, Step
-from dialogs.privacy import notice_text
+from dialogs.privacy import notice_text, public_buttons
 
-about = Dialog("about")
+about = Dialog("about", public=True)
 
 
 @about.step("about")
 class About(Step):
-    back = False
-
     async def show(self, ctx: Context) -> None:
         ctx.say(
             ctx._(
@@ -23,7 +21,9 @@ class About(Step):
         )
         ctx.say(
             notice_text(ctx),
-            [[ctx.button(ctx._("🔒 My data"), "data"), ctx.button(ctx._("☰ Menu"), "g:menu")]],
+            public_buttons(ctx, exclude="about")
+            if ctx.viewing_only
+            else [[ctx.button(ctx._("🔒 My data"), "data")]],
             title=ctx._("Your data"),
         )
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from bot.engine import Context, Dialog, Incoming, Step
+from bot.engine import Context, Dialog, Incoming, Kind, Step
 from bot.i18n import N_
 from bot.services.booking import service as booking
 from bot.services.booking import texts
-from bot.services.booking.reminders import sync_after_commit
+from bot.services.booking.reminders import due_times, sync_after_commit
 from bot.services.booking.service import Outcome
 from dialogs.booking_common import (
     answer_where,
@@ -40,8 +40,6 @@ def _after_commit_sync(ctx: Context, *ids: int | None) -> None:
 
 @booking_dialog.step("service")
 class ChooseService(Step):
-    back = False
-
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
         if not data.offices:
@@ -184,6 +182,12 @@ class ChooseOffice(Step):
         ctx.data["office"] = ids[int(index)]
         return ctx.goto("day")
 
+    async def handle(self, ctx: Context, event: Incoming) -> None:
+        if event.kind is Kind.LOCATION:  # a new location: the offices nearest to it
+            offices = catalog(ctx).offering(ctx.data.get("service"))
+            return answer_where(ctx, event, offices, "office")
+        return await super().handle(ctx, event)
+
 
 @booking_dialog.step("day")
 class ChooseDay(Step):
@@ -320,7 +324,25 @@ class Confirm(Step):
     async def on_button(self, ctx: Context, payload: str) -> None:
         data = catalog(ctx)
         if payload == "no":
+            held = await booking.get_appointment(ctx.db, ctx.data.get("held", 0), ctx.person.id)
+            original = (
+                await booking.get_appointment(ctx.db, held.replaces_id, ctx.person.id)
+                if held is not None and held.replaces_id
+                else None
+            )
             await booking.release_holds(ctx.db, data, ctx.person.id, ctx.now())
+            if original is not None and original.state == "booked":
+                # While moving, "do not book" must not sound like losing the appointment.
+                ctx.say(
+                    ctx._(
+                        "The appointment is not moved. You are still booked for {when}, "
+                        "code {code}.",
+                        when=texts.when(ctx.tr, original.starts_at, start=False),
+                        code=original.code,
+                    )
+                )
+                ctx.data["appt"] = original.id
+                return ctx.goto("mine")
             ctx.say(ctx._("Not booked. The time is free for others again."))
             return ctx.menu()
         if payload != "yes":
@@ -335,6 +357,7 @@ def _after_confirm(ctx: Context, result: booking.Confirmation) -> None:
     if result.outcome is Outcome.BOOKED and result.appointment is not None:
         ctx.data["appt"] = result.appointment.id
         ctx.data["moved"] = result.moved is not None
+        ctx.data["old_code"] = result.moved.code if result.moved is not None else None
         _after_commit_sync(ctx, result.appointment.id, result.moved.id if result.moved else None)
         return ctx.goto("done")
     if result.outcome is Outcome.EXPIRED:
@@ -357,27 +380,49 @@ def _after_confirm(ctx: Context, result: booking.Confirmation) -> None:
     return ctx.goto("service")
 
 
+def reminders_promise(ctx: Context, starts_at: datetime) -> str:
+    """Only the reminders that will really come: a same-day booking gets no 24-hour one."""
+    hours = [h for h, _ in due_times(starts_at, ctx.now())]
+    if 24 in hours and 2 in hours:
+        return ctx._(
+            "Show the booking code at the office. I will remind you 24 hours and 2 hours before."
+        )
+    if 2 in hours:
+        return ctx._("Show the booking code at the office. I will remind you 2 hours before.")
+    return ctx._(
+        "Show the booking code at the office. The appointment is soon: I will not send a reminder."
+    )
+
+
 @booking_dialog.step("done")
 class Done(Step):
-    back = False
+    back_to = "mine"  # not to the confirmation of a booking already made
 
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
         appointment = await booking.get_appointment(ctx.db, ctx.data.get("appt", 0), ctx.person.id)
         if appointment is None:
             return ctx.menu()
+        old_code = ctx.data.get("old_code")
+        moved = (
+            ctx._(
+                "Your old booking code {old} is no longer valid. Show the new code: {new}.",
+                old=old_code,
+                new=appointment.code,
+            )
+            + "\n\n"
+            if ctx.data.get("moved") and old_code
+            else ""
+        )
         ctx.ask(
-            texts.summary(ctx.tr, data, appointment)
+            moved
+            + texts.summary(ctx.tr, data, appointment)
             + "\n\n"
             + texts.bring(ctx.tr, data, appointment.service_id)
             + "\n\n"
-            + ctx._(
-                "Show the booking code at the office. I will remind you 24 hours and "
-                "2 hours before."
-            ),
+            + reminders_promise(ctx, appointment.starts_at),
             [
                 [ctx.button(ctx._("📋 My appointments"), "mine")],
-                [ctx.button(ctx._("☰ Menu"), "g:menu")],
             ],
             title=ctx._("✅ Your appointment is moved")
             if ctx.data.get("moved")
@@ -503,7 +548,7 @@ class CancelAppointment(Step):
         ctx.ask(
             ctx._(
                 "Cancel your appointment on {when}?",
-                when=texts.when(ctx.tr, appointment.starts_at),
+                when=texts.when(ctx.tr, appointment.starts_at, start=False),
             ),
             [
                 [ctx.button(ctx._("Yes, cancel it"), "yes")],

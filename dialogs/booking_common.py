@@ -78,6 +78,22 @@ def answer_where(ctx: Context, event: Incoming, offices: list[Office], listing: 
     A location lists the nearest offices (step `listing`); the oblast button leads
     to the oblast list (step "oblast"); anything else is asked again.
     """
+    if event.kind is Kind.LOCATION and event.latitude is not None and event.longitude is not None:
+        place = geo.place_of(event.latitude, event.longitude, offices)
+        if place is geo.Place.IMPOSSIBLE:
+            return ctx.invalid(
+                ctx._(
+                    "These coordinates are not a real place. Please send your location "
+                    "again, or choose the oblast."
+                )
+            )
+        if place is geo.Place.ABROAD:
+            return ctx.invalid(
+                ctx._(
+                    "This location is outside Ukraine, and I know offices in Ukraine only. "
+                    "Please choose the oblast where you want to go."
+                )
+            )
     near = nearest_from(event, offices)
     if near is not None:
         ctx.data["offices"] = [office.id for office, _ in near]

@@ -7,14 +7,13 @@ say the phone line works around the clock, and no official source settles it.
 from __future__ import annotations
 
 from bot.engine import Context, Dialog, Link, Step
+from dialogs.privacy import public_buttons
 
-contacts = Dialog("contacts")
+contacts = Dialog("contacts", public=True)
 
 
 @contacts.step("list")
 class List(Step):
-    back = False
-
     async def show(self, ctx: Context) -> None:
         ctx.say(
             ctx._(
@@ -27,11 +26,11 @@ class List(Step):
                 "rules; your social protection office and the Pension Fund apply them.\n\n"
                 "In danger? Call 112."
             ),
-            [[ctx.button(ctx._("☰ Menu"), "g:menu")]],
+            public_buttons(ctx, exclude="contacts") if ctx.viewing_only else [],
             title=ctx._("Contacts & hotlines"),
             links=[
                 Link(ctx._("Pension Fund of Ukraine"), "https://www.pfu.gov.ua"),
-                Link("Diia", "https://diia.gov.ua"),
+                Link(ctx._("Diia"), "https://diia.gov.ua"),
                 Link(
                     ctx._("Ministry of Social Policy, Family and Unity"), "https://www.msp.gov.ua"
                 ),

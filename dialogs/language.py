@@ -12,14 +12,12 @@ NAMES = {"uk": "🇺🇦 Українська", "en": "🇬🇧 English"}
 
 @language.step("choose")
 class Choose(Step):
-    back = False
-
     async def show(self, ctx: Context) -> None:
         # Both languages on one screen: the person may not read the current one.
-        order = ["uk", "en"] if ctx.language == "uk" else ["en", "uk"]
+        # Always in the same order, so the buttons never swap places under a finger.
         ctx.ask(
             "Оберіть мову, будь ласка.\nPlease choose your language.",
-            [[ctx.button(NAMES[code], f"lang:{code}") for code in order]],
+            [[ctx.button(name, f"lang:{code}") for code, name in NAMES.items()]],
         )
 
     async def on_button(self, ctx: Context, payload: str) -> None:

@@ -11,8 +11,6 @@ mydata = Dialog("mydata")
 
 @mydata.step("show")
 class Show(Step):
-    back = False
-
     async def show(self, ctx: Context) -> None:
         lines = await describe_everything(ctx.db, ctx.person, ctx.tr)
         toggle = (
@@ -28,16 +26,45 @@ class Show(Step):
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         if payload in ("news:off", "news:on"):
-            ctx.person.announcements = payload == "news:on"
-            ctx.say(
-                ctx._("Done: you will receive announcements.")
-                if ctx.person.announcements
-                else ctx._("Done: no more announcements. You can turn them on here again.")
-            )
-            return ctx.menu()
+            # A change is confirmed first: a number typed for another screen (the
+            # terminal numbers buttons) must not switch anything on or off.
+            ctx.data["news"] = payload == "news:on"
+            return ctx.goto("news")
         if payload == "delete":
             return ctx.goto("confirm")
         return ctx.invalid(ctx._("Please choose one of the buttons."))
+
+
+@mydata.step("news")
+class News(Step):
+    async def show(self, ctx: Context) -> None:
+        if ctx.data.get("news"):
+            question = ctx._("Receive announcements from the social services again?")
+            yes = ctx._("Yes, receive them")
+        else:
+            question = ctx._(
+                "Stop announcements? Messages about your own applications and "
+                "appointments still come."
+            )
+            yes = ctx._("Yes, stop announcements")
+        ctx.ask(
+            question,
+            [[ctx.button(yes, "yes")], [ctx.button(ctx._("No, leave as it is"), "no")]],
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        if payload == "no":
+            ctx.say(ctx._("Nothing was changed."))
+            return ctx.back()
+        if payload != "yes":
+            return ctx.invalid(ctx._("Please choose one of the buttons."))
+        ctx.person.announcements = bool(ctx.data.pop("news", False))
+        ctx.say(
+            ctx._("Done: you will receive announcements.")
+            if ctx.person.announcements
+            else ctx._("Done: no more announcements. You can turn them on again in “My data”.")
+        )
+        return ctx.menu()
 
 
 @mydata.step("confirm")

@@ -3,7 +3,7 @@ with today's hours and the phone; one tap to book there."""
 
 from __future__ import annotations
 
-from bot.engine import Context, Dialog, Incoming, Step
+from bot.engine import Context, Dialog, Incoming, Kind, Step
 from bot.services.booking import texts
 from bot.services.booking.slots import local_day
 from dialogs.booking_common import (
@@ -22,8 +22,6 @@ offices_dialog = Dialog("offices")
 
 @offices_dialog.step("how")
 class How(Step):
-    back = False
-
     async def show(self, ctx: Context) -> None:
         if not catalog(ctx).offices:
             ctx.say(ctx._("No offices are set up yet."))
@@ -78,6 +76,11 @@ class List(Step):
             for n, office in enumerate(offices)
         ]
         ctx.ask("\n\n".join(cards) + demo_note(ctx, offices), buttons, title=ctx._("Offices"))
+
+    async def handle(self, ctx: Context, event: Incoming) -> None:
+        if event.kind is Kind.LOCATION:  # moved on, or shared the wrong place first
+            return answer_where(ctx, event, list(catalog(ctx).offices.values()), "list")
+        return await super().handle(ctx, event)
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         ids: list[str] = ctx.data.get("offices") or []

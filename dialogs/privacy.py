@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.engine import Context, Dialog, Step
+from bot.engine import Button, Context, Dialog, Step
+from bot.engine.globals import Global, public_payload
+from bot.i18n import N_
 from bot.services import privacy
 from bot.services.personal_data import erase_person
 
@@ -55,11 +57,29 @@ class Notice(Step):
         return ctx.invalid(ctx._("Please choose one of the buttons."))
 
 
+#: what someone who did not accept the notice may still read (public dialogs)
+PUBLIC = (
+    ("contacts", N_("☎️ Contacts & hotlines")),
+    ("about", N_("ℹ️ About & privacy")),
+)
+
+
+def public_buttons(ctx: Context, *, exclude: str = "") -> list[list[Button]]:
+    """Contacts and About, readable without storing anything, and a fresh start."""
+    row = [
+        ctx.button(ctx._(label), public_payload(name, ctx.language))
+        for name, label in PUBLIC
+        if name != exclude
+    ]
+    return [row, [ctx.button(ctx._("Start again"), Global.START.value)]]
+
+
 def say_goodbye(ctx: Context) -> None:
     ctx.say(
         ctx._(
             "I have deleted what I stored about you. If you write again, I will start from "
-            "the beginning. Government contact centre: 1545."
+            "the beginning. You can still read the contacts and hotlines here, and nothing "
+            "will be stored. Government contact centre: 1545."
         ),
-        [[ctx.button(ctx._("Start again"), "g:start")]],
+        public_buttons(ctx),
     )

@@ -31,6 +31,8 @@ from bot.services.broadcast.audience import regions
 from bot.services.broadcast.live import progress_text
 from bot.services.broadcast.message import MAX_TEXT, clean_text
 from bot.services.broadcast.schedule import parse_kyiv_time, schedule
+from bot.services.personal_data import region_name
+from dialogs.booking_common import catalog, sorted_oblasts
 
 staff = Dialog("staff", staff_only=True)
 
@@ -65,7 +67,7 @@ def _audience_label(ctx: Context, code: str) -> str:
     if audience.kind == "platform":
         return ctx._("people on {platform}", platform=audience.value.capitalize())
     if audience.kind == "region":
-        return ctx._("people in region {code}", code=audience.value)
+        return ctx._("people in {region}", region=region_name(ctx.tr, audience.value))
     return labels[audience.kind]
 
 
@@ -191,21 +193,36 @@ class ChooseAudience(Step):
 @staff.step("region")
 class ChooseRegion(Step):
     async def show(self, ctx: Context) -> None:
-        known = (await regions(ctx.db))[:12]
-        rows = [[ctx.button(f"{code} ({n})", f"r:{code}")] for code, n in known]
+        # Names, never KATOTTG codes; how many people gave each region, to judge the reach.
+        known = dict(await regions(ctx.db))
+        oblasts = sorted_oblasts(ctx, list(catalog(ctx).oblasts.values()))
+        buttons = [
+            ctx.button(f"{o.name.in_(ctx.language)} ({known.get(o.code, 0)})", f"r:{o.code}")
+            for o in oblasts
+        ]
         ctx.ask(
-            ctx._("Choose a region, or write its code (KATOTTG, for example UA32000000000030281).")
-            if known
-            else ctx._("Nobody has told us their region yet. Write a region code, or go back."),
-            rows,
+            ctx._("Choose the region. In brackets: how many people gave it as theirs."),
+            [buttons[i : i + 2] for i in range(0, len(buttons), 2)],
         )
 
     async def handle(self, ctx: Context, event: Incoming) -> None:
         code = event.payload[2:] if event.kind is Kind.BUTTON else event.text
+        typed = " ".join(code.split()).casefold()
+        named = next(
+            (
+                o.code
+                for o in catalog(ctx).oblasts.values()
+                if typed in (o.name.uk.casefold(), o.name.en.casefold())
+            ),
+            None,
+        )
+        code = (named or code).strip().upper()
         try:
             audience = Audience.parse(f"region:{code}")
         except AudienceError:
-            return ctx.invalid(ctx._("That is not a region code."))
+            audience = None
+        if audience is None or code not in catalog(ctx).oblasts:
+            return ctx.invalid(ctx._("I do not know this region. Please choose it with a button."))
         ctx.data["audience"] = audience.code
         ctx.goto("preview")
 

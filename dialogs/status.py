@@ -11,8 +11,26 @@ from datetime import datetime
 
 from bot.engine import Button, Context, Dialog, Incoming, Kind, Step
 from bot.services.status import follows
-from bot.services.status.lookup import LookupResult, Outcome, locked_until, lookup, refresh
-from bot.services.status.numbers import EXAMPLE, parse_birth_date, parse_number
+from bot.services.status.lookup import (
+    Guesser,
+    LookupResult,
+    Outcome,
+    locked_until,
+    lookup,
+    number_key,
+    number_locked_until,
+    refresh,
+)
+from bot.services.status.numbers import (
+    EXAMPLE,
+    MAX_LENGTH,
+    MIN_LENGTH,
+    DateProblem,
+    NumberProblem,
+    check_birth_date,
+    number_problem,
+    parse_number,
+)
 from bot.services.status.registry import registry_for
 from bot.services.status.texts import DEMO_NOTICE, explain, is_demo, label
 from storage.models.status import Application
@@ -23,7 +41,13 @@ status = Dialog("status")
 def until_text(ctx: Context, until: datetime) -> str:
     """A time today, or a date and time when the wait crosses midnight (Kyiv)."""
     same_day = until.astimezone(ctx.tr.tz).date() == ctx.now().astimezone(ctx.tr.tz).date()
-    return ctx.tr.time(until) if same_day else ctx.tr.datetime(until)
+    when = ctx.tr.time(until) if same_day else ctx.tr.datetime(until)
+    # People outside Ukraine read times in their own zone unless told otherwise.
+    return ctx._("{time} Kyiv time", time=when)
+
+
+def guesser(ctx: Context) -> Guesser:
+    return Guesser.of(ctx.runtime.settings, ctx.person.platform, ctx.person.platform_user_id)
 
 
 def say_locked(ctx: Context, until: datetime) -> None:
@@ -49,7 +73,7 @@ class Number(Step):
 
     async def show(self, ctx: Context) -> None:
         rows = await followed_button(ctx)
-        until = await locked_until(ctx.db, ctx.person.id, ctx.now())
+        until = await locked_until(ctx.db, guesser(ctx), ctx.now())
         if until is not None:
             say_locked(ctx, until)
             if rows:
@@ -70,17 +94,16 @@ class Number(Step):
             if event.payload == "list":
                 return ctx.goto("followed")
             return ctx.invalid(ctx._("Please choose one of the buttons."))
-        if await locked_until(ctx.db, ctx.person.id, ctx.now()) is not None:
+        if await locked_until(ctx.db, guesser(ctx), ctx.now()) is not None:
             return ctx.goto("number")
         number = parse_number(event.text)
         if number is None:
-            return ctx.invalid(
-                ctx._(
-                    "This does not look like an application number. It has letters and "
-                    "digits, for example {example}.",
-                    example=EXAMPLE,
-                )
-            )
+            return ctx.invalid(number_error(ctx, number_problem(event.text)))
+        key = number_key(ctx.runtime.settings, number)
+        paused = await number_locked_until(ctx.db, key, ctx.now())
+        if paused is not None:
+            say_locked(ctx, paused)
+            return ctx.goto("number")
         ctx.data["number"] = number.printed
         return ctx.goto("birth")
 
@@ -101,15 +124,14 @@ class Birth(Step):
             return ctx.goto("number")
         if event.kind is not Kind.TEXT:
             return ctx.invalid(ctx._("Please type the date, for example 15.03.1984."))
-        birth_date = parse_birth_date(event.text, ctx.now().astimezone(ctx.tr.tz).date())
-        if birth_date is None:
-            return ctx.invalid(
-                ctx._("I could not read this date. Please type it like 15.03.1984.")
-            )
+        birth_date = check_birth_date(event.text, ctx.now().astimezone(ctx.tr.tz).date())
+        if isinstance(birth_date, DateProblem):
+            return ctx.invalid(date_error(ctx, birth_date))
         result = await lookup(
             ctx.db,
-            person_id=ctx.person.id,
+            guesser=guesser(ctx),
             number=number,
+            number_hash=number_key(ctx.runtime.settings, number),
             birth_date=birth_date,
             now=ctx.now(),
             default_locale=ctx.runtime.settings.default_locale,
@@ -131,6 +153,8 @@ class Birth(Step):
                     result.tries_left,
                 )
             ctx.say(text)
+        elif result.outcome is Outcome.LOCKED and result.locked_until is not None:
+            say_locked(ctx, result.locked_until)
         elif result.outcome is Outcome.UNAVAILABLE:
             ctx.say(
                 ctx._(
@@ -138,7 +162,43 @@ class Birth(Step):
                     "Please try again in a few minutes."
                 )
             )
-        return ctx.goto("number")  # LOCKED: the number step says until when
+        return ctx.goto("number")
+
+
+def number_error(ctx: Context, problem: NumberProblem | None) -> str:
+    """What exactly is wrong with a typed application number."""
+    if problem is NumberProblem.TOO_LONG:
+        return ctx._(
+            "This number is too long: an application number has at most {n} letters and "
+            "digits, for example {example}.",
+            n=MAX_LENGTH,
+            example=EXAMPLE,
+        )
+    if problem is NumberProblem.TOO_SHORT:
+        return ctx._(
+            "This number is too short: an application number has at least {n} letters and "
+            "digits, for example {example}.",
+            n=MIN_LENGTH,
+            example=EXAMPLE,
+        )
+    return ctx._(
+        "This does not look like an application number. It has letters and "
+        "digits, for example {example}.",
+        example=EXAMPLE,
+    )
+
+
+def date_error(ctx: Context, problem: DateProblem) -> str:
+    """What exactly is wrong with a typed birth date."""
+    if problem is DateProblem.NO_SUCH_DATE:
+        return ctx._(
+            "There is no such date: please check the day and the month, for example 15.03.1984."
+        )
+    if problem is DateProblem.FUTURE:
+        return ctx._("This date is in the future. Please type your date of birth.")
+    if problem is DateProblem.TOO_OLD:
+        return ctx._("This date is too long ago. Please check the year.")
+    return ctx._("I could not read this date. Please type it like 15.03.1984.")
 
 
 def show_found(ctx: Context, result: LookupResult) -> None:
@@ -228,9 +288,8 @@ class Result(Step):
             )
             return ctx.goto("followed")
         if payload == "unfollow":
-            await follows.unfollow(ctx.db, ctx.person.id, application_id)
-            ctx.say(ctx._("Done. No more messages about this application."))
-            return ctx.goto("followed")
+            ctx.data["unf"] = application_id
+            return ctx.goto("unfollow")
         if payload == "again":
             ctx.data.clear()
             return ctx.goto("number")
@@ -281,14 +340,8 @@ class Followed(Step):
         if application is None:  # unfollowed meanwhile (another device, erased data)
             return ctx.goto("followed")
         if action == "unf":
-            await follows.unfollow(ctx.db, ctx.person.id, application.id)
-            ctx.say(
-                ctx._(
-                    "Done. No more messages about application {number}.",
-                    number=application.printed_number,
-                )
-            )
-            return ctx.goto("followed")
+            ctx.data["unf"] = application.id
+            return ctx.goto("unfollow")
         if action == "show":
             result = await refresh(
                 ctx.db,
@@ -298,4 +351,44 @@ class Followed(Step):
                 registry=registry_for(ctx.runtime),
             )
             return show_found(ctx, result)
+        return ctx.invalid(ctx._("Please choose one of the buttons."))
+
+
+@status.step("unfollow")
+class Unfollow(Step):
+    """Stopping notifications is confirmed: a stray number must not end them silently."""
+
+    async def show(self, ctx: Context) -> None:
+        application = await follows.followed_application(
+            ctx.db, ctx.person.id, int(ctx.data.get("unf") or 0)
+        )
+        if application is None:
+            return ctx.goto("followed")
+        ctx.ask(
+            ctx._(
+                "Stop notifications about application {number}? To follow it again you "
+                "will need its number and the date of birth.",
+                number=application.printed_number,
+            ),
+            [
+                [ctx.button(ctx._("Yes, stop notifications"), "yes")],
+                [ctx.button(ctx._("No, keep them"), "no")],
+            ],
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        application = await follows.followed_application(
+            ctx.db, ctx.person.id, int(ctx.data.pop("unf", 0) or 0)
+        )
+        if payload == "yes" and application is not None:
+            await follows.unfollow(ctx.db, ctx.person.id, application.id)
+            ctx.say(
+                ctx._(
+                    "Done. No more messages about application {number}.",
+                    number=application.printed_number,
+                )
+            )
+            return ctx.goto("followed")
+        if payload in ("yes", "no"):
+            return ctx.back()
         return ctx.invalid(ctx._("Please choose one of the buttons."))

@@ -1,7 +1,10 @@
 """Where bot-initiated messages go in `make demo`, where no messenger is connected.
 
 - `TerminalMessenger` prints them into the terminal chat ("📨 …"), for the
-  person at the keyboard (platform "terminal").
+  person at the keyboard only (platform "terminal", their `--user`). Several
+  terminal chats may share one database: each process's worker claims only
+  its own person's rows (`only_users`), so nobody sees another's messages and
+  no row is marked sent in the wrong window.
 - `TranscriptMessenger` stands in for Telegram and Viber when they have no
   token: it appends each delivery (platform, recipient, first line) to a
   transcript file, so a staff member can see an announcement reach every demo
@@ -29,15 +32,15 @@ class TerminalMessenger:
     #: how soon a message for someone at another terminal is offered again
     NOT_MINE_RETRY = 0.3
 
-    def __init__(self, out: TextIO, user_id: str | None = None) -> None:
+    def __init__(self, out: TextIO, user_id: str) -> None:
         self.out = out
         self.user_id = user_id
+        #: the outbox worker claims terminal rows for this person only
+        self.only_users = frozenset({user_id})
 
     async def deliver(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
-        if self.user_id is not None and user_id != self.user_id:
-            # Another terminal chat (`make demo-staff`) shares the database: its own
-            # process prints this. "Later", without using up an attempt.
-            return DeliveryResult(Outcome.RATE_LIMITED, retry_after=self.NOT_MINE_RETRY)
+        if user_id != self.user_id:  # another terminal's person: never print it here
+            return DeliveryResult(Outcome.TRANSIENT, reason="another terminal")
         for reply in replies:
             print(f"\n📨 {reply.full_text()}", file=self.out, flush=True)
             labels = [button.label for row in reply.buttons for button in row]
@@ -82,15 +85,17 @@ class TranscriptMessenger:
         return {user_id: DeliveryResult(Outcome.SENT) for user_id in user_ids}
 
 
-def add_demo_messengers(
-    app: App, terminal: TextIO | None = None, user_id: str | None = None
-) -> None:
-    """Fill the platforms that have no real messenger in this process (demo only)."""
+def add_demo_messengers(app: App, terminal: TextIO | None = None, user_id: str = "demo") -> None:
+    """Fill the platforms that have no real messenger in this process (demo only).
+
+    Terminal people's messages are never written to the transcript: each is for
+    the chat window of that one person, shown when their chat runs.
+    """
     if terminal is not None and app.messengers.get("terminal") is None:
         app.messengers.add(TerminalMessenger(terminal, user_id))
     transcript = app.settings.demo_transcript
     if transcript is None:
         return
-    for platform, batch in (("telegram", 1), ("viber", 300), ("terminal", 1)):
+    for platform, batch in (("telegram", 1), ("viber", 300)):
         if app.messengers.get(platform) is None:
             app.messengers.add(TranscriptMessenger(platform, transcript, max_batch=batch))

@@ -27,6 +27,8 @@ NAV_KEYS = {
     Global.START.value: "s",
 }
 Keys = dict[str, str]  # what to type → button payload
+#: work even where no such button is shown (the main menu, first contact)
+TYPED_NAV = {"b": Global.BACK.value, "m": Global.MENU.value}
 
 
 def render(replies: list[Reply], out: TextIO) -> Keys:
@@ -64,6 +66,8 @@ def parse(line: str, keys: Keys, user_id: str) -> Incoming:
     base = Incoming(platform="terminal", user_id=user_id, kind=Kind.TEXT)
     if text.lower() in keys:
         return replace(base, kind=Kind.BUTTON, payload=keys[text.lower()])
+    if text.lower() in TYPED_NAV:  # the banner promises b and m on every screen
+        return replace(base, kind=Kind.BUTTON, payload=TYPED_NAV[text.lower()])
     lowered = text.lower()
     if lowered.startswith("phone "):
         return replace(base, kind=Kind.CONTACT, phone=text.split(maxsplit=1)[1])

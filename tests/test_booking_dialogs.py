@@ -70,7 +70,8 @@ async def test_book_move_and_cancel_in_english(chat_factory: Chat, sqlite_app: A
     chat.expect_not("Booking code")
     await chat.presses("Confirm")
     chat.expect("You are booked", r"Booking code: [A-Z]{3}-\d{3}", "Please bring", "passport")
-    chat.expect("24 hours and 2 hours before")
+    chat.expect("remind you 2 hours before")  # booked 22 hours ahead: no 24-hour reminder
+    chat.expect_not("24 hours")
     [first] = await appointments(sqlite_app)
     assert first.state == "booked" and first.office_id == "kyiv-cnap-obolon"
     assert first.starts_at == kyiv(2026, 11, 25, 10)
@@ -282,3 +283,149 @@ async def test_a_reminder_button_opens_my_appointments(
     await chat.presses_payload(buttons["📋 My appointments"])
     chat.expect(booked.code)
     chat.expect_not("earlier message")
+
+
+async def test_back_from_a_dialog_opened_by_another_returns_there(chat_factory: Chat) -> None:
+    """Booking opened from the offices found: its first screen's Back shows them again."""
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("Find an office")
+    await chat.shares_location(50.91, 34.80)
+    await chat.presses("Book: Sumy")
+    chat.expect("At Sumy City Council", buttons=["Back", "Menu"])
+    await chat.presses("Back")
+    chat.expect("Sumy City Council Social Protection Department", "Today: 08:00–17:15")
+    await chat.presses("Back")
+    chat.expect("three nearest offices")
+    await chat.presses("Back")
+    chat.expect("Main menu")
+
+
+async def test_back_after_booking_does_not_return_to_its_confirmation(
+    chat_factory: Chat,
+) -> None:
+    chat = await at_obolon_days(chat_factory)
+    await chat.presses("Wed, November 25")
+    await chat.presses("10:00")
+    await chat.presses("Confirm")
+    chat.expect("You are booked", buttons=["Back", "Menu"])
+    await chat.presses("Back")
+    chat.expect("Wednesday, November 25, 2026, 10:00")
+    chat.expect_not("Please check", "no longer kept")
+
+
+async def test_a_location_outside_ukraine_or_impossible_is_refused(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("Find an office")
+    await chat.shares_location(91, 200)
+    chat.expect("not a real place", "three nearest offices")
+    await chat.shares_location(52.23, 21.01)  # Warsaw
+    chat.expect("outside Ukraine", "choose the oblast")
+    chat.expect_not(r"\d,\d{3} km|km\)")
+    await chat.shares_location(44.5, 34.17)  # Yalta, Crimea: Ukraine
+    chat.expect_not("outside Ukraine")
+
+
+async def test_a_new_location_on_the_results_is_taken_as_new(chat_factory: Chat) -> None:
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("Find an office")
+    await chat.shares_location(*OBOLON)
+    chat.expect("Obolon")
+    await chat.shares_location(50.91, 34.80)  # now in Sumy
+    chat.expect("Sumy City Council Social Protection Department")
+    chat.expect_not("Obolon", "Please choose one of the buttons")
+    # the same in booking's list of offices
+    await chat.says("/menu")
+    await chat.presses("Book an appointment")
+    await chat.presses("IDP certificate")
+    await chat.shares_location(*OBOLON)
+    chat.expect("1. Obolon")
+    await chat.shares_location(50.91, 34.80)
+    chat.expect("Choose the office", "Sumy")
+    chat.expect_not("Obolon")
+
+
+async def _booked_at_obolon(chat_factory: Chat) -> Conversation:
+    chat = await at_obolon_days(chat_factory)
+    await chat.presses("Wed, November 25")
+    await chat.presses("10:00")
+    await chat.presses("Confirm")
+    return chat
+
+
+async def test_moving_and_not_booking_keeps_the_original(
+    chat_factory: Chat, sqlite_app: App
+) -> None:
+    chat = await _booked_at_obolon(chat_factory)
+    [original] = await appointments(sqlite_app)
+    await chat.presses("My appointments")
+    await press_nth(chat, "a:")
+    await chat.presses("Move to another time")
+    await chat.presses("Thu, November 26")
+    await chat.presses("11:20")
+    await chat.presses("Do not book")
+    chat.expect(
+        "not moved",
+        "still booked for Wednesday, November 25, 2026, 10:00",
+        f"code {original.code}",
+    )
+    chat.expect_not("free for others")
+    first, *_ = await appointments(sqlite_app)
+    assert first.state == "booked"
+
+
+async def test_a_completed_move_voids_the_old_code_and_gives_the_new(
+    chat_factory: Chat, sqlite_app: App
+) -> None:
+    chat = await _booked_at_obolon(chat_factory)
+    await chat.presses("My appointments")
+    await press_nth(chat, "a:")
+    await chat.presses("Move to another time")
+    await chat.presses("Thu, November 26")
+    await chat.presses("11:20")
+    await chat.presses("Confirm")
+    old, new = await appointments(sqlite_app)
+    chat.expect(
+        "Your appointment is moved",
+        f"old booking code {old.code} is no longer valid",
+        f"new code: {new.code}",
+    )
+
+
+async def test_a_same_day_booking_promises_only_the_reminders_it_can_send(
+    chat_factory: Chat,
+) -> None:
+    chat = await at_obolon_days(chat_factory)  # Tuesday, 12:00 in Kyiv
+    await chat.presses("Tue, November 24")
+    await chat.presses("16:00")
+    await chat.presses("Confirm")
+    chat.expect("You are booked", "remind you 2 hours before")
+    chat.expect_not("24 hours")
+    await chat.says("/menu")
+    await chat.presses("Book an appointment")
+    await chat.presses("Housing")
+    await chat.shares_location(*OBOLON)
+    await chat.presses("1. Obolon")
+    await chat.presses("Tue, November 24")
+    await chat.presses("13:20")  # in 80 minutes: no reminder at all
+    await chat.presses("Confirm")
+    chat.expect("You are booked", "soon: I will not send a reminder")
+    chat.expect_not("remind you")
+
+
+async def test_a_weekday_inside_a_ukrainian_sentence_is_lower_case(chat_factory: Chat) -> None:
+    chat = chat_factory(user_id="uk2")
+    await onboard(chat, "uk")
+    await chat.presses("Записатися на прийом")
+    await chat.presses("Довідка ВПО")
+    await chat.shares_location(*OBOLON)
+    await press_nth(chat, "of:")
+    await chat.presses("Чт, 26 листопада")
+    await chat.presses("09:20")
+    await chat.presses("Підтвердити")
+    await chat.presses("Мої записи")
+    await press_nth(chat, "a:")
+    await chat.presses("Скасувати запис")
+    assert "Скасувати ваш запис на четвер, 26 листопада" in chat.text, chat.text

@@ -275,6 +275,7 @@ async def test_who_stops_announcements_in_my_data_is_in_no_audience(staff_app: A
     await citizen.says("/start")
     await citizen.presses("Мої дані")
     await citizen.presses("Не надсилати оголошення")
+    await citizen.presses("Так, вимкнути")  # confirmed: a stray press changes nothing
     chat = await staff_chat(staff_app)
     await compose(chat, "Текст", "Text")
     await chat.presses("Telegram")

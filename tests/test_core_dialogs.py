@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import App
 from handlers.conversation import Conversation
+from storage.models import DialogStateRow, Person
 from tests.conftest import onboard
 
 Chat = Callable[..., Conversation]
@@ -29,13 +34,18 @@ async def test_first_contact_in_ukrainian(chat_factory: Chat) -> None:
     chat.expect("Головне меню", buttons=["Перевірити право"])
 
 
-async def test_language_defaults_from_messenger_hint(chat_factory: Chat) -> None:
-    chat = chat_factory(language_code="en-GB")
-    await chat.says("/start")
-    assert chat.buttons[0].endswith("English")
-    chat = chat_factory(user_id="2", language_code="uk")
-    await chat.says("/start")
-    assert chat.buttons[0].endswith("Українська")
+async def test_language_screen_keeps_one_order_of_options(chat_factory: Chat) -> None:
+    """The options never swap places: not by the messenger's hint, not after a change."""
+    orders = []
+    for user_id, hint in (("1", "en-GB"), ("2", "uk")):
+        chat = chat_factory(user_id=user_id, language_code=hint)
+        await chat.says("/start")
+        orders.append(chat.buttons[:2])
+        await chat.presses("English")
+        await chat.presses("I agree")
+        await chat.says("/language")
+        orders.append(chat.buttons[:2])
+    assert orders == [["🇺🇦 Українська", "🇬🇧 English"]] * 4
 
 
 async def test_language_can_be_changed_any_time(chat_factory: Chat) -> None:
@@ -142,9 +152,16 @@ async def test_announcements_toggle(chat_factory: Chat) -> None:
     await onboard(chat, "en")
     await chat.presses("My data")
     await chat.presses("Stop announcements")
-    chat.expect("no more announcements")
+    await chat.presses("No, leave as it is")
+    chat.expect("Nothing was changed", "Announcements: yes")
+    await chat.presses("Stop announcements")
+    await chat.presses("Yes, stop announcements")
+    chat.expect("no more announcements", "in “My data”", "Main menu")
     await chat.presses("My data")
     chat.expect("Announcements: no", buttons=["Receive announcements"])
+    await chat.presses("Receive announcements")
+    await chat.presses("Yes, receive them")
+    chat.expect("you will receive announcements")
 
 
 async def test_declining_privacy_erases(chat_factory: Chat) -> None:
@@ -153,6 +170,43 @@ async def test_declining_privacy_erases(chat_factory: Chat) -> None:
     await chat.presses("English")
     await chat.presses("No, delete my data")
     chat.expect("deleted what I stored")
+
+
+@pytest.mark.parametrize(
+    ("language", "decline", "contacts", "about", "start"),
+    [
+        ("en", "No, delete my data", "Contacts", "About", "Start again"),
+        ("uk", "Ні, видалити мої дані", "Контакти", "Про бота", "Почати знову"),
+    ],
+)
+async def test_after_declining_contacts_and_about_can_be_read_storing_nothing(
+    chat_factory: Chat,
+    sqlite_app: App,
+    language: str,
+    decline: str,
+    contacts: str,
+    about: str,
+    start: str,
+) -> None:
+    chat = chat_factory()
+    await chat.says("/start")
+    await chat.presses("English" if language == "en" else "Українська")
+    await chat.presses(decline)
+    await chat.presses(contacts)
+    chat.expect("1545", "0 800 503 753", "112", buttons=[about, start])
+    assert await stored(sqlite_app) == (0, 0)
+    await chat.presses(about)
+    chat.expect("Poruch" if language == "en" else "Поруч", buttons=[contacts, start])
+    assert await stored(sqlite_app) == (0, 0)
+    await chat.presses(start)
+    chat.expect("Оберіть мову")  # from the beginning: nothing was kept
+
+
+async def stored(app: App) -> tuple[int, int]:
+    async with app.db.transaction() as session:
+        people = await session.scalar(select(func.count()).select_from(Person))
+        states = await session.scalar(select(func.count()).select_from(DialogStateRow))
+    return int(people or 0), int(states or 0)
 
 
 async def test_back_returns_to_previous_step(chat_factory: Chat) -> None:

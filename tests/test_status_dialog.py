@@ -122,6 +122,9 @@ async def test_follow_list_and_unfollow(chat_factory: Chat, sqlite_app: App) -> 
     await chat.presses("application status")
     await chat.presses("Applications I follow (2)")
     await chat.presses("Stop")  # the first application's button
+    chat.expect("Stop notifications about application VPO-2026-000123?")
+    assert await count(sqlite_app, Follow) == 2  # not before it is confirmed
+    await chat.presses("Yes, stop notifications")
     chat.expect("No more messages about application VPO-2026-000123")
     chat.expect_not("VPO-2026-000123 —")
     assert await count(sqlite_app, Follow) == 1
@@ -129,6 +132,11 @@ async def test_follow_list_and_unfollow(chat_factory: Chat, sqlite_app: App) -> 
     await chat.presses("VPO-2026-000124")  # show it again, no birth date needed
     chat.expect("Status: Documents needed", buttons=["Stop notifications"])
     await chat.presses("Stop notifications")
+    await chat.presses("No, keep them")
+    chat.expect("Status: Documents needed")
+    assert await count(sqlite_app, Follow) == 1
+    await chat.presses("Stop notifications")
+    await chat.presses("Yes, stop notifications")
     chat.expect("You do not follow any applications yet")
     assert await count(sqlite_app, Follow) == 0
 
@@ -165,6 +173,79 @@ async def test_bad_input_is_reprompted(chat_factory: Chat, sqlite_app: App) -> N
     chat.expect("does not look like an application number", "Type your application number")
     await chat.says("VPO-2026-000123")
     await chat.says("31.02.1984")
-    chat.expect("could not read this date", "date of birth")
+    chat.expect("no such date", "date of birth")
     await chat.says("31.12.2099")
-    chat.expect("could not read this date")
+    chat.expect("in the future")
+
+
+async def erase_data(chat: Conversation) -> None:
+    await chat.says("/menu")
+    await chat.presses("My data")
+    await chat.presses("Delete my data")
+    await chat.presses("Yes, delete everything")
+
+
+async def test_lockout_survives_deleting_ones_data(
+    chat_factory: Chat, sqlite_app: App, clock: Clock
+) -> None:
+    """Erasing one's data must not buy five fresh guesses."""
+    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    chat = chat_factory()
+    await open_status(chat)
+    for day in range(5):
+        await check(chat, "VPO-2026-000123", f"0{day + 1}.01.1984")
+    chat.expect("paused")
+    await erase_data(chat)
+    await open_status(chat)
+    chat.expect("paused", "try again after 13:00 Kyiv time")
+    await chat.says("VPO-2026-000123")
+    chat.expect("paused")
+    chat.expect_not("date of birth")
+
+
+async def test_one_application_number_is_paused_after_ten_failures_across_everyone(
+    chat_factory: Chat, sqlite_app: App, clock: Clock
+) -> None:
+    """Guessing one application's birth date from several accounts is limited too."""
+    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    for user in ("a", "b"):
+        guesser = chat_factory(user_id=user)
+        await open_status(guesser)
+        for day in range(5):
+            await check(guesser, "VPO-2026-000123", f"{day + 10}.01.1984")
+            clock.advance(minutes=1)
+    third = chat_factory(user_id="c")
+    await open_status(third)
+    await third.says("VPO-2026-000123")  # paused for everyone: not even the date is asked
+    third.expect("paused", "Kyiv time")
+    third.expect_not("date of birth")
+    await check(third, "VPO-2026-000124", "02.07.1979")  # another application is not paused
+    third.expect("Status: Documents needed")
+    # The owner of that application, a day later, can check it again.
+    clock.advance(days=1)
+    await third.presses("Check another application")
+    await check(third, "VPO-2026-000123", "15.03.1984")
+    third.expect("Status: Under review")
+
+
+async def test_a_refused_number_or_date_says_what_is_wrong(
+    chat_factory: Chat, sqlite_app: App
+) -> None:
+    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    chat = chat_factory()
+    await open_status(chat)
+    await chat.says("VPO-2026-000123-2026-000123-0001")
+    chat.expect("too long", "at most 24")
+    await chat.says("V-12")
+    chat.expect("too short")
+    await chat.says("VPO-2026-000123")
+    await chat.says("31.02.1984")
+    chat.expect("no such date", "day and the month")
+    await chat.says("15.03.2030")
+    chat.expect("in the future")
+    await chat.says("15.03.1850")
+    chat.expect("too long ago")
+    await chat.says("fifteenth of March")
+    chat.expect("could not read")
+    await chat.says("15.03.1984")
+    chat.expect("Status: Under review")  # none of the refusals counted as a try

@@ -25,7 +25,8 @@ from bot.services.status import follows
 from bot.services.status.changes import notify_followers
 from bot.services.status.demo import DEMO_CSV, seed_applications
 from bot.services.status.importer import ImportFileError, import_text, parse_csv
-from bot.services.status.lookup import record_failure
+from bot.services.status.lookup import Guesser, number_key, record_failure
+from bot.services.status.numbers import parse_number
 from storage.models import OutboxMessage, Person
 from storage.models.status import Application, Follow, LookupFailure, StatusChange
 from tests.conftest import Clock, make_settings
@@ -213,18 +214,30 @@ async def test_night_time_change_waits_for_eight_in_kyiv(app: App, clock: Clock)
     assert row.created_at == clock()
 
 
-async def test_erasing_a_person_drops_their_follows_and_attempts(app: App) -> None:
+async def test_erasing_a_person_drops_their_follows_but_keeps_anonymous_attempts(
+    app: App,
+) -> None:
     await import_text(app, csv_text(*DEMO_ROWS))
     follower = await person(app, "1", "en")
     await follow(app, follower, "VPO2026000123")
+    number = parse_number("VPO-2026-000123")
+    assert number is not None
     async with app.db.transaction() as session:
-        await record_failure(session, follower, app.runtime.now())
+        found = await session.get(Person, follower)
+        assert found is not None
+        guesser = Guesser.of(app.settings, found.platform, found.platform_user_id)
+        await record_failure(session, guesser, number_key(app.settings, number), app.runtime.now())
     async with app.db.transaction() as session:
         found = await session.get(Person, follower)
         assert found is not None
         await erase_person(session, found)
     assert await count(app, Follow) == 0
-    assert await count(app, LookupFailure) == 0
+    # The lockout survives erasure, keyed by HMACs that name nobody without SECRET_KEY.
+    async with app.db.transaction() as session:
+        failures = (await session.scalars(select(LookupFailure))).all()
+    assert sorted(f.scope for f in failures) == ["number", "who"]
+    for failure in failures:
+        assert len(failure.key) == 64 and "VPO" not in failure.key
     assert await count(app, Application) == 2  # the registry's data stays
 
 

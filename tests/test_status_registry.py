@@ -9,7 +9,7 @@ import pytest
 
 from bot.app import App, build_app
 from bot.services.status.importer import import_text
-from bot.services.status.lookup import Outcome, lookup
+from bot.services.status.lookup import Guesser, Outcome, lookup, number_key
 from bot.services.status.numbers import parse_number
 from bot.services.status.poller import refresh_followed
 from bot.services.status.registry import (
@@ -115,8 +115,9 @@ async def test_registry_record_updates_the_saved_copy_and_notifies(
     async with app.db.transaction() as session:
         result = await lookup(
             session,
-            person_id=asker,
+            guesser=Guesser(f"asker-{asker}"),
             number=NUMBER,
+            number_hash=number_key(app.settings, NUMBER),
             birth_date=BORN,
             now=clock(),
             default_locale="uk",
@@ -132,8 +133,9 @@ async def test_registry_record_updates_the_saved_copy_and_notifies(
     async with app.db.transaction() as session:
         stale = await lookup(
             session,
-            person_id=asker,
+            guesser=Guesser(f"asker-{asker}"),
             number=NUMBER,
+            number_hash=number_key(app.settings, NUMBER),
             birth_date=BORN,
             now=clock(),
             default_locale="uk",
@@ -141,8 +143,9 @@ async def test_registry_record_updates_the_saved_copy_and_notifies(
         )
         unknown = await lookup(
             session,
-            person_id=asker,
+            guesser=Guesser(f"asker-{asker}"),
             number=NUMBER,
+            number_hash=number_key(app.settings, NUMBER),
             birth_date=date(1984, 3, 16),
             now=clock(),
             default_locale="uk",

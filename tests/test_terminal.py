@@ -12,6 +12,7 @@ from bot.app import App
 from bot.engine import Button, Kind, Reply, Request
 from bot.settings import Settings
 from handlers.terminal import chat, parse, render
+from storage.repositories import People
 
 
 def test_render_numbers_buttons_across_replies() -> None:
@@ -115,3 +116,15 @@ def test_python_m_bot_chat_sets_up_and_leaves_cleanly(tmp_path: Path) -> None:
     assert "Оберіть мову" in outputs[0] and "end of input" in outputs[0]
     assert "Main menu" in outputs[1] and "1545" in outputs[1] and "end of input" in outputs[1]
     assert (closed / "fresh.sqlite3").exists() and (piped / "fresh.sqlite3").exists()
+
+
+async def test_a_stray_number_on_my_data_changes_nothing(sqlite_app: App) -> None:
+    """Typing `1` on "My data" (meant for another screen) must not switch announcements off."""
+    stdin = io.StringIO("2\n1\n8\n1\n")  # English, I agree, [8] My data, then a stray 1
+    stdout = io.StringIO()
+    await chat(sqlite_app.engine, user_id="t6", stdin=stdin, stdout=stdout)
+    assert "What I store about you" in stdout.getvalue()
+    assert "Stop announcements?" in stdout.getvalue()
+    async with sqlite_app.db.transaction() as session:
+        person = await People(session).find("terminal", "t6")
+        assert person is not None and person.announcements is True

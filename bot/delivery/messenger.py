@@ -38,6 +38,8 @@ class Messenger(Protocol):
     platform: str
     #: how many recipients one `deliver_many` call may take (Viber broadcast: 300)
     max_batch: int
+    # Optional `only_users: frozenset[str]`: the messenger reaches only these user ids
+    # (a terminal chat); the outbox worker then claims only their rows.
 
     async def deliver(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult: ...
 

@@ -1,8 +1,13 @@
-"""Queue a message for a person, in the same transaction as its cause."""
+"""Queue a message for a person, in the same transaction as its cause.
+
+A message can be queued in every language (`translations`): the worker then
+sends the version in the language the person uses when it goes out, not the
+one they used when it was queued (they may have switched meanwhile).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +17,41 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.quiet import daytime_from
 from bot.engine.events import Button, Link, Reply, Request
+from bot.i18n import LANGUAGES, Translator, translator
 from storage.models import OutboxMessage
+
+#: a message rendered for one language
+Render = Callable[[Translator], Reply | Sequence[Reply]]
+#: key of the first reply's JSON holding every language's version of the whole message
+BY_LOCALE = "by_locale"
+
+
+def _as_list(replies: Reply | Sequence[Reply]) -> list[Reply]:
+    return [replies] if isinstance(replies, Reply) else list(replies)
+
+
+def localized_body(
+    replies: Reply | Sequence[Reply], translations: Render | None = None
+) -> list[dict[str, Any]]:
+    """The outbox body: `replies` as queued, plus every language's version to pick from."""
+    body = [reply_to_json(r) for r in _as_list(replies)]
+    if translations is not None and body:
+        body[0][BY_LOCALE] = {
+            language: [reply_to_json(r) for r in _as_list(translations(translator(language)))]
+            for language in LANGUAGES
+        }
+    return body
+
+
+def body_for(body: Sequence[dict[str, Any]], language: str | None) -> list[dict[str, Any]]:
+    """The version of a queued message to send to someone who now uses `language`."""
+    if body and BY_LOCALE in body[0]:
+        versions = body[0][BY_LOCALE]
+        if language in versions:
+            return list(versions[language])
+        first = {k: v for k, v in body[0].items() if k != BY_LOCALE}
+        return [first, *body[1:]]
+    return list(body)
 
 
 def reply_to_json(reply: Reply) -> dict[str, Any]:
@@ -50,20 +89,22 @@ async def enqueue(
     not_before: datetime,
     quiet_hours: bool = False,
     announcement_id: int | None = None,
+    translations: Render | None = None,
 ) -> bool:
     """Queue `replies` for the person; False when `dedupe_key` was already queued.
 
-    Render the replies in the person's language before calling. With
-    `quiet_hours`, a message due at night waits for 08:00 Europe/Kyiv.
+    Render the replies in the person's language before calling, and pass the
+    function that rendered them as `translations`: the message then goes out in
+    the language the person uses at sending time. With `quiet_hours`, a message
+    due at night waits for 08:00 Europe/Kyiv.
     """
-    items = [replies] if isinstance(replies, Reply) else list(replies)
     due = daytime_from(not_before) if quiet_hours else not_before
     values = {
         "person_id": person_id,
         "kind": kind,
         "dedupe_key": dedupe_key,
         "announcement_id": announcement_id,
-        "body": [reply_to_json(r) for r in items],
+        "body": localized_body(replies, translations),
         "state": "pending",
         "attempts": 0,
         "not_before": due,

@@ -43,7 +43,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.messenger import DeliveryResult, Messenger, Outcome
-from bot.delivery.outbox import reply_from_json
+from bot.delivery.outbox import body_for, reply_from_json
 from bot.delivery.ratelimit import SlidingWindowLimiter
 from bot.engine.events import Reply
 from bot.lifecycle import Job, background_service
@@ -364,6 +364,11 @@ class OutboxWorker:
                 .order_by(Q.not_before, Q.id)
                 .limit(limit)
             )
+            # A messenger that reaches only some people (a terminal chat serves the one
+            # person at its keyboard) must not take the others' rows and mark them sent.
+            only = getattr(self.app.messengers.get(platform), "only_users", None)
+            if only is not None:
+                pick = pick.where(Person.platform_user_id.in_(sorted(only)))
             if session.get_bind().dialect.name == "postgresql":
                 pick = pick.with_for_update(of=Q, skip_locked=True)
             candidates = list(await session.scalars(pick))
@@ -398,6 +403,7 @@ class OutboxWorker:
                 Person.announcements,
                 Person.reachable,
                 Person.subscribed,
+                Person.locale,
             )
             .join(Person, Person.id == Q.person_id)
             .where(Q.id.in_(ids))
@@ -410,7 +416,8 @@ class OutboxWorker:
                 platform=r.platform,
                 user_id=r.platform_user_id,
                 kind=r.kind,
-                body=list(r.body),
+                # the language the person uses now, not when the message was queued
+                body=body_for(r.body, r.locale),
                 announcement_id=r.announcement_id,
                 attempts=r.attempts,
                 wants_announcements=r.announcements,

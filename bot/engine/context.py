@@ -81,6 +81,9 @@ class Context:
         self.transition: Transition | None = None
         self.error: str | None = None
         self.erased = False
+        #: someone who has not accepted the privacy notice reads a public dialog: the
+        #: person is not stored, and only `public` dialogs' buttons make sense
+        self.viewing_only = False
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
         self.tr: Translator = translator(person.locale or runtime.settings.default_locale)
 

@@ -28,8 +28,11 @@ if TYPE_CHECKING:
 class Step:
     """One screen of a dialog."""
 
-    #: whether a "Back" button is offered while this step is current
+    #: whether "Back" and "Menu" are offered under this step's question
     back: bool = True
+    #: where Back leads instead of the previous screen (after a finished action, such as
+    #: a booking made, going back to its confirmation would be meaningless)
+    back_to: str | None = None
 
     async def show(self, ctx: Context) -> None:
         raise NotImplementedError
@@ -52,10 +55,18 @@ class Dialog:
     """A named conversation: an ordered set of steps. The first step is the entry."""
 
     def __init__(
-        self, name: str, *, staff_only: bool = False, entry_steps: Iterable[str] = ()
+        self,
+        name: str,
+        *,
+        staff_only: bool = False,
+        entry_steps: Iterable[str] = (),
+        public: bool = False,
     ) -> None:
         self.name = name
         self.staff_only = staff_only
+        #: its first screen is readable without accepting the privacy notice, storing
+        #: nothing (`Context.viewing_only` is then set): contacts, About
+        self.public = public
         #: steps that a button in a bot-initiated message may open (see globals.open_payload)
         self.entry_steps = frozenset(entry_steps)
         self.steps: dict[str, Step] = {}

@@ -14,17 +14,28 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.context import Back, Context, Goto, Start
 from bot.engine.dialog import Step
 from bot.engine.events import Button, Incoming, Kind, Reply
-from bot.engine.globals import Global, as_global, command_of, parse_open, typed_global
+from bot.engine.globals import (
+    Global,
+    as_global,
+    command_of,
+    parse_open,
+    parse_public,
+    typed_global,
+)
 from bot.engine.locks import KeyedLocks
 from bot.engine.runtime import Runtime
-from bot.i18n import pick_language, translator
+from bot.i18n import LANGUAGES, pick_language, translator
 from bot.metrics import Metrics
 from bot.services import privacy
 from storage.db import Database, advisory_xact_lock
+from storage.models import Person
 from storage.repositories import DialogStates, People, ProcessedEvents, StoredState
 
 log = logging.getLogger(__name__)
@@ -33,6 +44,8 @@ MENU = "menu"
 LANGUAGE = "language"
 CONSOLE = "console_link"  # dialogs/console_link.py
 PRIVACY = "privacy"
+#: key in a dialog's data: the screen that opened it (see `Engine._caller`)
+CALLER = "_from"
 MAX_HOPS = 25  # a dialog that keeps jumping without asking anything is a bug
 FAILURES_BEFORE_HELP = 3
 
@@ -101,6 +114,9 @@ class Engine:
                 event.platform, event.event_id
             ):
                 return [], []  # a redelivery: it was handled already
+            view = await self._public_view(session, event)
+            if view is not None:
+                return view, []
             await advisory_xact_lock(session, event.platform, event.user_id)
             people = People(session)
             person, _ = await people.get_or_register(event.platform, event.user_id)
@@ -127,6 +143,32 @@ class Engine:
             await states.save(person.id, state)
             return ctx.replies, ctx.after_commit_actions
 
+    async def _public_view(self, session: AsyncSession, event: Incoming) -> list[Reply] | None:
+        """A public dialog's screen for someone not (yet) agreeing to the notice: shown
+        from a throw-away person, so nothing about them is written."""
+        parsed = parse_public(event.payload) if event.kind is Kind.BUTTON else None
+        if parsed is None:
+            return None
+        dialog = self.runtime.dialogs.get(parsed[0])
+        if dialog is None or not dialog.public:
+            return None
+        existing = await People(session).find(event.platform, event.user_id)
+        if existing is not None and existing.locale is not None and not privacy.pending(existing):
+            return None  # an onboarded person: `_route` opens the dialog as usual
+        language = parsed[1] if parsed[1] in LANGUAGES else self.runtime.settings.default_locale
+        person = Person(platform=event.platform, platform_user_id=event.user_id, locale=language)
+        ctx = Context(
+            event=event,
+            person=person,
+            state=StoredState(dialog=dialog.name, step=dialog.first),
+            runtime=self.runtime,
+            db=session,
+            is_staff=False,
+        )
+        ctx.viewing_only = True
+        await dialog.steps[dialog.first].show(ctx)
+        return ctx.replies
+
     # -- routing ------------------------------------------------------------
     async def _route(self, ctx: Context) -> None:
         event = ctx.event
@@ -139,6 +181,9 @@ class Engine:
             return await self._settle(ctx, reshow=True)
         if wanted is not None:
             return await self._global(ctx, wanted)
+        public = parse_public(event.payload) if event.kind is Kind.BUTTON else None
+        if public is not None and public[0] in self.runtime.dialogs:
+            return await self._enter(ctx, Start(public[0], {}))
 
         if event.kind is Kind.BUTTON and event.payload not in ctx.state.offered:
             entry = self._entry_of(event.payload)
@@ -283,14 +328,45 @@ class Engine:
             step = transition.step or target.first
             if target.get(step) is None:
                 raise LookupError(f"no step {step!r} in {target.name!r}")
+            caller = self._caller(state, target.name)
             state.dialog, state.step = target.name, step
             state.data, state.history, state.failures = transition.data, [], 0
+            if caller is not None:
+                state.data[CALLER] = caller
         elif isinstance(transition, Back):
-            if state.history:
+            step_now = self._current_step(ctx)
+            if step_now is not None and step_now.back_to is not None:
+                # a finished action (a booking made): Back must not redo it
+                state.step, state.history, state.failures = step_now.back_to, [], 0
+            elif state.history:
                 state.step = state.history.pop()
                 state.failures = 0
+            elif isinstance(state.data.get(CALLER), dict):
+                caller = state.data[CALLER]
+                state.dialog, state.step = caller["dialog"], caller["step"]
+                state.data, state.history = dict(caller["data"]), list(caller["history"])
+                state.failures = 0
+                if self._current_step(ctx) is None:
+                    self._apply(ctx, Start(MENU, {}))
             else:
                 self._apply(ctx, Start(MENU, {}))
+
+    @staticmethod
+    def _caller(state: StoredState, target: str) -> dict[str, Any] | None:
+        """Where Back from the first screen of `target` returns: the screen it was opened
+        from (the eligibility result opens booking), one level deep; None for the menu."""
+        if target == state.dialog:
+            caller = state.data.get(CALLER)
+            return caller if isinstance(caller, dict) else None
+        if state.dialog in ("", MENU, LANGUAGE, PRIVACY) or target == MENU or not state.step:
+            return None
+        data = {key: value for key, value in state.data.items() if key != CALLER}
+        return {
+            "dialog": state.dialog,
+            "step": state.step,
+            "data": data,
+            "history": list(state.history),
+        }
 
     def _current_step(self, ctx: Context) -> Step | None:
         dialog = self.runtime.dialogs.get(ctx.dialog)
@@ -312,19 +388,33 @@ class Engine:
                 ctx.replies[first_new] = replace(new[0], text=f"{prefix}\n\n{new[0].text}")
             else:
                 ctx.replies.insert(first_new, Reply(text=prefix))
-        if ctx.transition is None and ctx.dialog != MENU and step.back:
+        if (
+            ctx.transition is None
+            and ctx.dialog != MENU
+            and step.back
+            and onboarding_dialog(ctx) is None
+        ):
             self._add_navigation(ctx, first_new)
 
     def _add_navigation(self, ctx: Context, first_new: int) -> None:
-        """Back and Menu under the question, so nobody is ever stuck."""
+        """Back and Menu under every question, so nobody is ever stuck.
+
+        On a dialog's first screen Back returns to the screen that opened it, or to the
+        menu: both are always there, so `b` and `m` work on every terminal screen too.
+        """
         if len(ctx.replies) <= first_new:
             return
         last = ctx.replies[-1]
+        offered = {
+            b.payload for reply in ctx.replies[first_new:] for row in reply.buttons for b in row
+        }
         nav = []
-        if ctx.state.history:
+        if Global.BACK.value not in offered:
             nav.append(Button(ctx._("◀ Back"), Global.BACK.value))
-        nav.append(Button(ctx._("☰ Menu"), Global.MENU.value))
-        ctx.replies[-1] = replace(last, buttons=(*last.buttons, tuple(nav)))
+        if Global.MENU.value not in offered:
+            nav.append(Button(ctx._("☰ Menu"), Global.MENU.value))
+        if nav:
+            ctx.replies[-1] = replace(last, buttons=(*last.buttons, tuple(nav)))
 
     # -- failures -------------------------------------------------------------
     async def _recover(self, event: Incoming) -> tuple[list[Reply], AfterCommit]:

@@ -70,6 +70,24 @@ def open_payload(dialog: str, step: str) -> str:
     return f"{OPEN_PREFIX}{dialog}:{step}"
 
 
+# Someone who declined the privacy notice (or has not accepted it yet) may still read
+# the few dialogs marked `Dialog(public=True)` — contacts, About — and nothing about
+# them is stored for it. Their buttons carry "p:<dialog>:<language>": no person row
+# holds the language, so the button does.
+PUBLIC_PREFIX = "p:"
+
+
+def public_payload(dialog: str, language: str) -> str:
+    return f"{PUBLIC_PREFIX}{dialog}:{language}"
+
+
+def parse_public(payload: str) -> tuple[str, str] | None:
+    if not payload.startswith(PUBLIC_PREFIX):
+        return None
+    dialog, _, language = payload.removeprefix(PUBLIC_PREFIX).partition(":")
+    return (dialog, language) if dialog and language else None
+
+
 def parse_open(payload: str) -> tuple[str, str] | None:
     if not payload.startswith(OPEN_PREFIX):
         return None

@@ -17,6 +17,8 @@ from storage.models import Person
 from storage.repositories import AuditLog, People
 
 Describe = Callable[[AsyncSession, Person, Translator], Awaitable[list[str]]]
+#: the name of a region code (KATOTTG) in a language; codes are never shown to people
+RegionName = Callable[[Translator, str], str | None]
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,24 @@ def sections() -> list[Section]:
     return list(_SECTIONS)
 
 
+_REGION_NAMES: list[RegionName] = []
+
+
+def register_region_names(namer: RegionName) -> None:
+    """A feature that knows region names (booking's oblast list) offers them here."""
+    if namer not in _REGION_NAMES:
+        _REGION_NAMES.append(namer)
+
+
+def region_name(tr: Translator, code: str) -> str:
+    """The region's name in the person's language; never the bare code."""
+    for namer in _REGION_NAMES:
+        name = namer(tr, code)
+        if name:
+            return name
+    return tr._("a region not in the current list")
+
+
 def describe_profile(person: Person, tr: Translator) -> list[str]:
     yes, no = tr._("yes"), tr._("no")
     lines = [
@@ -50,7 +70,7 @@ def describe_profile(person: Person, tr: Translator) -> list[str]:
         tr._("Announcements: {state}", state=yes if person.announcements else no),
     ]
     if person.region:
-        lines.append(tr._("Region: {region}", region=person.region))
+        lines.append(tr._("Region: {region}", region=region_name(tr, person.region)))
     if person.api_version is not None:
         lines.append(
             tr._("Viber app level (what its buttons can do): {level}", level=person.api_version)

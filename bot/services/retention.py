@@ -14,6 +14,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.lifecycle import background_service
@@ -21,6 +22,7 @@ from bot.scheduler import current_app
 from bot.services.cases.service import purge_closed_cases
 from bot.services.personal_data import erase_person
 from bot.services.privacy import RETENTION_MONTHS
+from storage.models.status import LookupFailure
 from storage.repositories import People, ProcessedEvents
 
 if TYPE_CHECKING:
@@ -33,6 +35,8 @@ BATCH = 500  # people erased per transaction
 # Telegram keeps undelivered updates for 24 hours and Viber retries for hours:
 # a week is far beyond any redelivery.
 DELIVERY_IDS_KEPT = timedelta(days=7)
+# Keyed-hash records of failed status checks outlive erasure for the lockout only.
+LOOKUP_FAILURES_KEPT = timedelta(days=1)
 
 
 def months_before(moment: datetime, months: int) -> datetime:
@@ -51,6 +55,9 @@ async def apply_retention(session: AsyncSession, now: datetime, batch: int = BAT
         if person is not None:
             await erase_person(session, person)
     await ProcessedEvents(session).forget_before(now - DELIVERY_IDS_KEPT)
+    await session.execute(
+        delete(LookupFailure).where(LookupFailure.at < now - LOOKUP_FAILURES_KEPT)
+    )
     return len(silent)
 
 

@@ -64,11 +64,20 @@ class Follow(Base):
 
 
 class LookupFailure(Base):
-    """A failed status lookup (unknown number or wrong birth date), for the lockout."""
+    """A failed status lookup (unknown number or wrong birth date), for the lockouts.
+
+    Each failure is two rows that are not linked to each other: one keyed by a keyed hash
+    (HMAC with `SECRET_KEY`) of the messenger identity, one by a keyed hash of the
+    application number. Neither names a person nor an application without the key, so
+    the rows outlive the person's erasure: deleting one's data buys no fresh guesses.
+    """
 
     __tablename__ = "status_lookup_failures"
-    __table_args__ = (Index("ix_status_lookup_failures_person_at", "person_id", "at"),)
+    __table_args__ = (Index("ix_status_lookup_failures_scope_key_at", "scope", "key", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    #: "who" (the messenger identity) or "number" (the application number)
+    scope: Mapped[str] = mapped_column(String(8))
+    #: hex HMAC-SHA256 of the identity or the number (bot.secret_key.keyed_hash)
+    key: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)

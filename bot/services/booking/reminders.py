@@ -28,7 +28,7 @@ from bot.delivery.outbox import enqueue
 from bot.engine.events import Button, Reply
 from bot.engine.globals import Global, open_payload
 from bot.engine.runtime import Runtime
-from bot.i18n import translator
+from bot.i18n import Translator, translator
 from bot.lifecycle import background_service
 from bot.scheduler import current_app
 from bot.services.booking import texts
@@ -204,14 +204,10 @@ async def deliver_reminder(
     person = await session.get(Person, appointment.person_id)
     if person is None:
         return False
-    tr = translator(person.locale or default_locale)
-    title, text = texts.reminder_text(tr, catalog, appointment, hours)
-    return await enqueue(
-        session,
-        person_id=person.id,
-        kind="reminder",
-        dedupe_key=f"reminder:{appointment_id}:{hours}:{starts_at_iso}",
-        replies=Reply(
+
+    def render(tr: Translator) -> Reply:
+        title, text = texts.reminder_text(tr, catalog, appointment, hours)
+        return Reply(
             title=title,
             text=text,
             buttons=(
@@ -220,7 +216,15 @@ async def deliver_reminder(
                     Button(tr._("☰ Menu"), Global.MENU.value),
                 ),
             ),
-        ),
+        )
+
+    return await enqueue(
+        session,
+        person_id=person.id,
+        kind="reminder",
+        dedupe_key=f"reminder:{appointment_id}:{hours}:{starts_at_iso}",
+        replies=render(translator(person.locale or default_locale)),
+        translations=render,
         not_before=now,
         # A day-ahead reminder can wait for the morning; a 2-hour one cannot.
         quiet_hours=hours >= 24,

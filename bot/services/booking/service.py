@@ -36,7 +36,7 @@ from bot.services.booking.slots import (
     local_instant,
     slots_between,
 )
-from bot.services.personal_data import Section, register_section
+from bot.services.personal_data import Section, register_region_names, register_section
 from storage.models import Person
 from storage.models.booking import (
     BOOKED,
@@ -663,13 +663,9 @@ async def _notify_offer(
     person = await session.get(Person, appointment.person_id)
     if person is None:
         return
-    tr = translator(person.locale or "uk")
-    await enqueue(
-        session,
-        person_id=person.id,
-        kind="waitlist",
-        dedupe_key=f"waitlist:{entry.id}:{appointment.id}",
-        replies=Reply(
+
+    def render(tr: Translator) -> Reply:
+        return Reply(
             title=tr._("A place has opened for you"),
             text=texts.offer_text(tr, catalog, appointment),
             # opens the booking dialog's first screen, which shows the offer with its answers
@@ -679,7 +675,15 @@ async def _notify_offer(
                     Button(tr._("☰ Menu"), Global.MENU.value),
                 ),
             ),
-        ),
+        )
+
+    await enqueue(
+        session,
+        person_id=person.id,
+        kind="waitlist",
+        dedupe_key=f"waitlist:{entry.id}:{appointment.id}",
+        replies=render(translator(person.locale or "uk")),
+        translations=render,
         not_before=now,
     )
 
@@ -718,7 +722,7 @@ async def describe_bookings(session: AsyncSession, person: Person, tr: Translato
     lines = [
         tr._(
             "Appointment: {when}, {office}, code {code}",
-            when=texts.when(tr, appointment.starts_at),
+            when=texts.when(tr, appointment.starts_at, start=False),
             office=texts.office_name(tr, catalog, appointment.office_id),
             code=appointment.code,
         )
@@ -736,6 +740,7 @@ async def describe_bookings(session: AsyncSession, person: Person, tr: Translato
 
 
 register_section(Section("booking", describe_bookings))
+register_region_names(texts.oblast_name)
 
 
 __all__ = [

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from babel.dates import format_skeleton
 
 from bot.i18n import N_, Translator
+from bot.services.booking.loader import last_loaded
 from bot.services.booking.model import Office, OfficeCatalog
 from bot.services.booking.slots import breaks_label, hours_label
 from storage.models.booking import Appointment
@@ -33,12 +34,17 @@ def day_label(tr: Translator, day: date) -> str:
     return f"{tr.date(day, format='EEE').capitalize()}, {month_day}"
 
 
-def when(tr: Translator, starts_at: datetime) -> str:
-    """Weekday, date and time in Europe/Kyiv: "Wednesday, November 25, 2026, 10:20"."""
+def when(tr: Translator, starts_at: datetime, *, start: bool = True) -> str:
+    """Weekday, date and time in Europe/Kyiv: "Wednesday, November 25, 2026, 10:20".
+
+    `start=False` inside a sentence: a Ukrainian weekday is written in lower case
+    there ("на четвер, 3 грудня"), an English one is capitalised anyway.
+    """
     local_day = starts_at.astimezone(tr.tz).date()
+    weekday = tr.weekday(local_day)
     return tr._(
         "{weekday}, {date}, {time}",
-        weekday=tr.weekday(local_day).capitalize(),
+        weekday=weekday.capitalize() if start else weekday,
         date=tr.date(local_day),
         time=tr.time(starts_at),
     )
@@ -143,3 +149,9 @@ def reminder_text(
         bring=bring(tr, catalog, appointment.service_id),
     )
     return title, text
+
+
+def oblast_name(tr: Translator, code: str, catalog: OfficeCatalog | None = None) -> str | None:
+    """An oblast's name for its KATOTTG code (any case), or None when it is not listed."""
+    oblast = (catalog or last_loaded()).oblasts.get(code.strip().upper())
+    return oblast.name.in_(tr.language) if oblast is not None else None

@@ -18,7 +18,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.delivery.outbox import reply_to_json
+from bot.delivery.outbox import localized_body
+from bot.i18n import LANGUAGES
 from bot.services.broadcast.audience import Audience, Reach, recipients
 from bot.services.broadcast.message import MAX_TEXT, citizen_reply, clean_text
 from bot.services.broadcast.progress import counts, finish_if_done
@@ -101,11 +102,14 @@ async def queue_recipients(
     session: AsyncSession, announcement: Announcement, *, now: datetime, default_locale: str
 ) -> int:
     audience = Audience.parse(announcement.audience)
+    # Both versions travel in every row: the worker sends the one in the language
+    # the person uses when it goes out (outbox.body_for).
     bodies = {
-        language: [
-            reply_to_json(citizen_reply(language, announcement.text_uk, announcement.text_en))
-        ]
-        for language in ("uk", "en")
+        language: localized_body(
+            citizen_reply(language, announcement.text_uk, announcement.text_en),
+            lambda tr: citizen_reply(tr.language, announcement.text_uk, announcement.text_en),
+        )
+        for language in LANGUAGES
     }
     people = (await session.execute(recipients(audience, default_locale))).all()
     rows = [

@@ -167,16 +167,19 @@ async def queue_report(
     author = await session.get(Person, announcement.author_person_id)
     if author is None:
         return False
-    tr = translator(author.locale or "uk")
-    reply = Reply(
-        text=report_text(tr, announcement, c),
-        title=tr._("Announcement #{id}: delivery finished", id=announcement.id),
-    )
+
+    def render(tr: Translator) -> Reply:
+        return Reply(
+            text=report_text(tr, announcement, c),
+            title=tr._("Announcement #{id}: delivery finished", id=announcement.id),
+        )
+
     return await enqueue(
         session,
         person_id=author.id,
         kind="report",
         dedupe_key=f"announcement-report:{announcement.id}",
-        replies=reply,
+        replies=render(translator(author.locale or "uk")),
+        translations=render,
         not_before=now,
     )

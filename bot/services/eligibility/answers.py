@@ -23,6 +23,7 @@ CURRENCY = re.compile(r"(грн\.?|гривень|гривні|гривня|uah|
 #: the payload of a "5+" button: the person is asked to type the exact number
 MORE = "more"
 DATE_FORMATS = ("%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d")
+DATE_SHAPE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{4}|\d{4}-\d{1,2}-\d{1,2}")
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,9 @@ def parse(
             return Parsed(error=_number_hint(question, low, high, tr))
         return Parsed(str(number.normalize() if number == number.to_integral_value() else number))
     day = parse_date(text or "")
+    if day is None and DATE_SHAPE.fullmatch((text or "").strip().rstrip(".")):
+        # the right format, but 31.02.2020 never was: say so, not "write it like …"
+        return Parsed(error=tr._("There is no such date. Please check the day and the month."))
     if day is None:
         return Parsed(
             error=tr._(
@@ -223,6 +227,11 @@ def _years_before(day: dt.date, years: int) -> dt.date:
 
 def _number_hint(question: Question, low: Decimal, high: Decimal | None, tr: Translator) -> str:
     if question.unit == "UAH":
+        if high is not None:  # a 14-digit amount is digits only, yet wrong: say the limit
+            return tr._(
+                "Please write the amount in hryvnias, in digits, up to {high}, for example 8500.",
+                high=tr.number(high),
+            )
         return tr._("Please write the amount in hryvnias using digits only, for example 8500.")
     if high is not None:
         return tr._(

@@ -194,16 +194,20 @@ async def notify_followers(
         .order_by(Person.id)
     )
     queued = 0
+
+    def render(tr: Translator) -> Reply:
+        return render_notice(tr, application, change)
+
     for person in result.scalars():
-        tr = translator(person.locale or default_locale)
         if await enqueue(
             session,
             person_id=person.id,
             kind=NOTICE_KIND,
             dedupe_key=f"status:{change.id}:{person.id}",
-            replies=render_notice(tr, application, change),
+            replies=render(translator(person.locale or default_locale)),
             not_before=now,
             quiet_hours=True,
+            translations=render,
         ):
             queued += 1
     if queued:

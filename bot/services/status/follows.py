@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import Translator
 from bot.services.personal_data import Section, register_section
 from storage.models import Person
-from storage.models.status import Application, Follow, LookupFailure, StatusChange
+from storage.models.status import Application, Follow, StatusChange
 
 MAX_FOLLOWS = 10  # enough for a family; keeps the list of buttons short
 
@@ -100,17 +100,6 @@ async def describe(session: AsyncSession, person: Person, tr: Translator) -> lis
                 numbers=", ".join(a.printed_number for a in applications),
             )
         )
-    since = person.last_seen_at - timedelta(days=1)
-    failures = int(
-        await session.scalar(
-            select(func.count())
-            .select_from(LookupFailure)
-            .where(LookupFailure.person_id == person.id, LookupFailure.at >= since)
-        )
-        or 0
-    )
-    if failures:
-        lines.append(tr._("Unsuccessful status checks (kept for one day): {n}", n=failures))
     return lines
 
 

@@ -1,10 +1,16 @@
-"""Private status lookup: number + birth date, with a lockout against guessing.
+"""Private status lookup: number + birth date, with lockouts against guessing.
 
 An unknown number and a wrong birth date give the same answer, so nobody can
-learn whether a number exists. Five failed tries within an hour lock the
-person out until the oldest of those five is an hour old. A success does not
-reset the count: otherwise checking one's own application between guesses
-would defeat the lockout.
+learn whether a number exists. Two limits, each keyed by an HMAC (`SECRET_KEY`)
+so that they survive the person's erasure without naming anyone:
+
+- per messenger identity: five failed tries within an hour pause checking until
+  the oldest of those five is an hour old;
+- per application number, across everyone (several accounts, both messengers):
+  ten failed tries within a day pause that number until the oldest is a day old.
+
+A success does not reset the count: otherwise checking one's own application
+between guesses would defeat the lockout.
 """
 
 from __future__ import annotations
@@ -17,15 +23,22 @@ from enum import StrEnum
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.secret_key import keyed_hash
 from bot.services.status.changes import apply_record, find_by_key, lock_applications
 from bot.services.status.follows import history
 from bot.services.status.numbers import ApplicationNumber
 from bot.services.status.registry import RegistryClient, RegistryUnavailable
+from bot.settings import Settings
 from storage.models.status import Application, LookupFailure, StatusChange
 
 MAX_FAILURES = 5
 WINDOW = timedelta(hours=1)
-KEEP_FAILURES = timedelta(days=1)
+MAX_NUMBER_FAILURES = 10
+NUMBER_WINDOW = timedelta(days=1)
+KEEP_FAILURES = max(WINDOW, NUMBER_WINDOW)
+
+WHO = "who"
+NUMBER = "number"
 
 
 class Outcome(StrEnum):
@@ -46,41 +59,82 @@ class LookupResult:
     tries_left: int = MAX_FAILURES
 
 
-async def locked_until(session: AsyncSession, person_id: int, now: datetime) -> datetime | None:
-    """When this person may try again, or None if they may now."""
+@dataclass(frozen=True)
+class Guesser:
+    """Who is trying, as keyed hashes: never the messenger id or the number itself."""
+
+    who: str
+
+    @classmethod
+    def of(cls, settings: Settings, platform: str, user_id: str) -> Guesser:
+        return cls(keyed_hash(settings, "status-lookup:who", f"{platform}:{user_id}"))
+
+
+def number_key(settings: Settings, number: ApplicationNumber) -> str:
+    return keyed_hash(settings, "status-lookup:number", number.key)
+
+
+async def _paused_until(
+    session: AsyncSession, scope: str, key: str, now: datetime, limit: int, window: timedelta
+) -> datetime | None:
     result = await session.execute(
         select(LookupFailure.at)
-        .where(LookupFailure.person_id == person_id, LookupFailure.at > now - WINDOW)
+        .where(LookupFailure.scope == scope, LookupFailure.key == key)
+        .where(LookupFailure.at > now - window)
         .order_by(LookupFailure.at.desc())
-        .limit(MAX_FAILURES)
+        .limit(limit)
     )
     recent = result.scalars().all()
-    if len(recent) < MAX_FAILURES:
+    if len(recent) < limit:
         return None
-    return recent[-1] + WINDOW
+    return recent[-1] + window
 
 
-async def tries_left(session: AsyncSession, person_id: int, now: datetime) -> int:
+async def locked_until(session: AsyncSession, guesser: Guesser, now: datetime) -> datetime | None:
+    """When this person may try again, or None if they may now."""
+    return await _paused_until(session, WHO, guesser.who, now, MAX_FAILURES, WINDOW)
+
+
+async def number_locked_until(session: AsyncSession, key: str, now: datetime) -> datetime | None:
+    """When anybody may try this application number again, or None if they may now."""
+    return await _paused_until(session, NUMBER, key, now, MAX_NUMBER_FAILURES, NUMBER_WINDOW)
+
+
+async def tries_left(session: AsyncSession, guesser: Guesser, now: datetime) -> int:
     count = await session.scalar(
         select(func.count())
         .select_from(LookupFailure)
-        .where(LookupFailure.person_id == person_id, LookupFailure.at > now - WINDOW)
+        .where(LookupFailure.scope == WHO, LookupFailure.key == guesser.who)
+        .where(LookupFailure.at > now - WINDOW)
     )
     return max(0, MAX_FAILURES - int(count or 0))
 
 
-async def record_failure(session: AsyncSession, person_id: int, now: datetime) -> None:
+async def record_failure(
+    session: AsyncSession, guesser: Guesser, number: str, now: datetime
+) -> None:
     await session.execute(delete(LookupFailure).where(LookupFailure.at < now - KEEP_FAILURES))
-    session.add(LookupFailure(person_id=person_id, at=now))
+    session.add(LookupFailure(scope=WHO, key=guesser.who, at=now))
+    session.add(LookupFailure(scope=NUMBER, key=number, at=now))
     await session.flush()
 
 
-async def _mismatch(session: AsyncSession, person_id: int, now: datetime) -> LookupResult:
-    await record_failure(session, person_id, now)
+async def _mismatch(
+    session: AsyncSession, guesser: Guesser, number: str, now: datetime
+) -> LookupResult:
+    await record_failure(session, guesser, number, now)
+    until = [
+        t
+        for t in (
+            await locked_until(session, guesser, now),
+            await number_locked_until(session, number, now),
+        )
+        if t is not None
+    ]
     return LookupResult(
         Outcome.MISMATCH,
-        locked_until=await locked_until(session, person_id, now),
-        tries_left=await tries_left(session, person_id, now),
+        locked_until=max(until) if until else None,
+        tries_left=await tries_left(session, guesser, now),
     )
 
 
@@ -98,14 +152,18 @@ async def _found(
 async def lookup(
     session: AsyncSession,
     *,
-    person_id: int,
+    guesser: Guesser,
     number: ApplicationNumber,
+    number_hash: str,
     birth_date: date,
     now: datetime,
     default_locale: str,
     registry: RegistryClient | None = None,
 ) -> LookupResult:
-    until = await locked_until(session, person_id, now)
+    """`number_hash` is `number_key(settings, number)`: the number's lockout key."""
+    until = await locked_until(session, guesser, now) or await number_locked_until(
+        session, number_hash, now
+    )
     if until is not None:
         return LookupResult(Outcome.LOCKED, locked_until=until, tries_left=0)
 
@@ -119,7 +177,7 @@ async def lookup(
                 return LookupResult(Outcome.UNAVAILABLE)
             return await _found(session, saved, as_of=saved.checked_at)
         if record is None:
-            return await _mismatch(session, person_id, now)
+            return await _mismatch(session, guesser, number_hash, now)
         await lock_applications(session)
         applied = await apply_record(
             session, record, now=now, source="registry", default_locale=default_locale
@@ -128,7 +186,7 @@ async def lookup(
 
     application = await find_by_key(session, number.key)
     if application is None or application.birth_date != birth_date:
-        return await _mismatch(session, person_id, now)
+        return await _mismatch(session, guesser, number_hash, now)
     return await _found(session, application)
 
 

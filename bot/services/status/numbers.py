@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 
 # Hyphen, non-breaking hyphen, figure dash, en dash, em dash, horizontal bar, minus,
 # small and full-width hyphen-minus: phones and word processors substitute them freely.
@@ -50,20 +51,45 @@ class ApplicationNumber:
     printed: str  # "VPO-2026-000123": shown back to the person
 
 
+class NumberProblem(StrEnum):
+    """Why typed text cannot be an application number, to say so in plain words."""
+
+    SHAPE = "shape"  # other characters than letters, digits, dashes and spaces
+    NO_DIGITS = "no_digits"
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+
+
+def number_problem(raw: str) -> NumberProblem | None:
+    """None when `parse_number` accepts `raw`; otherwise what is wrong with it."""
+    text = _canonical(raw)
+    if not _SHAPE.fullmatch(text):
+        return NumberProblem.SHAPE
+    key = text.replace("-", "")
+    if len(key) < MIN_LENGTH:
+        return NumberProblem.TOO_SHORT
+    if len(key) > MAX_LENGTH:
+        return NumberProblem.TOO_LONG
+    if not any(c.isdigit() for c in key):
+        return NumberProblem.NO_DIGITS
+    return None
+
+
 def parse_number(raw: str) -> ApplicationNumber | None:
     """The number in canonical form, or None when it cannot be an application number."""
+    if number_problem(raw) is not None:
+        return None
+    text = _canonical(raw)
+    return ApplicationNumber(key=text.replace("-", ""), printed=text)
+
+
+def _canonical(raw: str) -> str:
     text = raw.strip().lstrip("№#").strip()
     text = _LETTERS.sub(_latin, unicodedata.normalize("NFKC", text).upper())
     text = _DASH_RE.sub("-", text)
     text = re.sub(r"\s*-\s*", "-", text)
     text = re.sub(r"\s+", "-", text)  # a space between groups stands for a dash
-    text = re.sub(r"-{2,}", "-", text).strip("-")
-    if not _SHAPE.fullmatch(text):
-        return None
-    key = text.replace("-", "")
-    if not MIN_LENGTH <= len(key) <= MAX_LENGTH or not any(c.isdigit() for c in key):
-        return None
-    return ApplicationNumber(key=key, printed=text)
+    return re.sub(r"-{2,}", "-", text).strip("-")
 
 
 def masked(printed: str) -> str:
@@ -77,22 +103,39 @@ _DMY = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})")
 OLDEST_YEAR = 1900
 
 
-def parse_birth_date(raw: str, today: date) -> date | None:
-    """DD.MM.YYYY (also with / or -) or YYYY-MM-DD; None when unreadable or impossible."""
+class DateProblem(StrEnum):
+    """Why a typed birth date was refused, to say exactly that."""
+
+    UNREADABLE = "unreadable"  # not in a format we read
+    NO_SUCH_DATE = "no_such_date"  # the right format, but 31.02.2020 never was
+    FUTURE = "future"
+    TOO_OLD = "too_old"  # before OLDEST_YEAR
+
+
+def check_birth_date(raw: str, today: date) -> date | DateProblem:
+    """DD.MM.YYYY (also with / or -) or YYYY-MM-DD; otherwise what is wrong with it."""
     text = _DASH_RE.sub("-", unicodedata.normalize("NFKC", raw)).strip().replace(" ", "")
     if match := _ISO.fullmatch(text):
         year, month, day = (int(part) for part in match.groups())
     elif match := _DMY.fullmatch(text):
         day, month, year = (int(part) for part in match.groups())
     else:
-        return None
+        return DateProblem.UNREADABLE
     try:
         value = date(year, month, day)
     except ValueError:
-        return None
-    if value.year < OLDEST_YEAR or value > today:
-        return None
+        return DateProblem.NO_SUCH_DATE
+    if value > today:
+        return DateProblem.FUTURE
+    if value.year < OLDEST_YEAR:
+        return DateProblem.TOO_OLD
     return value
+
+
+def parse_birth_date(raw: str, today: date) -> date | None:
+    """The date `check_birth_date` reads, or None when it is refused."""
+    value = check_birth_date(raw, today)
+    return None if isinstance(value, DateProblem) else value
 
 
 def parse_timestamp(raw: str) -> datetime | None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+import socket
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -13,6 +15,7 @@ from aiohttp import web
 
 from bot.app import App
 from bot.lifecycle import start_services
+from bot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,47 @@ def build_web_app(app: App) -> web.Application:
     return web_app
 
 
+def bind_http(settings: Settings) -> list[socket.socket]:
+    """Claim HTTP_HOST:HTTP_PORT before anything else runs, so a taken port or an address
+    this machine does not have stops the start with one line, not after migrations.
+
+    The sockets are bound, not yet listening: the server listens on them once it is ready.
+    """
+    host, port = settings.http_host, settings.http_port
+    try:
+        addresses = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except (socket.gaierror, UnicodeError):
+        raise SettingsError(f"invalid setting HTTP_HOST: cannot resolve {host!r}") from None
+    sockets: list[socket.socket] = []
+    bound: set[tuple[int, object]] = set()
+    try:
+        for family, kind, proto, _, address in addresses:
+            if (family, address) in bound:  # /etc/hosts may name one address twice
+                continue
+            bound.add((family, address))
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.setblocking(False)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            reason = "in use" if exc.errno == errno.EADDRINUSE else "not allowed for this user"
+            raise SettingsError(
+                f"invalid setting HTTP_PORT: port {port} on {host} is {reason}"
+            ) from None
+        raise SettingsError(
+            f"invalid setting HTTP_HOST: cannot listen on {host!r} ({exc.strerror})"
+        ) from None
+    return sockets
+
+
 def configured_adapters(app: App) -> list[Adapter]:
     adapters: list[Adapter] = []
     if app.settings.telegram_token:
@@ -62,7 +106,12 @@ def configured_adapters(app: App) -> list[Adapter]:
     return adapters
 
 
-async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
+async def serve(
+    app: App,
+    *,
+    stop: asyncio.Event | None = None,
+    sockets: list[socket.socket] | None = None,
+) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -76,8 +125,13 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
             background.append(job)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port)
-    await site.start()
+    sites: list[web.BaseSite] = (
+        [web.SockSite(runner, sock) for sock in sockets]
+        if sockets
+        else [web.TCPSite(runner, app.settings.http_host, app.settings.http_port)]
+    )
+    for site in sites:
+        await site.start()
     log.info("HTTP server on %s:%s", app.settings.http_host, app.settings.http_port)
     tasks = [asyncio.create_task(job()) for job in background]
     services = await start_services(app)

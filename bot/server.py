@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.app import App
 from bot.lifecycle import start_services
@@ -20,6 +21,13 @@ from bot.settings import Settings, SettingsError
 log = logging.getLogger(__name__)
 
 APP_KEY = web.AppKey("poruch_app", App)
+
+# The server's own limits on slow clients, whatever proxy stands in front of it:
+#: a connection is closed when a request's headers have not arrived this long after it
+#: opened or after the last answer (aiohttp's default keeps an idle connection an hour)
+IDLE_TIMEOUT = 15.0
+#: a request's body must arrive within this once its headers have (webhooks are small)
+READ_TIMEOUT = 10.0
 
 # An adapter plugs into the server: it may add routes, and returns a coroutine to run
 # beside the server (polling loop) or None. It is called before the server starts.
@@ -44,8 +52,23 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=app.metrics.render(), content_type="text/plain", charset="utf-8")
 
 
+@web.middleware
+async def read_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Read the whole body first, within READ_TIMEOUT: a trickling client is cut off."""
+    if request.body_exists:
+        try:
+            async with asyncio.timeout(READ_TIMEOUT):
+                await request.read()  # kept by aiohttp: the handler's read() gets it at once
+        except TimeoutError:
+            log.warning("HTTP: a request body did not arrive within %s s", READ_TIMEOUT)
+            response = web.Response(status=408, text="request timeout")
+            response.force_close()
+            return response
+    return await handler(request)
+
+
 def build_web_app(app: App) -> web.Application:
-    web_app = web.Application(client_max_size=1024 * 1024)
+    web_app = web.Application(client_max_size=1024 * 1024, middlewares=[read_in_time])
     web_app[APP_KEY] = app
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
@@ -123,7 +146,10 @@ async def serve(
         job = await adapter(app, web_app)
         if job is not None:
             background.append(job)
-    runner = web.AppRunner(web_app, access_log=None)
+    # No lingering: the rest of an unread body is not waited for, the connection closes.
+    runner = web.AppRunner(
+        web_app, access_log=None, keepalive_timeout=IDLE_TIMEOUT, lingering_time=0
+    )
     await runner.setup()
     sites: list[web.BaseSite] = (
         [web.SockSite(runner, sock) for sock in sockets]

@@ -278,6 +278,7 @@ class ViberAdapter:
         async with self.app.db.transaction() as session:
             await receipts.record(
                 session,
+                self.app.settings,
                 message_token=token,
                 event=str(data["event"]),
                 user_id=user_id,

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     telegram_rate_limit: float = Field(default=25, gt=0)
     viber_rate_limit: float = Field(default=25, gt=0)
     viber_message_price: float = Field(default=0.0196, ge=0)  # EUR, docs/announcements.md
+    #: how long a dead worker's claimed outbox rows wait before another takes them over
+    outbox_lease_seconds: float = Field(default=60, ge=1, le=3600)
     default_locale: Literal["uk", "en"] = "uk"
     data_dir: Path = DEMO_DATA_DIR
     registry_url: str | None = None  # optional application-status registry (docs/status.md)

@@ -57,6 +57,8 @@ async def build_app(
     migrate: bool = True,
     clock: Callable[[], datetime] = system_clock,
 ) -> App:
+    # Bad service data stops the start before anything is written (key file, migrations).
+    resources = load_resources(settings)
     settings = ensure_secret_key(settings)
     if migrate:
         await upgrade_async(settings.database_url)
@@ -66,7 +68,7 @@ async def build_app(
         settings=settings,
         dialogs=build_registry(),
         clock=clock,
-        resources=load_resources(settings),
+        resources=resources,
     )
     engine = Engine(db, runtime, metrics)
     return App(settings=settings, db=db, runtime=runtime, engine=engine, metrics=metrics)

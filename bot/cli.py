@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = _COMMANDS[args.command][0]
     try:
         return asyncio.run(handler(settings, args))
-    except CommandError as exc:
+    except (CommandError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except DataProblems as exc:

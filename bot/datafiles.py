@@ -22,6 +22,9 @@ import yaml
 
 # libyaml's safe loader where available: staff data is parsed at every start.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: how many values a file may hold once its aliases (`*name`) are expanded. The shipped
+#: files hold a few thousand; a "billion laughs" file holds 10⁹ and would hang the start.
+MAX_EXPANDED_NODES = 100_000
 
 # Modules that register loaders; a feature adds its own here.
 DATA_MODULES: list[str] = [
@@ -68,6 +71,11 @@ def load_all(data_dir: Path) -> tuple[dict[str, Any], list[DataError]]:
     errors: list[DataError] = []
     if not data_dir.is_dir():
         return resources, [DataError(data_dir, None, "folder not found")]
+    if next(data_dir.rglob("*.yaml"), None) is None:
+        # Each part may be absent on its own, but a folder with none is a wrong DATA_DIR.
+        return resources, [
+            DataError(data_dir, None, "no service data here (expected eligibility/, offices/)")
+        ]
     for name, loader in _LOADERS.items():
         value, problems = loader(data_dir)
         resources[name] = value
@@ -112,11 +120,67 @@ def read_yaml(file: Path) -> tuple[YamlDocument | None, list[DataError]]:
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         return None, [DataError(file, line, f"not valid YAML: {problem}")]
-    lines: dict[Path_, int] = {}
+    except RecursionError:
+        return None, [DataError(file, None, "not valid YAML: nested too deeply")]
     if node is not None:
-        _index(node, (), lines)
-    data = yaml.load(text, Loader=_LOADER)
+        problem = alias_problem(node)
+        if problem is not None:
+            line, message = problem
+            return None, [DataError(file, line, message)]
+    lines: dict[Path_, int] = {}
+    try:
+        if node is not None:
+            _index(node, (), lines)
+        data = yaml.load(text, Loader=_LOADER)
+    except RecursionError:
+        return None, [DataError(file, None, "not valid YAML: nested too deeply")]
     return YamlDocument(file, data, lines), []
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def alias_problem(root: yaml.Node) -> tuple[int, str] | None:
+    """A line and a reason when aliases make the file recursive or explode in size.
+
+    An alias is the very node its anchor names, so the composed file is a graph:
+    each node's expanded size is counted once (memoised), without recursion, and a
+    node met again while still inside itself is an anchor that contains itself.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    pending: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while pending:
+        node, finished = pending.pop()
+        key = id(node)
+        if finished:
+            open_nodes.discard(key)
+            size = 1 + sum(sizes[id(child)] for child in _children(node))
+            if size > MAX_EXPANDED_NODES:
+                return (
+                    node.start_mark.line + 1,
+                    f"aliases (*name) expand this to more than {MAX_EXPANDED_NODES} values",
+                )
+            sizes[key] = size
+            continue
+        if key in sizes:
+            continue
+        open_nodes.add(key)
+        pending.append((node, True))
+        for child in _children(node):
+            if id(child) in open_nodes:
+                return (
+                    child.start_mark.line + 1,
+                    "an anchor (&name) that contains an alias to itself (*name)",
+                )
+            if id(child) not in sizes:
+                pending.append((child, False))
+    return None
 
 
 def _index(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:

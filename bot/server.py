@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+import socket
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.app import App
 from bot.lifecycle import start_services
+from bot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
 APP_KEY = web.AppKey("poruch_app", App)
+
+# The server's own limits on slow clients, whatever proxy stands in front of it:
+#: a connection is closed when a request's headers have not arrived this long after it
+#: opened or after the last answer (aiohttp's default keeps an idle connection an hour)
+IDLE_TIMEOUT = 15.0
+#: a request's body must arrive within this once its headers have (webhooks are small)
+READ_TIMEOUT = 10.0
 
 # An adapter plugs into the server: it may add routes, and returns a coroutine to run
 # beside the server (polling loop) or None. It is called before the server starts.
@@ -41,8 +52,23 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=app.metrics.render(), content_type="text/plain", charset="utf-8")
 
 
+@web.middleware
+async def read_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Read the whole body first, within READ_TIMEOUT: a trickling client is cut off."""
+    if request.body_exists:
+        try:
+            async with asyncio.timeout(READ_TIMEOUT):
+                await request.read()  # kept by aiohttp: the handler's read() gets it at once
+        except TimeoutError:
+            log.warning("HTTP: a request body did not arrive within %s s", READ_TIMEOUT)
+            response = web.Response(status=408, text="request timeout")
+            response.force_close()
+            return response
+    return await handler(request)
+
+
 def build_web_app(app: App) -> web.Application:
-    web_app = web.Application(client_max_size=1024 * 1024)
+    web_app = web.Application(client_max_size=1024 * 1024, middlewares=[read_in_time])
     web_app[APP_KEY] = app
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
@@ -50,6 +76,47 @@ def build_web_app(app: App) -> web.Application:
 
     add_console(app, web_app)  # the staff web console under CONSOLE_PATH
     return web_app
+
+
+def bind_http(settings: Settings) -> list[socket.socket]:
+    """Claim HTTP_HOST:HTTP_PORT before anything else runs, so a taken port or an address
+    this machine does not have stops the start with one line, not after migrations.
+
+    The sockets are bound, not yet listening: the server listens on them once it is ready.
+    """
+    host, port = settings.http_host, settings.http_port
+    try:
+        addresses = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except (socket.gaierror, UnicodeError):
+        raise SettingsError(f"invalid setting HTTP_HOST: cannot resolve {host!r}") from None
+    sockets: list[socket.socket] = []
+    bound: set[tuple[int, object]] = set()
+    try:
+        for family, kind, proto, _, address in addresses:
+            if (family, address) in bound:  # /etc/hosts may name one address twice
+                continue
+            bound.add((family, address))
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.setblocking(False)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            reason = "in use" if exc.errno == errno.EADDRINUSE else "not allowed for this user"
+            raise SettingsError(
+                f"invalid setting HTTP_PORT: port {port} on {host} is {reason}"
+            ) from None
+        raise SettingsError(
+            f"invalid setting HTTP_HOST: cannot listen on {host!r} ({exc.strerror})"
+        ) from None
+    return sockets
 
 
 def configured_adapters(app: App) -> list[Adapter]:
@@ -65,7 +132,12 @@ def configured_adapters(app: App) -> list[Adapter]:
     return adapters
 
 
-async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
+async def serve(
+    app: App,
+    *,
+    stop: asyncio.Event | None = None,
+    sockets: list[socket.socket] | None = None,
+) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -77,10 +149,18 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
         job = await adapter(app, web_app)
         if job is not None:
             background.append(job)
-    runner = web.AppRunner(web_app, access_log=None)
+    # No lingering: the rest of an unread body is not waited for, the connection closes.
+    runner = web.AppRunner(
+        web_app, access_log=None, keepalive_timeout=IDLE_TIMEOUT, lingering_time=0
+    )
     await runner.setup()
-    site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port)
-    await site.start()
+    sites: list[web.BaseSite] = (
+        [web.SockSite(runner, sock) for sock in sockets]
+        if sockets
+        else [web.TCPSite(runner, app.settings.http_host, app.settings.http_port)]
+    )
+    for site in sites:
+        await site.start()
     log.info("HTTP server on %s:%s", app.settings.http_host, app.settings.http_port)
     tasks = [asyncio.create_task(job()) for job in background]
     services = await start_services(app)

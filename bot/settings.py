@@ -6,6 +6,8 @@ so that they never appear in a repr, a log line or an error message.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,9 +17,15 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.logs import register_secret
+from storage.db import DEFAULT_SQLITE_FOLDER, is_default_sqlite_folder
 
 DEMO_DATA_DIR = Path(__file__).resolve().parent / "data"
 PLATFORMS = ("telegram", "viber", "terminal", "test")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# What Telegram issues: the bot's numeric id, a colon, then letters, digits, _ and -.
+TELEGRAM_TOKEN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{1,200}")
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
+HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
 class SettingsError(Exception):
@@ -51,6 +59,8 @@ class Settings(BaseSettings):
     telegram_rate_limit: float = Field(default=25, gt=0)
     viber_rate_limit: float = Field(default=25, gt=0)
     viber_message_price: float = Field(default=0.0196, ge=0)  # EUR, docs/announcements.md
+    #: how long a dead worker's claimed outbox rows wait before another takes them over
+    outbox_lease_seconds: float = Field(default=60, ge=1, le=3600)
     default_locale: Literal["uk", "en"] = "uk"
     data_dir: Path = DEMO_DATA_DIR
     registry_url: str | None = None  # optional application-status registry (docs/status.md)
@@ -98,14 +108,67 @@ class Settings(BaseSettings):
             raise ValueError(
                 "use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASS@HOST/DB"
             )
+        folder = sqlite_folder(value)
+        if folder is not None and not folder.is_dir() and not is_default_sqlite_folder(folder):
+            # A typo must not scatter folders over the disk: only ./data is made for you.
+            raise ValueError(
+                f"folder {folder} does not exist; create it first "
+                f"(only ./{DEFAULT_SQLITE_FOLDER} is created automatically)"
+            )
         return value
 
-    @field_validator("telegram_api_base", "viber_api_base", "public_base_url")
+    @field_validator("telegram_api_base", "viber_api_base", "public_base_url", "registry_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        if value is not None:
+            try:
+                host = urlsplit(value).hostname
+            except ValueError:
+                host = None
+            if not host:
+                raise ValueError("is not a URL with a host name (https://HOST/…)")
         return value.rstrip("/") if value else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("telegram_token")
+    @classmethod
+    def _check_telegram_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # Said here, before migrations or anything else run; the value itself is not shown.
+        if value is not None and not TELEGRAM_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("must be the bot token from @BotFather (123456:ABC…)")
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram would refuse it at every setWebhook; better to say so once, at start.
+        if value is not None and not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("may hold only A-Z, a-z, 0-9, _ and - (1-256 characters)")
+        return value
+
+    @field_validator("http_host")
+    @classmethod
+    def _check_http_host(cls, value: str) -> str:
+        if not is_host(value):
+            raise ValueError("is not an IP address or a host name (e.g. 127.0.0.1 or 0.0.0.0)")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _check_data_dir(cls, value: Path) -> Path:
+        # A missing folder would start a bot with no programmes and no offices.
+        if not value.is_dir():
+            raise ValueError(f"folder {value} does not exist")
+        return value
 
     @model_validator(mode="after")
     def _check_webhook(self) -> Settings:
@@ -144,6 +207,31 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def is_host(value: str) -> bool:
+    """An IP address, or a host name whose labels RFC 1123 allows (not a dotted number)."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        pass
+    else:
+        return True
+    labels = value.removesuffix(".").split(".")
+    if len(value) > 253 or not all(HOST_LABEL.fullmatch(label) for label in labels):
+        return False
+    return not labels[-1].isdigit()  # 999.1.1.1 is a bad address, not a name
+
+
+def sqlite_folder(url: str) -> Path | None:
+    """The folder of an embedded database file, or None (PostgreSQL, in memory)."""
+    prefix = "sqlite+aiosqlite:///"
+    if not url.startswith(prefix):
+        return None
+    database = url.removeprefix(prefix).split("?", 1)[0]
+    if database in ("", ":memory:"):
+        return None
+    return Path(unquote(database)).parent
 
 
 def hide_password(url: str) -> str:

@@ -20,6 +20,13 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: the only folder made for an embedded database (the Docker volume, `make demo`);
+#: any other folder must exist, so a typo in DATABASE_URL cannot scatter folders
+DEFAULT_SQLITE_FOLDER = Path("data")
+
+
+def is_default_sqlite_folder(folder: Path) -> bool:
+    return folder.absolute() == DEFAULT_SQLITE_FOLDER.absolute()
 
 
 def _prepare_sqlite(engine: AsyncEngine) -> None:
@@ -50,7 +57,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).parent
+            if not folder.is_dir() and is_default_sqlite_folder(folder):
+                folder.mkdir(exist_ok=True)
         engine = create_async_engine(url, **kwargs)
         _prepare_sqlite(engine)
         return engine

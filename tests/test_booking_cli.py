@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +73,70 @@ def test_appointments_rejects_bad_input_in_one_line(
     assert main(["appointments", "--office", "nowhere", "--date", "2026-11-25"]) == 2
     err = last_line(capsys.readouterr().err)  # earlier lines: the log, not the error
     assert err.startswith("error: unknown office 'nowhere'; known offices: bila-tserkva-cnap")
+
+
+FORMULAS = {
+    "en": '=HYPERLINK("http://127.0.0.1/x","Open")',
+    "uk": "@SUM(1+1)",
+}
+
+
+def test_csv_export_neutralises_spreadsheet_formulas(
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A service name that a spreadsheet would run as a formula comes out as text (OWASP)."""
+    data = tmp_path / "data"
+    shutil.copytree(DEMO_DATA_DIR, data)
+    services = data / "offices" / "services.yaml"
+    text = services.read_text(encoding="utf-8")
+    for language, original in (
+        ("en", "en: IDP certificate and living allowance"),
+        ("uk", "uk: Довідка ВПО і допомога на проживання"),
+    ):
+        assert original in text
+        text = text.replace(original, f"{language}: {json.dumps(FORMULAS[language])}", 1)
+    services.write_text(text, encoding="utf-8")
+
+    async def seed_formula() -> None:
+        cat, errors = load_catalog(data)
+        assert not errors and cat is not None
+        db = Database(sqlite_url)
+        try:
+            [person] = await make_people(db, 1)
+            await book(db, cat, person, kyiv(2026, 11, 25, 9), office_id=OFFICE)
+        finally:
+            await db.dispose()
+
+    asyncio.run(seed_formula())
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("DATA_DIR", str(data))
+    assert main(["appointments", "--office", OFFICE, "--date", "2026-11-25", "--csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[1][2] == "'" + FORMULAS["en"]
+    assert rows[1][3] == "'" + FORMULAS["uk"]
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+380671234567", "'+380671234567"),
+        ("-5", "'-5"),
+        ("@cmd", "'@cmd"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("09:00", "09:00"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
+def test_safe_cell(cell: str, shown: str) -> None:
+    from bot.spreadsheet import safe_cell
+
+    assert safe_cell(cell) == shown

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 
 from bot.logs import setup_logging
 from bot.settings import DEMO_DATA_DIR, Settings, SettingsError, load_settings
+from tests.telegram_support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -90,6 +92,16 @@ def test_environment_and_env_file(no_settings_env: None, tmp_path: Path) -> None
         ("VIBER_RATE_LIMIT", "fast"),
         ("PUBLIC_BASE_URL", "bot.example.org"),
         ("TELEGRAM_API_BASE", "api.telegram.org"),
+        ("LOG_LEVEL", "LOUD"),
+        ("REGISTRY_URL", "notaurl"),
+        ("REGISTRY_URL", "https://"),
+        ("TELEGRAM_TOKEN", "not-a-token"),
+        ("TELEGRAM_TOKEN", "123456:has spaces"),
+        ("HTTP_HOST", "999.1.1.1"),
+        ("HTTP_HOST", "not a host!"),
+        ("DATA_DIR", "/nonexistent/poruch-data"),
+        ("DATABASE_URL", "sqlite+aiosqlite:///nonexistent/deeper/bot.sqlite3"),
+        ("DATABASE_URL", "sqlite+aiosqlite:////nonexistent/deeper/bot.sqlite3"),
     ],
 )
 def test_invalid_setting_names_the_variable(
@@ -102,6 +114,38 @@ def test_invalid_setting_names_the_variable(
     assert variable in message
     assert "\n" not in message
     assert "hunter2" not in message  # the value itself may be a secret
+
+
+def test_valid_values_of_the_newly_checked_settings(
+    no_settings_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    monkeypatch.setenv("REGISTRY_URL", "https://user:pw@registry.example/api/")
+    monkeypatch.setenv("TELEGRAM_TOKEN", TOKEN)
+    monkeypatch.setenv("HTTP_HOST", "::1")
+    monkeypatch.setenv("DATA_DIR", str(DEMO_DATA_DIR))
+    settings = load_settings()
+    assert settings.log_level == "DEBUG"
+    assert settings.registry_url == "https://user:pw@registry.example/api"
+    for host in ("0.0.0.0", "localhost", "bot-1.internal", "127.0.0.1"):
+        monkeypatch.setenv("HTTP_HOST", host)
+        assert load_settings().http_host == host
+    # The default ./data is the one folder made for the database; an existing one is fine.
+    monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:///data/bot.sqlite3")
+    load_settings()
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3")
+    load_settings()
+
+
+def test_webhook_secret_telegram_refuses_is_refused_at_start(
+    no_settings_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_MODE", "webhook")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://bot.example.org")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "has spaces!")
+    with pytest.raises(SettingsError, match="TELEGRAM_WEBHOOK_SECRET: may hold only"):
+        load_settings()
 
 
 def test_webhook_mode_needs_its_secret_and_url(
@@ -161,6 +205,60 @@ def test_bad_starts_print_one_line_and_no_secret(tmp_path: Path) -> None:
         else:
             assert run.returncode == 1 and "migrate failed" in last
     assert not (tmp_path / "bot.sqlite3").exists()  # stopped before touching anything
+
+
+def test_bad_configuration_stops_run_before_anything_else(tmp_path: Path) -> None:
+    """`run` with one bad variable: one line naming it, exit 2, nothing written or migrated.
+
+    Every case is a whole interpreter start; they run in parallel.
+    """
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    database = f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3"
+    valid = {
+        "DATABASE_URL": database,
+        "TELEGRAM_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE": "http://127.0.0.1:9",
+        "HTTP_PORT": str(free_port()),
+    }
+    cases = {
+        "LOG_LEVEL": {"LOG_LEVEL": "LOUD"},
+        "HTTP_PORT": {"HTTP_PORT": str(port)},  # another program listens there
+        "HTTP_HOST": {"HTTP_HOST": "192.0.2.1"},  # an address this machine does not have
+        "DATA_DIR": {"DATA_DIR": str(tmp_path / "missing")},
+        "REGISTRY_URL": {"REGISTRY_URL": "notaurl"},
+        "TELEGRAM_TOKEN": {"TELEGRAM_TOKEN": "bad"},
+        "DATABASE_URL": {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x/y/bot.sqlite3"},
+    }
+    try:
+        runs = {
+            variable: subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"],
+                cwd=tmp_path,
+                env=clean_env() | valid | overrides,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for variable, overrides in cases.items()
+        }
+        for variable, run in runs.items():
+            try:
+                stdout, stderr = run.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                run.kill()
+                stdout, stderr = run.communicate()
+                pytest.fail(f"{variable}: the bot started\n{stderr[-2000:]}")
+            lines = (stdout + stderr).strip().splitlines()
+            assert run.returncode == 2, (variable, stderr)
+            assert len(lines) == 1, (variable, stderr)
+            assert lines[0].startswith("error:") and variable in lines[0], lines
+    finally:
+        taken.close()
+    assert sorted(path.name for path in tmp_path.iterdir()) == []  # nothing ran
 
 
 # -- secrets ------------------------------------------------------------------------

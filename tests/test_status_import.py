@@ -8,10 +8,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
+import resource
 import subprocess
 import sys
+import tracemalloc
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +25,7 @@ from bot.cli import CommandError
 from bot.commands.status import import_applications
 from bot.delivery.outbox import reply_from_json
 from bot.services.personal_data import erase_person
-from bot.services.status import follows
+from bot.services.status import follows, importer
 from bot.services.status.changes import notify_followers
 from bot.services.status.demo import DEMO_CSV, seed_applications
 from bot.services.status.importer import ImportFileError, import_text, parse_csv
@@ -323,3 +327,110 @@ def test_demo_csv_ships_with_the_package() -> None:
     }
     # demo applications say so wherever a person sees them (numbers start with DEMO)
     assert all(record.number.printed.startswith("DEMO-") for _, record in parsed.records)
+
+
+# -- files that are not what staff meant to load -----------------------------------------
+
+HEADER = "number,birth_date,status,updated_at,note\n"
+
+
+def row(i: int) -> str:
+    return f"ZP-2026-{i:06d},1980-01-{1 + i % 28:02d},submitted,2026-11-20T10:00:00+02:00,\n"
+
+
+async def run_import(settings: Any, path: Path) -> int:
+    return await import_applications(settings, argparse.Namespace(file=path))
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (HEADER + row(1) + "ZP-2026-000002,\x00\x00,paid\n" + row(3), "line 3: holds a NUL byte"),
+        (
+            HEADER
+            + row(1)
+            + row(2)
+            + 'ZP-2026-000003,1980-01-01,paid,2026-11-20T10:00:00Z,"oops\n'
+            + row(4)
+            + row(5),
+            "line 4: a quoted cell that starts here is never closed",
+        ),
+        (HEADER + row(1) + "x" * 70_000 + "\n", "line 3: longer than 65536 bytes"),
+        (HEADER + row(1) + "ZP-2026-000002,1980-01-01,paid,\xff\n", "line 3"),
+    ],
+    ids=["nul", "open-quote", "long-line", "not-utf8"],
+)
+async def test_a_broken_file_is_refused_whole_with_its_line(
+    sqlite_url: str, tmp_path: Path, content: str, reason: str
+) -> None:
+    path = tmp_path / "broken.csv"
+    path.write_bytes(content.encode("utf-8", "surrogateescape").replace(b"\xc3\xbf", b"\xff"))
+    settings = make_settings(sqlite_url)
+    with pytest.raises(CommandError, match=re.escape(reason)):
+        await run_import(settings, path)
+    app = await build_app(settings, migrate=False)
+    try:
+        async with app.db.transaction() as session:
+            assert (await session.scalars(select(Application))).all() == []  # nothing loaded
+    finally:
+        await app.close()
+
+
+async def test_a_file_over_the_size_limit_is_refused_before_reading(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "MAX_FILE_BYTES", 4096, raising=False)
+    path = tmp_path / "big.csv"
+    path.write_text(HEADER + "".join(row(i) for i in range(100)), encoding="utf-8")
+    with pytest.raises(CommandError, match=r"big\.csv: is 0 MB; the limit is 0 MB"):
+        await run_import(make_settings(sqlite_url), path)
+
+
+def test_dev_zero_is_refused_at_once(tmp_path: Path) -> None:
+    """It was read until the machine ran out of memory: the real process, bounded."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VIBER_"))}
+    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "import-applications", "/dev/zero"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=limit_memory,
+    )
+    assert result.returncode == 2, result.stderr[-500:]
+    assert (
+        result.stderr.strip()
+        == "error: /dev/zero: is not a regular file; save the CSV to a file first"
+    )
+
+
+def test_reading_a_large_file_keeps_memory_flat(tmp_path: Path) -> None:
+    """Both passes stream: memory per row is a fingerprint, not the row (was ~1 KB a row)."""
+    rows = 20_000
+    path = tmp_path / "large.csv"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(HEADER)
+        handle.writelines(row(i) for i in range(rows))
+        handle.write(row(7))  # one repeat, found at the end
+    today = date(2026, 12, 1)
+    tracemalloc.start()
+    try:
+        with importer.open_lines(path) as lines:
+            checked = importer.scan(lines, today)
+        with importer.open_lines(path) as lines:
+            loaded = sum(1 for _ in importer.records(lines, today, checked))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert loaded == rows
+    assert [str(problem) for problem in checked.problems] == [
+        f"line {rows + 2}: number: the same application is already on line 9"
+    ]
+    assert peak < 120 * rows, f"{peak / rows:.0f} bytes a row"

@@ -10,8 +10,7 @@ import pytest
 from aiohttp import ClientSession
 
 from bot.app import build_app
-from bot.cli import CommandError
-from bot.server import build_web_app, configured_adapters, serve
+from bot.server import configured_adapters, serve
 from handlers.telegram import telegram
 from tests.conftest import make_settings
 from tests.doubles.telegram_api import TelegramApiDouble
@@ -73,27 +72,5 @@ async def test_no_token_no_telegram(sqlite_url: str, clock: Any) -> None:
         await app.close()
 
 
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"telegram_token": "not-a-token"}, "TELEGRAM_TOKEN is not a bot token"),
-        (
-            {
-                "telegram_token": "4242:TEST-token",
-                "telegram_mode": "webhook",
-                "public_base_url": "https://bot.example.org",
-                "telegram_webhook_secret": "has spaces!",
-            },
-            "TELEGRAM_WEBHOOK_SECRET may hold only",
-        ),
-    ],
-)
-async def test_bad_telegram_settings_stop_the_start_with_one_line(
-    sqlite_url: str, clock: Any, overrides: dict[str, str], message: str
-) -> None:
-    app = await build_app(make_settings(sqlite_url, **overrides), migrate=False, clock=clock)
-    try:
-        with pytest.raises(CommandError, match=message):
-            await telegram(app, build_web_app(app))
-    finally:
-        await app.close()
+# A malformed TELEGRAM_TOKEN or TELEGRAM_WEBHOOK_SECRET is refused by the settings
+# themselves, before migrations run (tests/test_settings.py).

@@ -12,6 +12,7 @@ from bot.cli import CommandError, command
 from bot.services.booking import service as booking
 from bot.services.booking.reminders import catalog_of
 from bot.settings import Settings
+from bot.spreadsheet import safe_row
 
 CSV_HEADER = ("time", "code", "service", "service_uk", "state")
 
@@ -56,7 +57,7 @@ async def appointments(settings: Settings, args: argparse.Namespace) -> int:
     if args.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(CSV_HEADER)
-        writer.writerows(records)
+        writer.writerows(safe_row(record) for record in records)
         return 0
     print(f"{office.name.en} — {day.isoformat()} — {len(records)} appointment(s)")
     for time_, code, service_en, _, _ in records:

@@ -50,17 +50,23 @@ async def chat(settings: Settings, args: argparse.Namespace) -> int:
 
 @command("run", "start every configured adapter, the HTTP server and the scheduler")
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.server import serve
+    from bot.server import bind_http, serve
 
     if not (settings.telegram_token or settings.viber_token):
         raise CommandError(
             "nothing to run: set TELEGRAM_TOKEN and/or VIBER_TOKEN (or try `python -m bot chat`)"
         )
-    app = await build_app(settings)
+    # The port is claimed before the database is touched: a taken one stops the start here.
+    sockets = bind_http(settings)
     try:
-        await serve(app)
+        app = await build_app(settings)
+        try:
+            await serve(app, sockets=sockets)
+        finally:
+            await app.close()
     finally:
-        await app.close()
+        for sock in sockets:
+            sock.close()
     return 0
 
 

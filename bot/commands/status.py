@@ -13,8 +13,9 @@ from bot.services.status.importer import (
     ImportFileError,
     ImportReport,
     apply_records,
-    parse_csv,
-    read_text,
+    open_lines,
+    records,
+    scan,
 )
 from bot.settings import Settings
 
@@ -30,23 +31,30 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 )
 async def import_applications(settings: Settings, args: argparse.Namespace) -> int:
     path: Path = args.file
-    # Read and check the whole file before touching the database: a file that
-    # cannot be read at all is one line and a non-zero exit, nothing loaded.
+    today = system_clock().astimezone(KYIV).date()
+    # Check the whole file before touching the database: a file that cannot be used
+    # at all is one line and a non-zero exit, nothing loaded. Both passes stream the
+    # file, so memory does not grow with it.
     try:
-        parsed = parse_csv(read_text(path), system_clock().astimezone(KYIV).date())
+        with open_lines(path) as lines:
+            checked = scan(lines, today)
     except ImportFileError as exc:
         raise CommandError(f"{path}: {exc}") from None
     app = await build_app(settings)
     try:
-        report = ImportReport(problems=list(parsed.problems))
+        report = ImportReport(problems=list(checked.problems))
         async with app.db.transaction() as session:
-            await apply_records(
-                session,
-                parsed.records,
-                now=app.runtime.now(),
-                default_locale=settings.default_locale,
-                report=report,
-            )
+            try:
+                with open_lines(path) as lines:
+                    await apply_records(
+                        session,
+                        records(lines, today, checked),
+                        now=app.runtime.now(),
+                        default_locale=settings.default_locale,
+                        report=report,
+                    )
+            except ImportFileError as exc:  # the file changed between the two passes
+                raise CommandError(f"{path}: {exc}; nothing was loaded") from None
     finally:
         await app.close()
     for problem in report.problems:

@@ -13,15 +13,21 @@ platforms stay pending for a process that has one). A lane repeatedly:
 2. **sends** each row through the platform's messenger behind a sliding-window
    rate limiter (`ratelimit.py`); on Viber, identical announcement rows go out
    as one ``deliver_many`` call (``broadcast_message``) of up to ``max_batch``.
-3. **records** each outcome within ~50 ms, in bulk: sent, blocked (the person
-   is marked unreachable or unsubscribed), rate-limited (the lane pauses for
-   ``retry_after``, the row waits as long), transient (retried with backoff up
-   to `MAX_ATTEMPTS`, then failed), failed (kept with its reason).
+3. **records** each outcome, in bulk (a group commit: what came in while one
+   write ran goes in the next): sent, blocked (the person is marked unreachable
+   or unsubscribed), rate-limited (the lane pauses for ``retry_after``, the row
+   waits as long), transient (retried with backoff up to `MAX_ATTEMPTS`, then
+   failed), failed (kept with its reason).
 
-A row whose send was recorded is never sent again. The one window where a
-crash can repeat a message is between the platform accepting it and the
-record (at most `FLUSH_SECONDS`); a graceful stop closes that window by
-letting sends in progress finish and giving unsent rows back.
+A row whose send was recorded is never sent again. Just before the platform
+call the row's ``handed_at`` is committed, and a send keeps its place among the
+`MAX_IN_FLIGHT` concurrent ones until its outcome is committed too. So after a
+crash (`kill -9`, power) the only rows whose message may already have reached
+the person are the ``sending`` rows still marked ``handed_at`` — at most the
+sends in flight at that instant. Whoever reclaims such a row once its lease
+ends sends it again and marks it ``maybe_twice``: the announcement's report
+counts it as "possibly delivered twice", not as a plain delivery. A graceful
+stop lets sends in progress finish and gives unsent rows back.
 """
 
 from __future__ import annotations
@@ -60,8 +66,7 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 POLL_SECONDS = 1.0  # a row enqueued by another process goes out within about this long
-FLUSH_SECONDS = 0.05
-FLUSH_ROWS = 500
+FLUSH_SECONDS = 0.05  # after a failed write, the next try
 CLAIM_SECONDS = 2.0  # claim about this much sending at the platform's rate
 MAX_CLAIM_ROWS = 1000
 MAX_IN_FLIGHT = 64
@@ -207,12 +212,16 @@ class OutboxWorker:
         self.limiters: dict[str, SlidingWindowLimiter] = {}
         self._lanes: dict[str, _Lane] = {}
         self._results: list[Settled] = []
+        #: futures resolved once the matching results / hand-overs are committed
+        self._written: list[asyncio.Future[None]] = []
+        self._handing: list[int] = []
+        self._handed: list[asyncio.Future[None]] = []
+        self._dirty = asyncio.Event()
         self._held: set[int] = set()  # claimed by us, outcome not yet written
         self._ambiguous: set[int] = set()  # the platform may have it: never give back
         self._flush_lock = asyncio.Lock()
         self._stopping = False
         self._counter = results_counter(app.metrics)
-        self._early_flush: asyncio.Task[None] | None = None
 
     # -- public -------------------------------------------------------------
     def wake(self) -> None:
@@ -306,6 +315,15 @@ class OutboxWorker:
         if self._stopping:
             lane.limiter.release(ticket)
             return
+        try:
+            # Committed before the call: after a crash this row is known to be in doubt.
+            await self._hand([row.id for row in unit.rows])
+        except BaseException:
+            lane.limiter.release(ticket)
+            raise
+        if self._stopping:
+            lane.limiter.release(ticket)
+            return
         task = asyncio.current_task()
         assert task is not None
         lane.delivering.add(task)
@@ -316,13 +334,17 @@ class OutboxWorker:
             lane.limiter.release(ticket)
             lane.delivering.discard(task)
         now = self.app.runtime.now()
+        written: list[asyncio.Future[None]] = []
         for row in unit.rows:
             result = results.get(row.user_id) or DeliveryResult(
                 Outcome.TRANSIENT, reason="no result"
             )
             if result.outcome is Outcome.RATE_LIMITED:
                 lane.limiter.pause(result.retry_after or 1.0)
-            self._record(settle(row, result, now))
+            written.append(self._record(settle(row, result, now)))
+        # The slot stays taken until the outcome is committed: that bounds what a crash
+        # can leave in doubt by MAX_IN_FLIGHT.
+        await asyncio.gather(*written)
 
     @staticmethod
     async def _call(messenger: Messenger, unit: Unit) -> dict[str, DeliveryResult]:
@@ -377,7 +399,14 @@ class OutboxWorker:
             taken = await session.execute(
                 update(Q)
                 .where(Q.id.in_(candidates), due)
-                .values(state="sending", lease_until=now + self.lease)
+                .values(
+                    state="sending",
+                    lease_until=now + self.lease,
+                    # Handed to the platform by a process that died before the answer:
+                    # sent again, and reported as possibly delivered twice.
+                    maybe_twice=or_(Q.maybe_twice, Q.handed_at.is_not(None)),
+                    handed_at=None,
+                )
                 .returning(Q.id)
                 .execution_options(synchronize_session=False)
             )
@@ -470,28 +499,47 @@ class OutboxWorker:
             return set(found)
 
     # -- recording --------------------------------------------------------------
-    def _record(self, settled: Settled) -> None:
+    def _record(self, settled: Settled) -> asyncio.Future[None]:
+        """Queue an outcome for the next write; the future resolves once it is committed."""
         self._counter.labels(settled.row.platform, settled.result).inc()
+        written = asyncio.get_running_loop().create_future()
         self._results.append(settled)
-        if len(self._results) >= FLUSH_ROWS and not self._flush_lock.locked():
-            self._early_flush = asyncio.get_running_loop().create_task(self._flush())
+        self._written.append(written)
+        self._dirty.set()
+        return written
+
+    async def _hand(self, ids: list[int]) -> None:
+        """Commit `handed_at` on these rows (with others waiting at the same moment)."""
+        handed = asyncio.get_running_loop().create_future()
+        self._handing.extend(ids)
+        self._handed.append(handed)
+        self._dirty.set()
+        await asyncio.shield(handed)  # a cancelled sender must not undo the others' write
 
     async def _flush_loop(self) -> None:
         while True:
-            await asyncio.sleep(FLUSH_SECONDS)
+            await self._dirty.wait()
+            self._dirty.clear()
             try:
                 await self._flush()
             except Exception as exc:  # the database is away: keep the results, try again
                 log.warning("outbox flush failed: %s", type(exc).__name__)
+                await asyncio.sleep(FLUSH_SECONDS)
+                self._dirty.set()
 
     async def _flush(self) -> None:
         async with self._flush_lock:
-            if not self._results:
+            if not self._results and not self._handing:
                 return
             batch, self._results = self._results, []
+            written, self._written = self._written, []
+            handing, self._handing = self._handing, []
+            handed, self._handed = self._handed, []
             finished = False
             try:
                 async with self.app.db.transaction() as session:
+                    if handing:
+                        await mark_handed(session, handing, self.app.runtime.now())
                     await write_outcomes(session, batch)
                     touched = {s.row.announcement_id for s in batch if s.row.announcement_id}
                     if touched:
@@ -500,9 +548,15 @@ class OutboxWorker:
                         finished = await finish_if_done(session, touched, self.app.runtime.now())
             except BaseException:
                 self._results[:0] = batch
+                self._written[:0] = written
+                self._handing[:0] = handing
+                self._handed[:0] = handed
                 raise
             for settled in batch:
                 self._held.discard(settled.row.id)
+            for future in (*written, *handed):
+                if not future.done():
+                    future.set_result(None)
             if finished:
                 wake()  # the author's final report was queued
 
@@ -515,7 +569,7 @@ class OutboxWorker:
             await session.execute(
                 update(Q)
                 .where(Q.id.in_(unsent), Q.state == "sending")
-                .values(state="pending", lease_until=None)
+                .values(state="pending", lease_until=None, handed_at=None)
                 .execution_options(synchronize_session=False)
             )
         self._held.difference_update(unsent)
@@ -565,8 +619,19 @@ _WRITE = (
             bindparam("new_not_before", type_=UTCDateTime()), Q.__table__.c.not_before
         ),
         lease_until=None,
+        handed_at=None,
     )
 )
+
+
+async def mark_handed(session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
+    for start in range(0, len(ids), 1000):
+        await session.execute(
+            update(Q)
+            .where(Q.id.in_(ids[start : start + 1000]), Q.state == "sending")
+            .values(handed_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def write_outcomes(session: AsyncSession, batch: Sequence[Settled]) -> None:
@@ -585,6 +650,7 @@ async def write_outcomes(session: AsyncSession, batch: Sequence[Settled]) -> Non
                 attempts=Q.attempts + 1,
                 reason="",
                 lease_until=None,
+                handed_at=None,
             )
             .execution_options(synchronize_session=False)
         )
@@ -627,4 +693,4 @@ async def write_outcomes(session: AsyncSession, batch: Sequence[Settled]) -> Non
 
 @background_service
 async def outbox_worker(app: App) -> Job | None:
-    return OutboxWorker(app).run
+    return OutboxWorker(app, lease=timedelta(seconds=app.settings.outbox_lease_seconds)).run

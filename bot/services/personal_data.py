@@ -19,6 +19,8 @@ from storage.repositories import AuditLog, People
 Describe = Callable[[AsyncSession, Person, Translator], Awaitable[list[str]]]
 #: the name of a region code (KATOTTG) in a language; codes are never shown to people
 RegionName = Callable[[Translator, str], str | None]
+#: what a feature keeps outside the person's rows (a scheduled job), removed on erasure
+Forget = Callable[[AsyncSession, Person], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,17 @@ class Section:
 
 
 _SECTIONS: list[Section] = []
+_FORGETTERS: list[Forget] = []
 
 
 def register_section(section: Section) -> None:
     if all(existing.name != section.name for existing in _SECTIONS):
         _SECTIONS.append(section)
+
+
+def register_forgetter(forget: Forget) -> None:
+    if forget not in _FORGETTERS:
+        _FORGETTERS.append(forget)
 
 
 def sections() -> list[Section]:
@@ -99,5 +107,7 @@ async def erase_person(session: AsyncSession, person: Person) -> None:
     The audit keeps no identity.
     """
     person_id = person.id
+    for forget in _FORGETTERS:  # before the cascade: they look up what the person had
+        await forget(session, person)
     await People(session).erase(person_id)
     await AuditLog(session).record(f"person:{person_id}", "person.erased")

@@ -1,8 +1,11 @@
 """Keep data only as long as the privacy notice says: 12 months after the last message.
 
 A daily scheduler job erases everyone silent that long, through the same
-cascade as "Delete my data", and forgets delivery ids so old that no platform
-will redeliver them. It is idempotent: several processes may run it.
+cascade as "Delete my data", and forgets what outlives its use in the other
+tables: delivery ids no platform will redeliver, Viber receipts no report
+needs, finished outbox rows, applications nobody has confirmed for a year.
+`RULES` names the rule of every table; a test keeps it complete. The job is
+idempotent: several processes may run it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete
+from sqlalchemy import and_, delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.lifecycle import background_service
@@ -23,6 +26,9 @@ from bot.services.cases.service import purge_closed_cases
 from bot.services.personal_data import erase_person
 from bot.services.privacy import RETENTION_MONTHS
 from storage.models.status import LookupFailure
+from storage.models import OutboxMessage
+from storage.models.status import Application
+from storage.models.viber import ViberReceipt
 from storage.repositories import People, ProcessedEvents
 
 if TYPE_CHECKING:
@@ -37,6 +43,26 @@ BATCH = 500  # people erased per transaction
 DELIVERY_IDS_KEPT = timedelta(days=7)
 # Keyed-hash records of failed status checks outlive erasure for the lockout only.
 LOOKUP_FAILURES_KEPT = timedelta(days=1)
+#: announcement reports read receipts in the days after sending; a quarter is plenty
+RECEIPTS_KEPT = timedelta(days=90)
+WITH_PERSON = "with the person (ON DELETE CASCADE from people)"
+#: every table and what removes its rows (tests/test_erasure.py checks it is complete)
+RULES: dict[str, str] = {
+    "people": f"{RETENTION_MONTHS} months after the last message, or on 'Delete my data'",
+    "dialog_states": WITH_PERSON,
+    "appointments": WITH_PERSON,
+    "waitlist": WITH_PERSON,
+    "application_follows": WITH_PERSON,
+    "status_lookup_failures": WITH_PERSON,
+    "outbox": WITH_PERSON + f"; a finished row after {RETENTION_MONTHS} months",
+    "slot_seats": "with its appointment (ON DELETE CASCADE); a free seat names nobody",
+    "processed_events": f"after {DELIVERY_IDS_KEPT.days} days",
+    "viber_receipts": f"after {RECEIPTS_KEPT.days} days; keyed by SECRET_KEY, never by a Viber id",
+    "applications": f"when neither updated nor confirmed for {RETENTION_MONTHS} months",
+    "application_status_changes": "with its application (ON DELETE CASCADE)",
+    "announcements": "kept: staff's texts and counts; the author link goes with the author",
+    "audit_log": "kept: staff actions; an erasure is logged by internal number only",
+}
 
 
 def months_before(moment: datetime, months: int) -> datetime:
@@ -58,7 +84,25 @@ async def apply_retention(session: AsyncSession, now: datetime, batch: int = BAT
     await session.execute(
         delete(LookupFailure).where(LookupFailure.at < now - LOOKUP_FAILURES_KEPT)
     )
+    await forget_old_records(session, now)
     return len(silent)
+
+
+async def forget_old_records(session: AsyncSession, now: datetime) -> None:
+    year_ago = months_before(now, RETENTION_MONTHS)
+    await session.execute(delete(ViberReceipt).where(ViberReceipt.at < now - RECEIPTS_KEPT))
+    Q = OutboxMessage
+    await session.execute(
+        delete(Q).where(
+            Q.state.not_in(("pending", "sending")),
+            or_(Q.sent_at < year_ago, and_(Q.sent_at.is_(None), Q.created_at < year_ago)),
+        )
+    )
+    await session.execute(
+        delete(Application).where(
+            Application.updated_at < year_ago, Application.checked_at < year_ago
+        )
+    )
 
 
 async def retention_job() -> None:

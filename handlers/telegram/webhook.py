@@ -9,6 +9,7 @@ from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
 
+from handlers import json_body
 from handlers.telegram.adapter import TelegramAdapter
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,9 @@ class WebhookEndpoint:
         if not hmac.compare_digest(given, self._secret):
             return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
         try:
-            update = Update.model_validate(await request.json(), context={"bot": self.adapter.bot})
-        except (ValueError, ValidationError):
+            data = json_body.parse(await request.read())
+            update = Update.model_validate(data, context={"bot": self.adapter.bot})
+        except (ValueError, ValidationError):  # json_body.BadBody is a ValueError
             # Telegram would resend a 5xx forever; a body that is not an update never gets better.
             log.warning("webhook: a body that is not a Telegram update was refused")
             return web.json_response({"ok": False, "error": "not an update"}, status=400)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 from dataclasses import replace
 from typing import Any
@@ -38,7 +37,8 @@ from bot.engine.globals import parse_open
 from bot.engine.locks import KeyedLocks
 from bot.i18n import N_, pick_language, translator
 from bot.lifecycle import Job
-from handlers.viber import receipts
+from handlers import json_body
+from handlers.viber import inputs, receipts
 from handlers.viber.client import ViberClient, ViberUnavailable
 from handlers.viber.messenger import PLATFORM, ViberMessenger
 from handlers.viber.render import welcome
@@ -132,8 +132,9 @@ class ViberAdapter:
             log.warning("Viber callback refused: bad signature")
             return web.Response(status=403)
         try:
-            data = json.loads(body)
-        except ValueError:
+            data = json_body.parse(body)
+        except json_body.BadBody as exc:
+            log.warning("Viber callback refused: %s", exc)
             return web.Response(status=400)
         if not isinstance(data, dict):
             return web.Response(status=400)
@@ -162,7 +163,7 @@ class ViberAdapter:
     # -- events ------------------------------------------------------------------------
     async def on_conversation_started(self, data: dict[str, Any]) -> web.Response:
         parsed = create_request(data)
-        replies = await self.welcome_replies(str(parsed.user.id), parsed.user.language)
+        replies = await self.welcome_replies(inputs.user_id(parsed.user.id), parsed.user.language)
         level = api_version_of(data.get("user"))
         return web.json_response(welcome(replies, self.sender_name, api_version=level))
 
@@ -195,7 +196,7 @@ class ViberAdapter:
 
     async def on_message(self, data: dict[str, Any]) -> None:
         sender = data["sender"]
-        user_id = str(sender["id"])
+        user_id = inputs.user_id(sender["id"])
         async with self.locks.hold(user_id):
             replies: list[Reply] = []
             for event in await self.incoming(data, user_id, sender.get("language")):
@@ -208,7 +209,7 @@ class ViberAdapter:
         self, data: dict[str, Any], user_id: str, language: str | None
     ) -> list[Incoming]:
         """The engine event(s) for one Viber message."""
-        token = str(data["message_token"])
+        token = inputs.message_token(data["message_token"])
         base = Incoming(
             PLATFORM, user_id, Kind.UNSUPPORTED, language_code=language, event_id=token
         )
@@ -274,9 +275,10 @@ class ViberAdapter:
 
     async def on_subscription(self, data: dict[str, Any], *, subscribed: bool) -> None:
         parsed = create_request(data)
-        user_id = str(parsed.user.id) if subscribed else str(parsed.user_id)
+        user_id = inputs.user_id(parsed.user.id if subscribed else parsed.user_id)
+        token = inputs.message_token(data["message_token"])
         async with self.app.db.transaction() as session:
-            if not await ProcessedEvents(session).claim(PLATFORM, str(data["message_token"])):
+            if not await ProcessedEvents(session).claim(PLATFORM, token):
                 return
             people = People(session)
             if not subscribed:
@@ -293,12 +295,15 @@ class ViberAdapter:
     async def on_receipt(self, data: dict[str, Any]) -> None:
         parsed = create_request(data)
         reason = str(getattr(parsed, "desc", "") or "") if data["event"] == "failed" else ""
+        user_id = inputs.user_id(parsed.user_id)
+        token = inputs.message_token(data["message_token"])
         async with self.app.db.transaction() as session:
             await receipts.record(
                 session,
-                message_token=str(parsed.message_token),
+                self.app.settings,
+                message_token=token,
                 event=str(data["event"]),
-                user_id=str(parsed.user_id or ""),
+                user_id=user_id,
                 at=receipts.callback_time(data.get("timestamp"), utcnow()),
                 reason=reason,
             )

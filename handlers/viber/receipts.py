@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -10,15 +9,22 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.secret_key import keyed_hash
+from bot.settings import Settings
 from storage.models.viber import ViberReceipt
 
 EVENTS = ("delivered", "seen", "failed")
-# A fixed key: the hash only has to tell receivers of one message apart, never name them.
-_KEY = b"poruch/viber-receipt/v1"
+PURPOSE = "viber-receipt"
 
 
-def receiver_key(user_id: str) -> str:
-    return hashlib.blake2b(user_id.encode(), key=_KEY, digest_size=16).hexdigest()
+def receiver_key(settings: Settings, user_id: str) -> str:
+    """Tells the receivers of one message apart without naming them.
+
+    Keyed with SECRET_KEY, never a key written in the code: anyone who knows a
+    Viber id could otherwise compute its key and find that person's receipts,
+    also after "Delete my data".
+    """
+    return keyed_hash(settings, PURPOSE, user_id)[:32]
 
 
 def callback_time(timestamp_ms: object, fallback: datetime) -> datetime:
@@ -30,6 +36,7 @@ def callback_time(timestamp_ms: object, fallback: datetime) -> datetime:
 
 async def record(
     session: AsyncSession,
+    settings: Settings,
     *,
     message_token: str,
     event: str,
@@ -44,7 +51,7 @@ async def record(
         .values(
             message_token=message_token[:24],
             event=event,
-            receiver_key=receiver_key(user_id),
+            receiver_key=receiver_key(settings, user_id),
             reason=reason[:64],
             at=at,
         )

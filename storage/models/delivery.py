@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime, utcnow
@@ -37,4 +37,9 @@ class OutboxMessage(Base):
     reason: Mapped[str] = mapped_column(String(64), default="")
     #: the platform's id of the sent message (Viber message token), matched to receipts
     platform_ref: Mapped[str | None] = mapped_column(String(24), default=None, index=True)
+    #: committed just before the platform call, cleared with its outcome: a `sending` row
+    #: left with it by a crash may have reached the person
+    handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: sent again after such a crash: the person may have it twice (the report says so)
+    maybe_twice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -186,6 +186,9 @@ class TelegramApiDouble:
     #: the longest a getUpdates call waits, whatever timeout the bot asks for
     poll_cap: float = 0.3
     webhook_attempts: int = 3
+    #: seconds between taking a sendMessage (it is in `sent`) and answering it, as a
+    #: slow network would: a bot that dies meanwhile does not know the message went out
+    send_latency: float = 0.0
 
     calls: list[Call] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
@@ -454,6 +457,8 @@ class TelegramApiDouble:
         self.sent.append(
             Sent(message_id, int(chat["id"]), params["text"], text, markup, time.monotonic())
         )
+        if self.send_latency:
+            await asyncio.sleep(self.send_latency)
         return self._message(message_id, chat, text, markup)
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:

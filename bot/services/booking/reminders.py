@@ -34,6 +34,7 @@ from bot.scheduler import current_app
 from bot.services.booking import texts
 from bot.services.booking.model import OfficeCatalog
 from bot.services.booking.service import sweep
+from bot.services.personal_data import register_forgetter
 from storage.models import Person
 from storage.models.booking import BOOKED, Appointment
 
@@ -137,6 +138,28 @@ async def sync_reminders(app: App, appointment_ids: Iterable[int]) -> None:
             await schedule(scheduler, appointment, now)
         else:
             await unschedule(scheduler, appointment_id)
+
+
+async def forget_reminders(session: AsyncSession, person: Person) -> None:
+    """On erasure: the person's reminder jobs go too (their arguments name appointments).
+
+    Removed before the erasure commits; should it roll back, `reconcile` schedules
+    the reminders again at the next start.
+    """
+    try:
+        app = current_app()
+    except RuntimeError:
+        return  # no scheduler in this process: `reconcile` drops the jobs at the next start
+    if app.scheduler is None:
+        return
+    ids = (
+        await session.scalars(select(Appointment.id).where(Appointment.person_id == person.id))
+    ).all()
+    for appointment_id in ids:
+        await unschedule(app.scheduler, appointment_id)
+
+
+register_forgetter(forget_reminders)
 
 
 async def sync_after_commit(appointment_ids: Iterable[int]) -> None:

@@ -34,6 +34,8 @@ class Counts:
     #: Viber receipts for this announcement's messages (they arrive later, by callback)
     viber_delivered: int = 0
     viber_seen: int = 0
+    #: of `sent`: sent again after a crash left them in doubt (the person may have two)
+    maybe_twice: int = 0
 
     @property
     def total(self) -> int:
@@ -51,6 +53,11 @@ async def counts(session: AsyncSession, announcement_id: int) -> Counts:
         select(Q.state, func.count()).where(Q.announcement_id == announcement_id).group_by(Q.state)
     )
     by_state = {state: int(n) for state, n in rows}
+    maybe_twice = await session.scalar(
+        select(func.count()).where(
+            Q.announcement_id == announcement_id, Q.state == "sent", Q.maybe_twice.is_(True)
+        )
+    )
     tokens = (
         select(Q.platform_ref)
         .where(Q.announcement_id == announcement_id, Q.platform_ref.is_not(None))
@@ -71,6 +78,7 @@ async def counts(session: AsyncSession, announcement_id: int) -> Counts:
         skipped=by_state.get("skipped", 0),
         cancelled=by_state.get("cancelled", 0),
         remaining=by_state.get("pending", 0) + by_state.get("sending", 0),
+        maybe_twice=int(maybe_twice or 0),
     )
 
 
@@ -145,12 +153,16 @@ async def finish_if_done(session: AsyncSession, ids: Iterable[int], now: datetim
 def report_text(tr: Translator, announcement: Announcement, c: Counts) -> str:
     lines = [
         tr._("Recipients: {n}", n=c.total),
-        tr._("Delivered: {n}", n=c.sent),
+        tr._("Delivered: {n}", n=c.sent - c.maybe_twice),
         tr._(
             "Not delivered: {n} (blocked the bot: {blocked})", n=c.not_delivered, blocked=c.blocked
         ),
         tr._("Skipped, switched announcements off meanwhile: {n}", n=c.skipped),
     ]
+    if c.maybe_twice:
+        lines.append(
+            tr._("Possibly delivered twice (sent again after a restart): {n}", n=c.maybe_twice)
+        )
     if c.cancelled:
         lines.append(tr._("Not sent, cancelled: {n}", n=c.cancelled))
     if c.remaining:

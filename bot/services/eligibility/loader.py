@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.datafiles import DataError, YamlDocument, data_loader, read_yaml
 from bot.services.eligibility import conditions as c
+from bot.services.eligibility import contradictions
 from bot.services.eligibility.model import (
     Constant,
     ConstantsFile,
@@ -99,6 +100,8 @@ def load_folder(folder: Path) -> tuple[Eligibility | None, list[DataError]]:
     if all_programmes_read and not errors and not checker.errors:
         checker.check_reachable()
     errors.extend(checker.errors)
+    for doc, programme in programmes:
+        errors.extend(contradictions.check_programme(doc, programme))
     if errors:
         return None, errors
     return (

@@ -9,8 +9,12 @@ Reasons never quote a number or a birth date: they name the column only.
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Iterable, Sequence
+import hashlib
+import itertools
+import stat
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -33,10 +37,16 @@ REQUIRED = ("number", "birth_date", "status", "updated_at")
 OPTIONAL = ("note",)
 MAX_NOTE = 1000
 BATCH = 500
+MB = 1024 * 1024
+#: the largest file `import-applications` reads (docs/status.md): about 800,000 rows
+MAX_FILE_BYTES = 50 * MB
+#: one physical line; a row is a few dozen bytes, a note at most MAX_NOTE characters
+MAX_LINE_BYTES = 64 * 1024
 
 
 class ImportFileError(Exception):
-    """The file cannot be read at all (missing, not UTF-8, no header): one line to show."""
+    """The file cannot be used at all (missing, too large, not UTF-8 text, a NUL byte, a quote
+    never closed, no header): one line to show, and nothing of it is loaded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,19 +88,64 @@ class ImportReport:
         )
 
 
-def read_text(path: Path) -> str:
+def check_file(path: Path) -> None:
+    """Refuse, before a byte is read, what is not a regular file within the size limit."""
     try:
-        raw = path.read_bytes()
+        info = path.stat()
     except FileNotFoundError:
         raise ImportFileError("no such file") from None
-    except IsADirectoryError:
-        raise ImportFileError("is a folder, not a CSV file") from None
     except OSError as exc:
         raise ImportFileError(f"cannot be read ({exc.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ImportFileError("is a folder, not a CSV file")
+    if not stat.S_ISREG(info.st_mode):
+        # /dev/zero, a pipe, a socket: it may never end.
+        raise ImportFileError("is not a regular file; save the CSV to a file first")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ImportFileError(
+            f"is {info.st_size / MB:.0f} MB; the limit is {MAX_FILE_BYTES // MB} MB "
+            "(split it into several files)"
+        )
+
+
+def guarded_lines(raw_lines: Iterable[bytes]) -> Iterator[str]:
+    """Physical lines as text, refusing what a staff CSV never holds, with its line number."""
+    size = 0
+    for number, raw in enumerate(raw_lines, start=1):
+        size += len(raw)
+        if size > MAX_FILE_BYTES:
+            raise ImportFileError(
+                f"line {number}: the file passes the {MAX_FILE_BYTES // MB} MB limit"
+            )
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            raise ImportFileError(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
+        if b"\0" in raw:
+            raise ImportFileError(f"line {number}: holds a NUL byte; this is not a CSV text file")
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise ImportFileError(
+                f"not UTF-8 text (line {number}); save it as CSV UTF-8"
+            ) from None
+        yield line
+
+
+@contextmanager
+def open_lines(path: Path) -> Iterator[Iterator[str]]:
+    """The checked file's lines, read one at a time: memory does not grow with the file."""
+    check_file(path)
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(f"not UTF-8 text (byte {exc.start}); save it as CSV UTF-8") from None
+        handle = path.open("rb")
+    except OSError as exc:
+        raise ImportFileError(f"cannot be read ({exc.strerror})") from None
+    with handle:
+        # Each read is bounded: a line without an end (a binary file) cannot fill memory.
+        raw_lines = iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b"")
+        yield guarded_lines(raw_lines)
+
+
+def text_lines(text: str) -> Iterator[str]:
+    return guarded_lines(line.encode() for line in text.splitlines(keepends=True))
 
 
 def _header(row: Sequence[str]) -> dict[str, int]:
@@ -149,55 +204,108 @@ def _parse_row(
     return Record(number, birth_date, status, updated_at, note), []
 
 
-def parse_csv(text: str, today: date) -> ParsedFile:
-    """Check every row; raise `ImportFileError` only when there is no usable header."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportFileError("the file is empty; expected a header row") from None
-    except csv.Error as exc:
-        raise ImportFileError(f"line 1: not CSV ({exc})") from None
-    columns = _header(header)
-    width = len(header)
-    records: list[tuple[int, Record]] = []
-    problems: list[RowProblem] = []
-    first_seen: dict[str, int] = {}
+def _rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """(line where the record starts, cells); a broken quote refuses the whole file."""
+    reader = csv.reader(lines, strict=True)
     while True:
-        line = reader.line_num + 1  # where the next record starts
+        line = reader.line_num + 1
         try:
             cells = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as exc:
-            problems.append(RowProblem(line, f"not valid CSV ({exc})"))
-            break  # the reader cannot resynchronise after a broken quote
+            if "end of data" in str(exc) or "field larger" in str(exc):
+                raise ImportFileError(
+                    f'line {line}: a quoted cell that starts here is never closed (a " is missing)'
+                ) from None
+            raise ImportFileError(f"line {reader.line_num}: not valid CSV ({exc})") from None
+        yield line, cells
+
+
+def _checked_rows(
+    lines: Iterable[str], today: date
+) -> Iterator[tuple[int, Record | None, list[str]]]:
+    rows = _rows(lines)
+    try:
+        _, header = next(rows)
+    except StopIteration:
+        raise ImportFileError("the file is empty; expected a header row") from None
+    columns = _header(header)
+    width = len(header)
+    for line, cells in rows:
         if not any(cell.strip() for cell in cells):
             continue  # blank line
         record, reasons = _parse_row(cells, columns, width, today)
-        if record is not None and record.number.key in first_seen:
-            reasons = [
-                f"number: the same application is already on line {first_seen[record.number.key]}"
-            ]
-            record = None
+        yield line, record, reasons
+
+
+def _fingerprint(key: str) -> int:
+    return int.from_bytes(
+        hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """The first pass over a file: its problems and which lines repeat an application."""
+
+    problems: list[RowProblem]
+    skipped: frozenset[int]  # lines with a problem, repeated ones included
+
+
+def scan(lines: Iterable[str], today: date) -> Scan:
+    """Check every row without keeping any: raise `ImportFileError` for an unusable file.
+
+    A repeated application is found from 8-byte fingerprints kept in an array and
+    sorted once at the end: a few MB for a 200,000-row file, not a record per row.
+    """
+    problems: list[RowProblem] = []
+    fingerprints: array[int] = array("q")
+    starts: array[int] = array("q")
+    for line, record, reasons in _checked_rows(lines, today):
         if record is None:
             problems.append(RowProblem(line, "; ".join(reasons)))
             continue
-        first_seen[record.number.key] = line
-        records.append((line, record))
-    return ParsedFile(records, problems)
+        fingerprints.append(_fingerprint(record.number.key))
+        starts.append(line)
+    ordered = sorted(fingerprints)
+    repeated = {a for a, b in itertools.pairwise(ordered) if a == b}
+    del ordered
+    first: dict[int, int] = {}
+    for fingerprint, line in zip(fingerprints, starts, strict=True):
+        if fingerprint not in repeated:
+            continue
+        if fingerprint in first:
+            reason = f"number: the same application is already on line {first[fingerprint]}"
+            problems.append(RowProblem(line, reason))
+        else:
+            first[fingerprint] = line
+    problems.sort(key=lambda problem: problem.line)
+    return Scan(problems, frozenset(problem.line for problem in problems))
 
 
-def _chunks(
-    items: Sequence[tuple[int, Record]], size: int
-) -> Iterable[Sequence[tuple[int, Record]]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def records(lines: Iterable[str], today: date, checked: Scan) -> Iterator[tuple[int, Record]]:
+    """The second pass: the good rows, one at a time, as `scan` judged them."""
+    for line, record, _ in _checked_rows(lines, today):
+        if record is not None and line not in checked.skipped:
+            yield line, record
+
+
+def parse_csv(text: str, today: date) -> ParsedFile:
+    """A whole CSV text checked and parsed (small files, tests); files go through `scan`."""
+    checked = scan(text_lines(text), today)
+    return ParsedFile(list(records(text_lines(text), today, checked)), checked.problems)
+
+
+def _chunks(items: Iterable[tuple[int, Record]], size: int) -> Iterator[list[tuple[int, Record]]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 async def apply_records(
     session: AsyncSession,
-    records: Sequence[tuple[int, Record]],
+    records: Iterable[tuple[int, Record]],
     *,
     now: datetime,
     default_locale: str,
@@ -228,25 +336,33 @@ class _DryRun(Exception):
     """Raised inside the transaction to roll a dry run back."""
 
 
-async def import_text(app: App, text: str, *, dry_run: bool = False) -> ImportReport:
-    """Parse and load a whole CSV text with the app's clock; one transaction.
+async def import_lines(
+    app: App,
+    lines: Callable[[], AbstractContextManager[Iterable[str]]],
+    *,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Check a whole file, then load its good rows in one transaction, streaming both passes.
 
     With `dry_run` every row goes through exactly the same code and the
     transaction is rolled back: the report says what a real import would do
     (new, changed, unchanged, notices) and nothing is stored or sent.
     """
     now = app.runtime.now()
-    parsed = parse_csv(text, now.astimezone(KYIV).date())
-    report = ImportReport(problems=list(parsed.problems))
+    today = now.astimezone(KYIV).date()
+    with lines() as first:
+        checked = scan(first, today)
+    report = ImportReport(problems=list(checked.problems))
     try:
         async with app.db.transaction() as session:
-            await apply_records(
-                session,
-                parsed.records,
-                now=now,
-                default_locale=app.settings.default_locale,
-                report=report,
-            )
+            with lines() as second:
+                await apply_records(
+                    session,
+                    records(second, today, checked),
+                    now=now,
+                    default_locale=app.settings.default_locale,
+                    report=report,
+                )
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -254,5 +370,10 @@ async def import_text(app: App, text: str, *, dry_run: bool = False) -> ImportRe
     return report
 
 
+async def import_text(app: App, text: str, *, dry_run: bool = False) -> ImportReport:
+    """Parse and load a whole CSV text with the app's clock; one transaction."""
+    return await import_lines(app, lambda: nullcontext(text_lines(text)), dry_run=dry_run)
+
+
 async def import_file(app: App, path: Path) -> ImportReport:
-    return await import_text(app, read_text(path))
+    return await import_lines(app, lambda: open_lines(path))

@@ -1,0 +1,163 @@
+"""After "Delete my data" nothing in any table, nor in the job store, links to the person.
+
+The person writes on Viber, books a visit (reminder jobs are scheduled) and gets
+messages whose delivery Viber confirms. Then every table of the database — and
+the scheduler's job store — is dumped and searched for anything that could name
+them: their Viber id, a hash of it that needs no secret, their booking code,
+their internal number in a person column, their appointments' numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.app import App
+from bot.scheduler import JOBS_TABLE, build_scheduler, set_current_app, sync_url
+from bot.services import retention
+from bot.services.booking.reminders import catalog_of, sync_reminders
+from bot.services.personal_data import erase_person
+from storage.db import Database
+from storage.models import Base
+from storage.repositories import People
+from tests.booking_support import book, kyiv
+from tests.conftest import Clock
+from tests.viber_support import onboard, viber_world
+
+OFFICE = "kyiv-cnap-obolon"  # demo data: Thursday 09:00–18:00
+THU_10 = kyiv(2026, 11, 26, 10)
+VIBER_ID = "erase-me=="
+# What the receipts were keyed with before: a key written in the source, so anyone
+# who knows a Viber id could compute it.
+OLD_FIXED_KEY = hashlib.blake2b(
+    VIBER_ID.encode(), key=b"poruch/viber-receipt/v1", digest_size=16
+).hexdigest()
+
+
+async def dump(db: Database) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table in the database, whatever models know of it."""
+
+    def table_names(connection: Any) -> list[str]:
+        return list(inspect(connection).get_table_names())
+
+    rows: dict[str, list[dict[str, Any]]] = {}
+    async with db.engine.connect() as connection:
+        assert isinstance(connection, AsyncConnection)
+        for name in await connection.run_sync(table_names):
+            result = await connection.execute(text(f'SELECT * FROM "{name}"'))
+            rows[name] = [dict(row._mapping) for row in result]
+    return rows
+
+
+async def test_nothing_links_to_an_erased_person(db_url: str, clock: Clock) -> None:
+    async with viber_world(db_url, clock) as world:
+        app: App = world.app
+        scheduler = build_scheduler(db_url)
+        scheduler.start(paused=True)
+        app.scheduler = scheduler
+        set_current_app(app)
+        try:
+            person = world.person(VIBER_ID, "en")
+            await onboard(person)
+            stored = await world.stored_person(VIBER_ID)
+            assert stored is not None
+            booked = await book(
+                app.db, catalog_of(app.runtime), stored.id, THU_10, clock(), office_id=OFFICE
+            )
+            assert booked.appointment is not None
+            appointment = booked.appointment
+            await sync_reminders(app, [appointment.id])
+            assert any(
+                job.id.startswith(f"reminder:{appointment.id}:") for job in scheduler.get_jobs()
+            )
+            for event, token in (("delivered", 9001), ("seen", 9001), ("failed", 9002)):
+                status, _ = await world.viber.callback(
+                    {
+                        "event": event,
+                        "timestamp": 1764000000000,
+                        "message_token": token,
+                        "user_id": VIBER_ID,
+                        "desc": "x",
+                    }
+                )
+                assert status == 200
+            before = await dump(app.db)
+            assert before["viber_receipts"], "the receipts were recorded"
+
+            async with app.db.transaction() as session:
+                found = await People(session).find("viber", VIBER_ID)
+                assert found is not None
+                await erase_person(session, found)
+
+            after = await dump(app.db)
+            jobs = [(job.id, job.args) for job in scheduler.get_jobs()]
+        finally:
+            scheduler.shutdown(wait=False)
+            set_current_app(None)
+
+    needles = {VIBER_ID, OLD_FIXED_KEY, appointment.code}
+    for table, table_rows in after.items():
+        for row in table_rows:
+            for column, value in row.items():
+                shown = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+                for needle in needles:
+                    assert needle not in shown, (table, column)
+                if column.endswith("person_id"):
+                    assert value != stored.id, (table, column)
+                if column.endswith("appointment_id"):
+                    assert value != appointment.id, (table, column)
+    assert after["viber_receipts"], "receipts stay for the report, keyed so they name nobody"
+    for job_id, args in jobs:
+        assert not job_id.startswith(f"reminder:{appointment.id}:"), job_id
+        assert appointment.id not in list(args or []), job_id
+    # The job store's own table, read raw (on SQLite it is a file of its own).
+    jobs_url = sync_url(db_url)
+    if jobs_url.startswith("sqlite"):
+        store = Database(jobs_url.replace("sqlite://", "sqlite+aiosqlite://", 1))
+        try:
+            job_rows = (await dump(store))[JOBS_TABLE]
+        finally:
+            await store.dispose()
+    else:
+        job_rows = after[JOBS_TABLE]
+    assert not any(str(row["id"]).startswith(f"reminder:{appointment.id}:") for row in job_rows)
+
+
+def test_every_table_has_a_retention_rule() -> None:
+    """A new table must say what removes its rows (bot/services/retention.py, docs/privacy.md)."""
+    import storage.models.booking
+    import storage.models.broadcast
+    import storage.models.status
+    import storage.models.viber  # noqa: F401
+
+    assert set(Base.metadata.tables) == set(retention.RULES)
+    for name, rule in retention.RULES.items():
+        table = Base.metadata.tables[name]
+        cascades = {fk.column.table.name for fk in table.foreign_keys if fk.ondelete == "CASCADE"}
+        if rule.startswith("with the person"):
+            assert "people" in cascades, name
+
+
+async def test_retention_forgets_old_receipts(app: App, clock: Clock) -> None:
+    from handlers.viber import receipts
+
+    now = clock()
+    async with app.db.transaction() as session:
+        for token, age in (("1", 91), ("2", 89)):
+            await receipts.record(
+                session,
+                app.settings,
+                message_token=token,
+                event="delivered",
+                user_id="someone==",
+                at=now - timedelta(days=age),
+            )
+    async with app.db.transaction() as session:
+        await retention.apply_retention(session, now)
+    async with app.db.transaction() as session:
+        left = (await session.scalars(text("SELECT message_token FROM viber_receipts"))).all()
+    assert left == ["2"]

@@ -282,8 +282,11 @@ class TelegramApiDouble:
         self._chats[int(chat["id"])] = chat
 
     # -- feeding updates -------------------------------------------------------------------
-    async def push(self, body: dict[str, Any]) -> int:
-        """Queue an update (polling) or POST it to the webhook; returns its update_id."""
+    async def push(self, body: dict[str, Any], *, deliver: bool = True) -> int:
+        """Queue an update (polling) or POST it to the webhook; returns its update_id.
+
+        `deliver=False` only numbers and records it, for a test to `post_webhook` itself.
+        """
         update = {"update_id": next(self._update_ids), **body}
         for part in update.values():
             if isinstance(part, dict):
@@ -291,7 +294,9 @@ class TelegramApiDouble:
                 if chat:
                     self.know_chat(chat)
         self._by_id[update["update_id"]] = update
-        if self.webhook_url:
+        if not deliver:
+            pass
+        elif self.webhook_url:
             await self.post_webhook(update["update_id"])
         else:
             async with self._changed:
@@ -299,9 +304,12 @@ class TelegramApiDouble:
                 self._changed.notify_all()
         return int(update["update_id"])
 
-    async def post_webhook(self, update_id: int, *, secret: str | None = None) -> int:
-        """POST an update to the webhook as Telegram does, retrying until 2xx (bounded)."""
-        assert self._client is not None and self.webhook_url
+    async def post_webhook(
+        self, update_id: int, *, secret: str | None = None, url: str | None = None
+    ) -> int:
+        """POST an update to the webhook (or `url`) as Telegram does, retrying until 2xx."""
+        url = url or self.webhook_url
+        assert self._client is not None and url
         update = self._by_id[update_id]
         headers = {}
         token = self.webhook_secret if secret is None else secret
@@ -309,7 +317,7 @@ class TelegramApiDouble:
             headers["X-Telegram-Bot-Api-Secret-Token"] = token
         status = 0
         for _ in range(self.webhook_attempts):
-            async with self._client.post(self.webhook_url, json=update, headers=headers) as resp:
+            async with self._client.post(url, json=update, headers=headers) as resp:
                 status = resp.status
             self.webhook_deliveries.append((update_id, status))
             if 200 <= status < 300:

@@ -48,6 +48,9 @@ RESTART_DELAY = (1.0, 30.0)  # first and longest wait before polling or setWebho
 #: often (it returns that update again, with anything new behind it)
 REPOLL_WHILE_PENDING = 0.05
 SENT_FLUSH_DELAY = 0.1  # replies marked sent in one statement per this many seconds
+#: a chat with this many updates and answers queued is flooding: what it sends next is
+#: merged into one "please wait" until the queue has drained
+FLOOD_BACKLOG = 5
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -101,6 +104,12 @@ class Lane:
     outbound: deque[Outgoing] = field(default_factory=deque)
     handling: bool = False
     sending: bool = False
+    told_to_wait: bool = False
+    merged: int = 0
+
+    @property
+    def backlog(self) -> int:
+        return len(self.inbound) + len(self.outbound) + self.handling
 
     @property
     def idle(self) -> bool:
@@ -236,11 +245,43 @@ class TelegramAdapter:
         if lane is None:
             lane = self._lanes[key] = Lane(key)
         pending = Pending(update, asyncio.get_running_loop().create_future(), lane)
+        if lane.backlog >= FLOOD_BACKLOG:
+            self._merge(pending)
+            return pending.done
         lane.inbound.append(pending)
         if not lane.handling:
             lane.handling = True
             self._spawn(self._work(lane))
         return pending.done
+
+    def _merge(self, pending: Pending) -> None:
+        """A flood: this update is not handled; the person is asked once to wait.
+
+        Telegram lets a bot send about one message a second to a chat: answering every
+        one of hundreds of messages would take minutes and keep the engine busy for
+        nothing. The update is confirmed at once (it changes nothing), so it never
+        holds up the offset for everyone else.
+        """
+        lane, update = pending.lane, pending.update
+        lane.merged += 1
+        self.app.metrics.updates.labels(PLATFORM, "merged").inc()
+        pending.done.set_result(True)
+        if update.callback_query is not None:  # the spinner stops all the same
+            self._spawn(self._call_quietly("answerCallbackQuery", update.callback_query.answer()))
+        if not lane.told_to_wait:
+            lane.told_to_wait = True
+            sender = update.message.from_user if update.message else None
+            if update.callback_query is not None:
+                sender = update.callback_query.from_user
+            tr = self._translator_for(sender)
+            wait = tr._(
+                "You are writing faster than I can answer. Please wait for my reply. "
+                "Messages sent in the meantime stay unanswered: after my reply, "
+                "send again whatever matters."
+            )
+            lane.outbound.append(Outgoing(lane.key, None, [Reply(text=wait)]))
+            self._start_sending(lane)
+        self._spawn(self.progress.mark(update.update_id))
 
     async def _work(self, lane: Lane) -> None:
         try:
@@ -287,6 +328,9 @@ class TelegramAdapter:
             pending.replied = True
             update_id = pending.update.update_id
         lane.outbound.append(Outgoing(chat_id, user_id, replies, update_id, event_id))
+        self._start_sending(lane)
+
+    def _start_sending(self, lane: Lane) -> None:
         if not lane.sending:
             lane.sending = True
             self._spawn(self._send_lane(lane))
@@ -313,6 +357,8 @@ class TelegramAdapter:
 
     def _forget_if_idle(self, lane: Lane) -> None:
         if lane.idle and self._lanes.get(lane.key) is lane:
+            if lane.merged:
+                log.info("a flood of %d updates in one chat was merged", lane.merged)
             del self._lanes[lane.key]  # memory stays flat
 
     async def _flush_sent(self) -> None:

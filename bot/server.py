@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Callable, Coroutine
@@ -17,6 +18,9 @@ from bot.lifecycle import start_services
 log = logging.getLogger(__name__)
 
 APP_KEY = web.AppKey("poruch_app", App)
+#: the youngest generation is collected after this many new container objects (Python's
+#: default is 700: on the hot path that meant a collection every couple of updates)
+GC_GEN0_THRESHOLD = 50_000
 
 # An adapter plugs into the server: it may add routes, and returns a coroutine to run
 # beside the server (polling loop) or None. It is called before the server starts.
@@ -62,6 +66,18 @@ def configured_adapters(app: App) -> list[Adapter]:
     return adapters
 
 
+def settle_memory() -> None:
+    """After start-up: freeze what lives for ever, and collect the young less often.
+
+    Start-up leaves some 280,000 tracked objects (aiogram's and pydantic's types,
+    SQLAlchemy's mappers, the catalogs, the data files) that never become garbage, yet
+    every full collection walked them all (0.2 s each). Frozen, the collector skips them.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, 20, 100)
+
+
 async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -81,6 +97,7 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
     log.info("HTTP server on %s:%s", app.settings.http_host, app.settings.http_port)
     tasks = [asyncio.create_task(job()) for job in background]
     services = await start_services(app)
+    settle_memory()
     try:
         await stop.wait()
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import logging
 import signal
 import socket
@@ -21,6 +22,9 @@ from bot.settings import Settings, SettingsError
 log = logging.getLogger(__name__)
 
 APP_KEY = web.AppKey("poruch_app", App)
+#: the youngest generation is collected after this many new container objects (Python's
+#: default is 700: on the hot path that meant a collection every couple of updates)
+GC_GEN0_THRESHOLD = 50_000
 
 # The server's own limits on slow clients, whatever proxy stands in front of it:
 #: a connection is closed when a request's headers have not arrived this long after it
@@ -132,6 +136,18 @@ def configured_adapters(app: App) -> list[Adapter]:
     return adapters
 
 
+def settle_memory() -> None:
+    """After start-up: freeze what lives for ever, and collect the young less often.
+
+    Start-up leaves some 280,000 tracked objects (aiogram's and pydantic's types,
+    SQLAlchemy's mappers, the catalogs, the data files) that never become garbage, yet
+    every full collection walked them all (0.2 s each). Frozen, the collector skips them.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, 20, 100)
+
+
 async def serve(
     app: App,
     *,
@@ -164,6 +180,7 @@ async def serve(
     log.info("HTTP server on %s:%s", app.settings.http_host, app.settings.http_port)
     tasks = [asyncio.create_task(job()) for job in background]
     services = await start_services(app)
+    settle_memory()
     try:
         await stop.wait()
     finally:

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=1, le=65535)
     staff_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     telegram_rate_limit: float = Field(default=25, gt=0)
+    #: PostgreSQL: seconds before another worker sends replies a crashed one left unsent
+    telegram_resend_after: float = Field(default=30, gt=0)
     viber_rate_limit: float = Field(default=25, gt=0)
     viber_message_price: float = Field(default=0.0196, ge=0)  # EUR, docs/announcements.md
     #: how long a dead worker's claimed outbox rows wait before another takes them over

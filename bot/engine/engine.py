@@ -9,6 +9,7 @@ apology and the main menu: the bot never goes silent.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import traceback
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.context import Back, Context, Goto, Start
 from bot.engine.dialog import Step
-from bot.engine.events import Button, Incoming, Kind, Reply
+from bot.engine.events import Button, Incoming, Kind, Reply, replies_to_json
 from bot.engine.globals import (
     Global,
     as_global,
@@ -62,6 +63,15 @@ def offered_buttons(replies: list[Reply]) -> dict[str, str]:
     }
 
 
+async def _keep(
+    session: AsyncSession, event: Incoming, keep_for: str | None, replies: list[Reply]
+) -> None:
+    if keep_for is None or event.event_id is None or not replies:
+        return
+    stored = json.dumps({"to": keep_for, "replies": replies_to_json(replies)}, ensure_ascii=False)
+    await ProcessedEvents(session).keep_replies(event.platform, event.event_id, stored)
+
+
 def onboarding_dialog(ctx: Context) -> str | None:
     """The first-contact dialog the person has yet to finish: language, then privacy."""
     if ctx.person.locale is None:
@@ -91,14 +101,20 @@ class Engine:
         self.locks = KeyedLocks()
 
     # -- entry point --------------------------------------------------------
-    async def handle(self, event: Incoming) -> list[Reply]:
+    async def handle(self, event: Incoming, *, keep_for: str | None = None) -> list[Reply]:
+        """Handle one event; the replies come back once its transaction has committed.
+
+        `keep_for` (the address the adapter will send to) stores the replies with the
+        event's claim in the same transaction, so an adapter that crashes before
+        sending them can send them after a restart (`ProcessedEvents.take_unsent`).
+        """
         started = time.perf_counter()
         async with self.locks.hold(event.identity):
             try:
-                replies, actions = await self._handle_once(event)
+                replies, actions = await self._handle_once(event, keep_for)
             except Exception as exc:
                 self._log_failure(exc)
-                replies, actions = await self._recover(event)
+                replies, actions = await self._recover(event, keep_for)
         for action in actions:
             try:
                 await action()
@@ -108,7 +124,9 @@ class Engine:
         self.metrics.latency.labels(event.platform).observe(time.perf_counter() - started)
         return replies
 
-    async def _handle_once(self, event: Incoming) -> tuple[list[Reply], AfterCommit]:
+    async def _handle_once(
+        self, event: Incoming, keep_for: str | None
+    ) -> tuple[list[Reply], AfterCommit]:
         async with self.db.transaction() as session:
             if event.event_id and not await ProcessedEvents(session).claim(
                 event.platform, event.event_id
@@ -135,12 +153,12 @@ class Engine:
                 language = pick_language(event.language_code, self.runtime.settings.default_locale)
                 ctx.tr = translator(language)
             await self._route(ctx)
-            if ctx.erased:
-                return ctx.replies, ctx.after_commit_actions
-            if not ctx.replies:  # never silent
-                await self._show(ctx)
-            state.offered = offered_buttons(ctx.replies)
-            await states.save(person.id, state)
+            if not ctx.erased:
+                if not ctx.replies:  # never silent
+                    await self._show(ctx)
+                state.offered = offered_buttons(ctx.replies)
+                await states.save(person.id, state)
+            await _keep(session, event, keep_for, ctx.replies)
             return ctx.replies, ctx.after_commit_actions
 
     async def _public_view(self, session: AsyncSession, event: Incoming) -> list[Reply] | None:
@@ -417,7 +435,9 @@ class Engine:
             ctx.replies[-1] = replace(last, buttons=(*last.buttons, tuple(nav)))
 
     # -- failures -------------------------------------------------------------
-    async def _recover(self, event: Incoming) -> tuple[list[Reply], AfterCommit]:
+    async def _recover(
+        self, event: Incoming, keep_for: str | None
+    ) -> tuple[list[Reply], AfterCommit]:
         """Apologise and show the menu, in a fresh transaction."""
         self.metrics.dialog_errors.inc()
         try:
@@ -448,6 +468,7 @@ class Engine:
                 await self._enter(ctx, Start(onboarding_dialog(ctx) or MENU, {}))
                 state.offered = offered_buttons(ctx.replies)
                 await states.save(person.id, state)
+                await _keep(session, event, keep_for, ctx.replies)
                 return ctx.replies, []
         except Exception as exc:
             self._log_failure(exc)

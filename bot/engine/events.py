@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Kind(StrEnum):
@@ -77,3 +78,37 @@ class Reply:
 
     def full_text(self) -> str:
         return f"{self.title}\n\n{self.text}" if self.title else self.text
+
+
+def replies_to_json(replies: list[Reply]) -> list[dict[str, object]]:
+    """Plain data for storing replies until they are sent (see `replies_from_json`)."""
+    return [
+        {
+            "text": reply.text,
+            "title": reply.title,
+            "buttons": [[[b.label, b.payload] for b in row] for row in reply.buttons],
+            "request": reply.request.value if reply.request else None,
+            "request_label": reply.request_label,
+            "links": [[link.label, link.url] for link in reply.links],
+            "remove_keyboard": reply.remove_keyboard,
+        }
+        for reply in replies
+    ]
+
+
+def replies_from_json(data: list[dict[str, Any]]) -> list[Reply]:
+    return [
+        Reply(
+            text=item["text"],
+            title=item.get("title"),
+            buttons=tuple(
+                tuple(Button(label, payload) for label, payload in row)
+                for row in item.get("buttons", ())
+            ),
+            request=Request(item["request"]) if item.get("request") else None,
+            request_label=item.get("request_label", ""),
+            links=tuple(Link(label, url) for label, url in item.get("links", ())),
+            remove_keyboard=bool(item.get("remove_keyboard")),
+        )
+        for item in data
+    ]

@@ -1,40 +1,57 @@
 """Telegram updates → engine `Incoming` → replies, on aiogram 3.
 
 The adapter decides nothing: it translates an update into an event, hands it
-to the engine, and sends what comes back. Each update runs in its own task,
-so one person's slow answer never holds up anyone else's.
+to the engine, and sends what comes back.
+
+Every chat has a lane (`Lane`): its updates go to the engine one at a time in
+Telegram's order, and its replies leave one at a time in the same order, on a
+sender of their own. An update is confirmed to Telegram (the getUpdates offset,
+the webhook's 200) only once its transaction has committed, with its replies
+stored beside it until they are sent: a crash loses nothing (docs/architecture.md).
+One person's slow answer never holds up anyone else's, and one person's backlog
+holds at most one of the engine's slots.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiogram import Bot, Dispatcher, F, Router
+from aiogram import Bot, Dispatcher, Router
 from aiogram.enums import ChatType
+from aiogram.methods import GetUpdates
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 
 from bot.app import App
 from bot.delivery.messenger import Outcome
-from bot.engine.events import Incoming, Kind, Reply
+from bot.engine.events import Incoming, Kind, Reply, replies_from_json
 from bot.engine.globals import Global
-from bot.engine.locks import KeyedLocks
 from bot.i18n import Translator, pick_language, translator
 from bot.services.cases.notify import answer_from_staff_chat
 from handlers.telegram.commands import register_commands
 from handlers.telegram.messenger import PLATFORM, TelegramMessenger, error_code
-from storage.repositories import People
+from storage.repositories import People, ProcessedEvents
 
 log = logging.getLogger(__name__)
 
 POLLING_TIMEOUT = 25  # seconds a getUpdates call waits on the server for news
-MAX_CONCURRENT_UPDATES = 200  # beyond this, polling waits: memory stays bounded under a flood
+MAX_CONCURRENT_UPDATES = 200  # updates in the engine at once; one chat holds at most one
 DRAIN_TIMEOUT = 10.0  # on shutdown, how long answers being written may take to finish
 RESTART_DELAY = (1.0, 30.0)  # first and longest wait before polling or setWebhook is retried
+#: while an update fetched earlier is still uncommitted, getUpdates is asked again this
+#: often (it returns that update again, with anything new behind it)
+REPOLL_WHILE_PENDING = 0.05
+SENT_FLUSH_DELAY = 0.1  # replies marked sent in one statement per this many seconds
+#: a chat with this many updates and answers queued is flooding: what it sends next is
+#: merged into one "please wait" until the queue has drained
+FLOOD_BACKLOG = 5
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -60,6 +77,61 @@ class Progress:
             await self._changed.wait_for(lambda: self._done.count(update_id) >= times)
 
 
+@dataclass(slots=True)
+class Pending:
+    """An update waiting in its chat's lane; `done` is set once its transaction committed."""
+
+    update: Update
+    done: asyncio.Future[bool]
+    lane: Lane
+    replied: bool = False
+
+
+@dataclass(slots=True)
+class Outgoing:
+    chat_id: int
+    user_id: str | None
+    replies: list[Reply]
+    update_id: int | None = None  # for `Progress`
+    event_id: str | None = None  # stored with the update until sent
+
+
+@dataclass(slots=True)
+class Lane:
+    """One chat: updates to the engine in order, replies out in order."""
+
+    key: int
+    inbound: deque[Pending] = field(default_factory=deque)
+    outbound: deque[Outgoing] = field(default_factory=deque)
+    handling: bool = False
+    sending: bool = False
+    told_to_wait: bool = False
+    merged: int = 0
+
+    @property
+    def backlog(self) -> int:
+        return len(self.inbound) + len(self.outbound) + self.handling
+
+    @property
+    def idle(self) -> bool:
+        return not (self.inbound or self.outbound or self.handling or self.sending)
+
+
+_current: ContextVar[Pending | None] = ContextVar("poruch_telegram_pending", default=None)
+
+
+def lane_key(update: Update) -> int:
+    """The chat an update belongs to (its lane); an update of no chat gets a lane of its own."""
+    if update.message is not None:
+        return update.message.chat.id
+    query = update.callback_query
+    if query is not None:
+        if query.message is not None:
+            return query.message.chat.id
+        return query.from_user.id
+    return -update.update_id
+
+
 class TelegramAdapter:
     def __init__(
         self,
@@ -69,6 +141,7 @@ class TelegramAdapter:
         *,
         polling_timeout: int = POLLING_TIMEOUT,
         restart_delay: tuple[float, float] = RESTART_DELAY,
+        concurrency: int = MAX_CONCURRENT_UPDATES,
     ) -> None:
         self.app = app
         self.bot = bot
@@ -79,54 +152,69 @@ class TelegramAdapter:
         self.router = Router(name="poruch")
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(self.router)
-        self.dispatcher.update.outer_middleware(self._track)
-        self.router.message.register(self._on_group_message, F.chat.type != ChatType.PRIVATE)
+        # The chat type is checked inside the handler: aiogram runs a synchronous magic
+        # filter such as `F.chat.type` through asyncio.to_thread, on every message.
         self.router.message.register(self._on_message)
         self.router.callback_query.register(self._on_callback)
-        self._chat_locks = KeyedLocks()
+        self._lanes: dict[int, Lane] = {}
+        self._slots = asyncio.Semaphore(concurrency)
         self._inflight: set[asyncio.Task[Any]] = set()
         self._groups_told: set[int] = set()
+        self._sent_ids: list[str] = []
+        self._flush_due = False
+        self._started = datetime.now(UTC)
 
     # -- running -----------------------------------------------------------------
     async def run_polling(self) -> None:
         """getUpdates until cancelled; then finish the answers being written, and close."""
         try:
             await self._call_quietly("deleteWebhook", self.bot.delete_webhook())
+            await self._start_resending()
             # In the background: a slow API must not delay the first answers.
             self._spawn(register_commands(self.bot, self.app.settings.default_locale))
-            delay = self.restart_delay[0]
-            while True:
-                polling = asyncio.create_task(
-                    self.dispatcher.start_polling(
-                        self.bot,
-                        polling_timeout=self.polling_timeout,
-                        handle_as_tasks=True,
-                        tasks_concurrency_limit=MAX_CONCURRENT_UPDATES,
-                        handle_signals=False,  # the server owns SIGINT/SIGTERM
-                        close_bot_session=False,
-                    )
-                )
-                try:
-                    # asyncio.wait, unlike await, does not cancel polling when we are cancelled.
-                    await asyncio.wait({polling})
-                finally:
-                    if not polling.done():
-                        await self._stop_polling(polling)
-                failure = polling.exception()
-                reason = error_code(failure) if failure is not None else "ended"
-                log.error("polling stopped (%s); restarting", reason)
-                await asyncio.sleep(delay)  # e.g. getMe failed: the API is unreachable
-                delay = min(delay * 2, self.restart_delay[1])
+            await self._poll()
         finally:
             await self.close()
 
-    async def _stop_polling(self, polling: asyncio.Task[None]) -> None:
-        try:
-            await self.dispatcher.stop_polling()
-        except RuntimeError:  # it had not started yet
-            polling.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await polling
+    async def _poll(self) -> None:
+        """Fetch updates and confirm each one only after its transaction committed.
+
+        Telegram confirms every update below the offset, so the offset stays at the
+        oldest update still uncommitted; updates behind it that are in hand already
+        are skipped when Telegram returns them again. After a crash, Telegram sends
+        again every update whose transaction did not commit.
+        """
+        request = GetUpdates(
+            timeout=self.polling_timeout,
+            allowed_updates=self.dispatcher.resolve_used_update_types(),
+        )
+        request_timeout = int((self.bot.session.timeout or 0) + self.polling_timeout)
+        in_hand: dict[int, asyncio.Future[bool]] = {}
+        delay = self.restart_delay[0]
+        while True:
+            try:
+                updates = await self.bot(request, request_timeout=request_timeout)
+            except Exception as exc:
+                log.error("getUpdates failed (%s); retrying", error_code(exc))
+                await asyncio.sleep(delay)  # e.g. the API is unreachable
+                delay = min(delay * 2, self.restart_delay[1])
+                continue
+            delay = self.restart_delay[0]
+            fresh = 0
+            for update in updates:
+                if update.update_id not in in_hand and (
+                    request.offset is None or update.update_id >= request.offset
+                ):
+                    in_hand[update.update_id] = self.submit(update)
+                    fresh += 1
+            waiting = [future for future in in_hand.values() if not future.done()]
+            if waiting and not fresh:
+                # Only updates in hand came back: wait for one to commit (or for a moment,
+                # so that news behind a slow update is not held up by it).
+                await asyncio.wait(
+                    waiting, timeout=REPOLL_WHILE_PENDING, return_when=asyncio.FIRST_COMPLETED
+                )
+            request.offset = _confirmable(in_hand, request.offset)
 
     async def run_webhook(self, url: str, secret: str) -> None:
         """Register the webhook (retrying until Telegram accepts it), then wait to be cancelled."""
@@ -150,20 +238,184 @@ class TelegramAdapter:
         finally:
             await self.close()
 
-    def feed_in_background(self, update: Update) -> None:
-        """Handle a webhook update in its own task; Telegram gets its 200 at once."""
-        self._spawn(self._feed(update))
+    # -- lanes -------------------------------------------------------------------------
+    def submit(self, update: Update) -> asyncio.Future[bool]:
+        """Queue an update in its chat's lane; the future is set once it has committed."""
+        key = lane_key(update)
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = Lane(key)
+        pending = Pending(update, asyncio.get_running_loop().create_future(), lane)
+        if lane.backlog >= FLOOD_BACKLOG:
+            self._merge(pending)
+            return pending.done
+        lane.inbound.append(pending)
+        if not lane.handling:
+            lane.handling = True
+            self._spawn(self._work(lane))
+        return pending.done
+
+    def _merge(self, pending: Pending) -> None:
+        """A flood: this update is not handled; the person is asked once to wait.
+
+        Telegram lets a bot send about one message a second to a chat: answering every
+        one of hundreds of messages would take minutes and keep the engine busy for
+        nothing. The update is confirmed at once (it changes nothing), so it never
+        holds up the offset for everyone else.
+        """
+        lane, update = pending.lane, pending.update
+        lane.merged += 1
+        self.app.metrics.updates.labels(PLATFORM, "merged").inc()
+        pending.done.set_result(True)
+        if update.callback_query is not None:  # the spinner stops all the same
+            self._spawn(self._call_quietly("answerCallbackQuery", update.callback_query.answer()))
+        if not lane.told_to_wait:
+            lane.told_to_wait = True
+            sender = update.message.from_user if update.message else None
+            if update.callback_query is not None:
+                sender = update.callback_query.from_user
+            tr = self._translator_for(sender)
+            wait = tr._(
+                "You are writing faster than I can answer. Please wait for my reply. "
+                "Messages sent in the meantime stay unanswered: after my reply, "
+                "send again whatever matters."
+            )
+            lane.outbound.append(Outgoing(lane.key, None, [Reply(text=wait)]))
+            self._start_sending(lane)
+        self._spawn(self.progress.mark(update.update_id))
+
+    async def _work(self, lane: Lane) -> None:
+        try:
+            while lane.inbound:
+                pending = lane.inbound.popleft()
+                async with self._slots:
+                    token = _current.set(pending)
+                    try:
+                        committed = await self._feed(pending.update)
+                    finally:
+                        _current.reset(token)
+                if not pending.done.done():
+                    pending.done.set_result(committed)
+                if not pending.replied:
+                    await self.progress.mark(pending.update.update_id)
+        finally:
+            lane.handling = False
+            for pending in lane.inbound:  # cancelled at shutdown: never confirmed
+                if not pending.done.done():
+                    pending.done.set_result(False)
+            lane.inbound.clear()
+            self._forget_if_idle(lane)
+
+    async def _feed(self, update: Update) -> bool:
+        try:
+            await self.dispatcher.feed_update(self.bot, update)
+        except Exception as exc:
+            log.error("update %s failed: %s", update.update_id, type(exc).__name__)
+            return False
+        return True
+
+    def _reply(
+        self, chat_id: int, user_id: str | None, replies: list[Reply], event_id: str | None
+    ) -> None:
+        """Queue replies behind the chat's earlier ones; the update's handling is over."""
+        if not replies:
+            return
+        pending = _current.get()
+        lane = pending.lane if pending is not None else self._lanes.get(chat_id)
+        if lane is None:
+            lane = self._lanes[chat_id] = Lane(chat_id)
+        update_id = None
+        if pending is not None and not pending.replied:
+            pending.replied = True
+            update_id = pending.update.update_id
+        lane.outbound.append(Outgoing(chat_id, user_id, replies, update_id, event_id))
+        self._start_sending(lane)
+
+    def _start_sending(self, lane: Lane) -> None:
+        if not lane.sending:
+            lane.sending = True
+            self._spawn(self._send_lane(lane))
+
+    async def _send_lane(self, lane: Lane) -> None:
+        try:
+            while lane.outbound:
+                out = lane.outbound[0]
+                try:
+                    await self._send(out.chat_id, out.user_id, out.replies)
+                except Exception as exc:
+                    log.error("sending failed: %s", type(exc).__name__)
+                lane.outbound.popleft()
+                if out.event_id is not None:
+                    self._sent_ids.append(out.event_id)
+                    if not self._flush_due:
+                        self._flush_due = True
+                        self._spawn(self._flush_sent())
+                if out.update_id is not None:
+                    await self.progress.mark(out.update_id)
+        finally:
+            lane.sending = False
+            self._forget_if_idle(lane)
+
+    def _forget_if_idle(self, lane: Lane) -> None:
+        if lane.idle and self._lanes.get(lane.key) is lane:
+            if lane.merged:
+                log.info("a flood of %d updates in one chat was merged", lane.merged)
+            del self._lanes[lane.key]  # memory stays flat
+
+    async def _flush_sent(self) -> None:
+        """Clear the stored replies of what was sent: one statement for many updates."""
+        await asyncio.sleep(SENT_FLUSH_DELAY)
+        self._flush_due = False
+        sent, self._sent_ids = self._sent_ids, []
+        try:
+            async with self.app.db.transaction() as session:
+                await ProcessedEvents(session).replies_sent(PLATFORM, sent)
+        except Exception as exc:  # they stay stored: sent again only after a crash
+            log.warning("could not mark replies sent (%s)", type(exc).__name__)
+
+    # -- replies committed but not sent before a crash ----------------------------------
+    async def _start_resending(self) -> None:
+        """Send what an earlier run committed but did not send, then keep watching.
+
+        SQLite has one bot process: whatever was stored before this start is an orphan.
+        On PostgreSQL another worker may still be sending what it stored, so a stored
+        reply is taken only once it is older than TELEGRAM_RESEND_AFTER.
+        """
+        if self.app.settings.is_sqlite:
+            await self._resend(self._started)
+            return
+        self._spawn(self._resend_periodically())
+
+    async def _resend_periodically(self) -> None:
+        grace = timedelta(seconds=self.app.settings.telegram_resend_after)
+        while True:
+            cutoff = min(self._started, datetime.now(UTC) - grace)
+            await self._resend(cutoff)
+            await asyncio.sleep(max(grace.total_seconds() / 2, 0.2))
+
+    async def _resend(self, claimed_before: datetime) -> None:
+        try:
+            async with self.app.db.transaction() as session:
+                stored = await ProcessedEvents(session).take_unsent(PLATFORM, claimed_before)
+        except Exception as exc:
+            log.error("could not read unsent replies (%s)", type(exc).__name__)
+            return
+        for _, data in stored:
+            try:
+                kept = json.loads(data)
+                chat_id = int(kept["to"])
+                replies = replies_from_json(kept["replies"])
+            except (ValueError, KeyError, TypeError):
+                log.error("a stored reply could not be read; skipped")
+                continue
+            self._reply(chat_id, None, replies, None)
+        if stored:
+            log.warning("sending %d answers committed before a restart", len(stored))
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(work)
         self._inflight.add(task)  # a strong reference, and `close` waits for it
         task.add_done_callback(self._inflight.discard)
-
-    async def _feed(self, update: Update) -> None:
-        try:
-            await self.dispatcher.feed_update(self.bot, update)
-        except Exception as exc:
-            log.error("update %s failed: %s", update.update_id, type(exc).__name__)
 
     async def close(self) -> None:
         current = asyncio.current_task()
@@ -181,23 +433,13 @@ class TelegramAdapter:
         except Exception as exc:
             log.warning("%s failed: %s", name, error_code(exc))
 
-    async def _track(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        task = asyncio.current_task()
-        if task is not None:
-            self._inflight.add(task)
-        try:
-            return await handler(event, data)
-        finally:
-            if task is not None:
-                self._inflight.discard(task)
-            if isinstance(event, Update):
-                await self.progress.mark(event.update_id)
-
     # -- updates -------------------------------------------------------------------
     async def _on_message(self, message: Message, event_update: Update) -> None:
+        if message.chat.type != ChatType.PRIVATE:
+            return await self._on_group_message(message)
         sender = message.from_user
         if sender is None or sender.is_bot:
-            return
+            return None
         event = self._event(sender, event_update, Kind.TEXT)
         if message.contact is not None:
             if message.contact.user_id != sender.id:
@@ -221,8 +463,8 @@ class TelegramAdapter:
         await self._converse(message.chat.id, event)
 
     async def _on_callback(self, query: CallbackQuery, event_update: Update) -> None:
-        # Answer first: the spinner on the person's button stops even if the rest is slow.
-        await self._call_quietly("answerCallbackQuery", query.answer())
+        # Answered beside the handling: the spinner stops even if the rest is slow.
+        self._spawn(self._call_quietly("answerCallbackQuery", query.answer()))
         chat = query.message.chat if query.message is not None else None
         if chat is None or chat.type != ChatType.PRIVATE or query.data is None:
             return
@@ -252,7 +494,7 @@ class TelegramAdapter:
                 "Please write to me directly."
             )
         )
-        await self._send(chat_id, None, [Reply(text=text)])
+        self._reply(chat_id, None, [Reply(text=text)], None)
 
     async def _on_staff_chat(self, message: Message, event_update: Update) -> None:
         """STAFF_CHAT_ID: a reply to a case's post answers the person (docs/cases.md)."""
@@ -272,33 +514,32 @@ class TelegramAdapter:
     async def _refuse_contact(self, chat_id: int, event: Incoming) -> None:
         """Someone else's contact is never stored; the person is asked again for their own."""
         self.app.metrics.updates.labels(PLATFORM, "foreign_contact").inc()
-        async with self._chat_locks.hold(chat_id):
-            # RESUME re-shows the current question (and its share button) after the refusal.
-            resume = Incoming(
-                platform=PLATFORM,
-                user_id=event.user_id,
-                kind=Kind.BUTTON,
-                payload=Global.RESUME.value,
-                language_code=event.language_code,
-                event_id=event.event_id,
+        # RESUME re-shows the current question (and its share button) after the refusal.
+        resume = Incoming(
+            platform=PLATFORM,
+            user_id=event.user_id,
+            kind=Kind.BUTTON,
+            payload=Global.RESUME.value,
+            language_code=event.language_code,
+            event_id=event.event_id,
+        )
+        replies = await self.app.engine.handle(resume)
+        if not replies:  # a redelivered update, answered already
+            return
+        tr = translator(await self._locale_of(event))
+        refusal = Reply(
+            text=tr._(
+                "This is someone else's contact. I can only take your own number: "
+                "please press the button to share it."
             )
-            replies = await self.app.engine.handle(resume)
-            if not replies:  # a redelivered update, answered already
-                return
-            tr = translator(await self._locale_of(event))
-            refusal = Reply(
-                text=tr._(
-                    "This is someone else's contact. I can only take your own number: "
-                    "please press the button to share it."
-                )
-            )
-            await self._send(chat_id, event.user_id, [refusal, *replies])
+        )
+        self._reply(chat_id, event.user_id, [refusal, *replies], None)
 
     async def _converse(self, chat_id: int, event: Incoming) -> None:
-        # Replies leave in the order the person wrote: one update per chat at a time.
-        async with self._chat_locks.hold(chat_id):
-            replies = await self.app.engine.handle(event)
-            await self._send(chat_id, event.user_id, replies)
+        # The lane keeps the order: this chat's next update waits for this commit, and
+        # the replies queue behind the chat's earlier ones (`_send_lane`).
+        replies = await self.app.engine.handle(event, keep_for=str(chat_id))
+        self._reply(chat_id, event.user_id, replies, event.event_id)
 
     async def _send(self, chat_id: int, user_id: str | None, replies: list[Reply]) -> None:
         if not replies:
@@ -338,3 +579,20 @@ class TelegramAdapter:
         except Exception as exc:
             log.warning("getMe failed: %s", error_code(exc))
             return None
+
+
+def _confirmable(in_hand: dict[int, asyncio.Future[bool]], offset: int | None) -> int | None:
+    """The next getUpdates offset: the oldest update not yet committed (or past the newest).
+
+    Updates below it are forgotten; a failed one is forgotten too, so that Telegram's
+    copy of it is taken again.
+    """
+    for update_id in sorted(in_hand):
+        future = in_hand[update_id]
+        if not future.done():
+            return update_id
+        del in_hand[update_id]
+        if not future.result():
+            return update_id  # handed to the engine again when Telegram returns it
+        offset = update_id + 1
+    return offset

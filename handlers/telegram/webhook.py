@@ -37,7 +37,10 @@ class WebhookEndpoint:
             # Telegram would resend a 5xx forever; a body that is not an update never gets better.
             log.warning("webhook: a body that is not a Telegram update was refused")
             return web.json_response({"ok": False, "error": "not an update"}, status=400)
-        # Answer at once: Telegram resends after a slow response, and one person's slow
-        # answer must not hold up the next update. Duplicates are caught by update_id.
-        self.adapter.feed_in_background(update)
+        # Answered once the update's transaction has committed (its replies are stored
+        # and sent on the chat's lane): a crash before that makes Telegram send it again,
+        # and this person's next update, wherever it lands, sees this one's state.
+        # Duplicates are caught by update_id.
+        if not await self.adapter.submit(update):
+            return web.json_response({"ok": False, "error": "not handled"}, status=500)
         return web.json_response({"ok": True})

@@ -1,10 +1,16 @@
-"""Exactly-once handling of platform deliveries (webhook retries, polling replays)."""
+"""Exactly-once handling of platform deliveries (webhook retries, polling replays).
+
+A claimed row may also carry the replies committed with the update until they are
+sent: after a crash between the commit and the send they are sent on restart
+(at-least-once replies, see docs/architecture.md).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +34,45 @@ class ProcessedEvents:
         )
         result = await self.session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def keep_replies(self, platform: str, event_id: str, replies: str) -> None:
+        """Store the replies (JSON) of a claimed event in the claiming transaction."""
+        await self.session.execute(
+            update(ProcessedEvent)
+            .where(ProcessedEvent.platform == platform, ProcessedEvent.event_id == event_id)
+            .values(replies=replies)
+        )
+
+    async def replies_sent(self, platform: str, event_ids: Sequence[str]) -> None:
+        await self.session.execute(
+            update(ProcessedEvent)
+            .where(ProcessedEvent.platform == platform, ProcessedEvent.event_id.in_(event_ids))
+            .values(replies=None)
+        )
+
+    async def take_unsent(self, platform: str, claimed_before: datetime) -> list[tuple[str, str]]:
+        """(event id, replies) committed before `claimed_before` and never marked sent.
+
+        The rows are locked and cleared in this transaction (SKIP LOCKED on PostgreSQL;
+        SQLite's writer lock on SQLite), so two processes sweeping at once never both
+        send them.
+        """
+        query = (
+            select(ProcessedEvent.event_id, ProcessedEvent.replies)
+            .where(
+                ProcessedEvent.platform == platform,
+                ProcessedEvent.replies.is_not(None),
+                ProcessedEvent.at < claimed_before,
+            )
+            .order_by(ProcessedEvent.at)
+            .limit(1000)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = [(str(row[0]), str(row[1])) for row in (await self.session.execute(query)).all()]
+        if rows:
+            await self.replies_sent(platform, [event_id for event_id, _ in rows])
+        return rows
 
     async def forget_before(self, cutoff: datetime) -> None:
         await self.session.execute(delete(ProcessedEvent).where(ProcessedEvent.at < cutoff))

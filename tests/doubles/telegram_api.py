@@ -10,6 +10,8 @@ code could go wrong, and stricter where Telegram is lenient:
 - inline buttons: callback data 1-64 bytes, exactly one action per button;
 - unknown chats: 400 "chat not found"; blocked chats: 403;
 - faults on demand: 429 with retry_after, 5xx, any error, once or n times;
+- Telegram's published send limits on demand (`limit_sends`): about one message a
+  second per chat (a short burst allowed) and 30 a second per bot, else 429;
 - getUpdates: offset confirmation and long polling (capped, to keep tests quick);
 - webhook mode: after setWebhook, updates are POSTed to the bot with the secret
   header, and re-POSTed (a few times) until the bot answers 2xx.
@@ -189,6 +191,11 @@ class TelegramApiDouble:
     #: seconds between taking a sendMessage (it is in `sent`) and answering it, as a
     #: slow network would: a bot that dies meanwhile does not know the message went out
     send_latency: float = 0.0
+    #: sendMessage limits (`limit_sends`): per chat a bucket of `chat_burst` refilled at
+    #: `chat_rate` a second; per bot at most `bot_rate` in any second. None: unlimited.
+    chat_rate: float | None = None
+    chat_burst: int = 3
+    bot_rate: int | None = None
 
     calls: list[Call] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
@@ -210,6 +217,8 @@ class TelegramApiDouble:
         self._blocked: dict[int, str] = {}
         self._faults: list[Fault] = []
         self._holds: list[Hold] = []
+        self._buckets: dict[int, tuple[float, float]] = {}  # chat → (tokens, at)
+        self._bot_sends: list[float] = []
         self._queries: set[str] = set()
         self._changed = asyncio.Condition()
         self._closing = asyncio.Event()
@@ -276,6 +285,26 @@ class TelegramApiDouble:
             retry_after=retry_after,
         )
 
+    def limit_sends(self, chat_rate: float = 1.0, bot_rate: int = 30) -> None:
+        """Telegram's published limits: ~1 message/s per chat, 30/s per bot (429 beyond)."""
+        self.chat_rate, self.bot_rate = chat_rate, bot_rate
+
+    def _check_limits(self, chat_id: int) -> None:
+        now = time.monotonic()
+        if self.bot_rate is not None:
+            self._bot_sends = [at for at in self._bot_sends if now - at < 1.0]
+            if len(self._bot_sends) >= self.bot_rate:
+                raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        if self.chat_rate is not None:
+            tokens, at = self._buckets.get(chat_id, (float(self.chat_burst), now))
+            tokens = min(float(self.chat_burst), tokens + (now - at) * self.chat_rate)
+            if tokens < 1.0:
+                self._buckets[chat_id] = (tokens, now)
+                raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+            self._buckets[chat_id] = (tokens - 1.0, now)
+        if self.bot_rate is not None:
+            self._bot_sends.append(now)
+
     def hold(self, method: str, chat_id: int) -> Hold:
         hold = Hold(method, chat_id)
         self._holds.append(hold)
@@ -285,8 +314,11 @@ class TelegramApiDouble:
         self._chats[int(chat["id"])] = chat
 
     # -- feeding updates -------------------------------------------------------------------
-    async def push(self, body: dict[str, Any]) -> int:
-        """Queue an update (polling) or POST it to the webhook; returns its update_id."""
+    async def push(self, body: dict[str, Any], *, deliver: bool = True) -> int:
+        """Queue an update (polling) or POST it to the webhook; returns its update_id.
+
+        `deliver=False` only numbers and records it, for a test to `post_webhook` itself.
+        """
         update = {"update_id": next(self._update_ids), **body}
         for part in update.values():
             if isinstance(part, dict):
@@ -294,7 +326,9 @@ class TelegramApiDouble:
                 if chat:
                     self.know_chat(chat)
         self._by_id[update["update_id"]] = update
-        if self.webhook_url:
+        if not deliver:
+            pass
+        elif self.webhook_url:
             await self.post_webhook(update["update_id"])
         else:
             async with self._changed:
@@ -302,9 +336,12 @@ class TelegramApiDouble:
                 self._changed.notify_all()
         return int(update["update_id"])
 
-    async def post_webhook(self, update_id: int, *, secret: str | None = None) -> int:
-        """POST an update to the webhook as Telegram does, retrying until 2xx (bounded)."""
-        assert self._client is not None and self.webhook_url
+    async def post_webhook(
+        self, update_id: int, *, secret: str | None = None, url: str | None = None
+    ) -> int:
+        """POST an update to the webhook (or `url`) as Telegram does, retrying until 2xx."""
+        url = url or self.webhook_url
+        assert self._client is not None and url
         update = self._by_id[update_id]
         headers = {}
         token = self.webhook_secret if secret is None else secret
@@ -312,7 +349,7 @@ class TelegramApiDouble:
             headers["X-Telegram-Bot-Api-Secret-Token"] = token
         status = 0
         for _ in range(self.webhook_attempts):
-            async with self._client.post(self.webhook_url, json=update, headers=headers) as resp:
+            async with self._client.post(url, json=update, headers=headers) as resp:
                 status = resp.status
             self.webhook_deliveries.append((update_id, status))
             if 200 <= status < 300:
@@ -451,6 +488,7 @@ class TelegramApiDouble:
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)
+        self._check_limits(int(chat["id"]))
         text = self._check_text(params)
         markup = self._check_markup(params.get("reply_markup"))
         message_id = next(self._message_ids)

@@ -13,7 +13,7 @@ from alembic import op
 import storage.models.base
 
 revision: str = "0009_cases"
-down_revision: str | Sequence[str] | None = "0008"
+down_revision: str | Sequence[str] | None = "0009_hotpath_pending_replies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,7 +17,7 @@ from alembic import op
 import storage.models.base
 
 revision: str = "0009_lookup_failures_keyed"
-down_revision: str | Sequence[str] | None = "0008"
+down_revision: str | Sequence[str] | None = "0009_viber_api_version"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -25,9 +25,8 @@ from bot.scheduler import current_app
 from bot.services.cases.service import purge_closed_cases
 from bot.services.personal_data import erase_person
 from bot.services.privacy import RETENTION_MONTHS
-from storage.models.status import LookupFailure
 from storage.models import OutboxMessage
-from storage.models.status import Application
+from storage.models.status import Application, LookupFailure
 from storage.models.viber import ViberReceipt
 from storage.repositories import People, ProcessedEvents
 

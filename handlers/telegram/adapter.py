@@ -436,7 +436,7 @@ class TelegramAdapter:
     # -- updates -------------------------------------------------------------------
     async def _on_message(self, message: Message, event_update: Update) -> None:
         if message.chat.type != ChatType.PRIVATE:
-            return await self._on_group_message(message)
+            return await self._on_group_message(message, event_update)
         sender = message.from_user
         if sender is None or sender.is_bot:
             return None

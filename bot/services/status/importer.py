@@ -144,6 +144,12 @@ def open_lines(path: Path) -> Iterator[Iterator[str]]:
         yield guarded_lines(raw_lines)
 
 
+def read_text(path: Path) -> str:
+    """A checked file as one text, for an upload kept between its check and its import."""
+    with open_lines(path) as lines:
+        return "".join(lines)
+
+
 def text_lines(text: str) -> Iterator[str]:
     return guarded_lines(line.encode() for line in text.splitlines(keepends=True))
 

@@ -62,7 +62,12 @@ async def read_in_time(request: web.Request, handler: Handler) -> web.StreamResp
     if request.body_exists:
         try:
             async with asyncio.timeout(READ_TIMEOUT):
-                await request.read()  # kept by aiohttp: the handler's read() gets it at once
+                if request.content_type == "multipart/form-data":
+                    # A multipart body is a stream that read() would use up: post()
+                    # parses it once, and the handler's post() gets the parsed form.
+                    await request.post()
+                else:
+                    await request.read()  # kept by aiohttp: the handler's read() gets it
         except TimeoutError:
             log.warning("HTTP: a request body did not arrive within %s s", READ_TIMEOUT)
             response = web.Response(status=408, text="request timeout")

@@ -52,7 +52,7 @@ RULES: dict[str, str] = {
     "appointments": WITH_PERSON,
     "waitlist": WITH_PERSON,
     "application_follows": WITH_PERSON,
-    "status_lookup_failures": WITH_PERSON,
+    "status_lookup_failures": "after LOOKUP_FAILURES_KEPT (a day); keyed hashes, no person link",
     "outbox": WITH_PERSON + f"; a finished row after {RETENTION_MONTHS} months",
     "slot_seats": "with its appointment (ON DELETE CASCADE); a free seat names nobody",
     "processed_events": f"after {DELIVERY_IDS_KEPT.days} days",
@@ -61,6 +61,12 @@ RULES: dict[str, str] = {
     "application_status_changes": "with its application (ON DELETE CASCADE)",
     "announcements": "kept: staff's texts and counts; the author link goes with the author",
     "audit_log": "kept: staff actions; an erasure is logged by internal number only",
+    "cases": WITH_PERSON + "; a closed case after CASE_RETENTION_MONTHS (default 12)",
+    "case_messages": "with its case (ON DELETE CASCADE)",
+    "no_shows": "with its appointment (ON DELETE CASCADE)",
+    "usage_events": "kept: counts for statistics, a time and a dialog name, no person",
+    "console_links": "a day after it expired (at the next link issued); names staff only",
+    "console_sessions": "a day after it ended or went idle (at the next sign-in); staff only",
 }
 
 

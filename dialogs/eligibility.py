@@ -340,7 +340,8 @@ def detail_message(
     places = []
     for ref in programme.where:
         place = data.places[ref.place]
-        places.append(place.title(ctx.language) + (f" ☎ {place.phone}" if place.phone else ""))
+        line = place.title(ctx.language) + (f" ☎ {place.phone}" if place.phone else "")
+        places.append(line + (f" ({ref.note(ctx.language)})" if ref.note is not None else ""))
     documents = "; ".join(doc(ctx.language) for doc in programme.documents)
     # rank: which optional part goes first when the message would not fit one screen
     parts: list[tuple[str, int | None]] = [

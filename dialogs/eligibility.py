@@ -148,7 +148,12 @@ class AskQuestion(Step):
         offered = offered_buttons(data, question, answers, on) if question.type == "number" else []
         if offered:
             numbers = [button(str(n), str(n)) for n in offered]
-            if question.last_button_plus and offered[-1] == question.buttons[-1]:
+            # "5+" asks for the exact number; a lone button stays a plain answer
+            if (
+                question.last_button_plus
+                and offered[-1] == question.buttons[-1]
+                and len(offered) > 1
+            ):
                 numbers[-1] = button(f"{offered[-1]}+", MORE)
             return [
                 numbers[i : i + MAX_NUMBER_BUTTONS_PER_ROW]

@@ -345,7 +345,7 @@ def detail_message(
     places = []
     for ref in programme.where:
         place = data.places[ref.place]
-        line = place.title(ctx.language) + (f" ☎ {place.phone}" if place.phone else "")
+        line = place.short_title(ctx.language) + (f" ☎ {place.phone}" if place.phone else "")
         places.append(line + (f" ({ref.note(ctx.language)})" if ref.note is not None else ""))
     documents = "; ".join(doc(ctx.language) for doc in programme.documents)
     # rank: which optional part goes first when the message would not fit one screen
@@ -359,7 +359,7 @@ def detail_message(
         parts.append((version.note(ctx.language), 2))
     parts.append(("📄 " + ctx._("Documents:") + " " + documents + ".", None))
     parts.append(("📝 " + programme.how_to_apply(ctx.language), None))
-    parts.append(("📍 " + "; ".join(places), 1))
+    parts.append(("📍 " + ctx._("Where:") + " " + ", ".join(places) + ".", None))
     if version.check is not None:
         parts.append(("⚠️ " + version.check(ctx.language), None))
     checked = ctx._("Checked on {date}", date=ctx.tr.date(version.amount.checked))

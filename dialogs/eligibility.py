@@ -148,7 +148,12 @@ class AskQuestion(Step):
         offered = offered_buttons(data, question, answers, on) if question.type == "number" else []
         if offered:
             numbers = [button(str(n), str(n)) for n in offered]
-            if question.last_button_plus and offered[-1] == question.buttons[-1]:
+            # "5+" asks for the exact number; a lone button stays a plain answer
+            if (
+                question.last_button_plus
+                and offered[-1] == question.buttons[-1]
+                and len(offered) > 1
+            ):
                 numbers[-1] = button(f"{offered[-1]}+", MORE)
             return [
                 numbers[i : i + MAX_NUMBER_BUTTONS_PER_ROW]
@@ -350,7 +355,8 @@ def detail_message(
     places = []
     for ref in programme.where:
         place = data.places[ref.place]
-        places.append(place.title(ctx.language) + (f" ☎ {place.phone}" if place.phone else ""))
+        line = place.short_title(ctx.language) + (f" ☎ {place.phone}" if place.phone else "")
+        places.append(line + (f" ({ref.note(ctx.language)})" if ref.note is not None else ""))
     documents = "; ".join(doc(ctx.language) for doc in programme.documents)
     # rank: which optional part goes first when the message would not fit one screen
     parts: list[tuple[str, int | None]] = [
@@ -363,7 +369,7 @@ def detail_message(
         parts.append((version.note(ctx.language), 2))
     parts.append(("📄 " + ctx._("Documents:") + " " + documents + ".", None))
     parts.append(("📝 " + programme.how_to_apply(ctx.language), None))
-    parts.append(("📍 " + "; ".join(places), 1))
+    parts.append(("📍 " + ctx._("Where:") + " " + ", ".join(places) + ".", None))
     if version.check is not None:
         parts.append(("⚠️ " + version.check(ctx.language), None))
     checked = ctx._("Checked on {date}", date=ctx.tr.date(version.amount.checked))

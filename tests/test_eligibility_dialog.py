@@ -139,6 +139,9 @@ async def test_every_reply_fits_one_phone_message(chat_factory: Chat, language: 
             assert_fits(chat)
             for reply in chat.last[:-1]:
                 explained.add(short[reply.title[2:]] if reply.title else name)
+                # hints are plain conditionals: never a quoted question, label or option
+                hints = [line for line in reply.text.splitlines() if line.startswith("💡")]
+                assert not any(mark in h for h in hints for mark in '«“"'), hints
     every = {p.id for p in data.programmes}
     assert detailed == every
     assert explained == every

@@ -39,9 +39,9 @@ FOLDER = "eligibility"
 SHORT_TITLE_MAX = 40
 NEXT_STEP_MAX = 90
 #: the parts of a programme's details that are never left out (title, amount "depends on",
-#: documents, how to apply, what to check, legal act, the act's link) must leave room in
+#: documents, how to apply, where, what to check, legal act, the act's link) must leave room in
 #: one 700-character phone message for the dialog's own words
-DETAILS_REQUIRED_MAX = 580
+DETAILS_REQUIRED_MAX = 585
 Path_ = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
@@ -358,14 +358,20 @@ class _Checker:
         for i, version in enumerate(programme.versions):
             base: Path_ = ("versions", i)
             for language in ("uk", "en"):
-                size = _details_size(programme, version, language)
+                size = _details_size(programme, version, language) + sum(
+                    len(getattr(self.places[ref.place].short_title, language))
+                    + len(self.places[ref.place].phone or "")
+                    + 4
+                    for ref in programme.where
+                    if ref.place in self.places
+                )
                 if size > DETAILS_REQUIRED_MAX:
                     self._error(
                         doc,
                         (*base, "legal_act"),
                         f"details in '{language}' would not fit one phone message: {size} "
-                        f"characters of short title, documents, how to apply, check, legal act "
-                        f"and link (at most {DETAILS_REQUIRED_MAX}); shorten them",
+                        f"characters of short title, documents, how to apply, places, check, "
+                        f"legal act and link (at most {DETAILS_REQUIRED_MAX}); shorten them",
                     )
             if not any(is_official(url) for url in version.sources):
                 self._error(

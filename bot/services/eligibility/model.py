@@ -164,6 +164,8 @@ class Place(_Model):
     id: Id
     kind: Literal["diia", "cnap", "pfu", "social_protection", "other"]
     title: Text
+    #: how a programme's details name it in one line ("Pension Fund", "ЦНАП")
+    short_title: Text
     details: Text | None = None
     url: str | None = Field(default=None, pattern=r"^https?://")
     phone: str | None = None

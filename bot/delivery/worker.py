@@ -364,6 +364,10 @@ class OutboxWorker:
                 .order_by(Q.not_before, Q.id)
                 .limit(limit)
             )
+            # A messenger that reaches only some people (a demo terminal) claims only theirs.
+            only = getattr(self.app.messengers.get(platform), "only_users", None)
+            if only is not None:
+                pick = pick.where(Person.platform_user_id.in_(sorted(only)))
             if session.get_bind().dialect.name == "postgresql":
                 pick = pick.with_for_update(of=Q, skip_locked=True)
             candidates = list(await session.scalars(pick))

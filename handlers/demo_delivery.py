@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 class TerminalMessenger:
     platform = "terminal"
     max_batch = 1
-    #: how soon a message for someone at another terminal is offered again
-    NOT_MINE_RETRY = 0.3
 
     def __init__(self, out: TextIO, user_id: str) -> None:
         self.out = out

@@ -155,7 +155,14 @@ class OneText(Step):
             if only_uk
             else ctx._("Only the English text is written: everyone will receive it in English."),
             [
-                [ctx.button(ctx._("Yes, send this text to everyone"), "yes")],
+                [
+                    ctx.button(
+                        ctx._("Yes, send it in Ukrainian to everyone")
+                        if only_uk
+                        else ctx._("Yes, send it in English to everyone"),
+                        "yes",
+                    )
+                ],
                 [ctx.button(ctx._("Write the other text too"), "other")],
             ],
         )

@@ -60,7 +60,7 @@ async def test_young_mother_in_english(chat_factory: Chat) -> None:
         "Documents:",
         "Pension Fund of Ukraine service centre — ☎ 0 800 503 753",
         "Cabinet of Ministers Resolution No. 371",
-        r"Checked on November 22, 2026\. Source: https://",
+        r"Checked on 22 November 2026\. Source: https://",
         "not an official decision",
         "1545",
         buttons=["Why not the others?", "Book an appointment", "Start over", "Back"],

@@ -310,7 +310,7 @@ class Followed(Step):
         rows = [
             [
                 ctx.button(f"📄 {a.printed_number}", f"show:{a.id}"),
-                ctx.button(ctx._("🔕 Stop"), f"unf:{a.id}"),
+                ctx.button(ctx._("🔕 Stop notifications"), f"unf:{a.id}"),
             ]
             for a in applications
         ]

@@ -128,6 +128,8 @@ async def test_follow_list_and_unfollow(chat_factory: Chat, sqlite_app: App) -> 
     await chat.presses("Menu")
     await chat.presses("application status")
     await chat.presses("Applications I follow (2)")
+    assert "🔕 Stop" not in chat.buttons  # a Stop button says what it stops
+    assert chat.buttons.count("🔕 Stop notifications") == 2
     await chat.presses("Stop")  # the first application's button
     chat.expect("Stop notifications about application VPO-2026-000123?")
     assert await count(sqlite_app, Follow) == 2  # not before it is confirmed

@@ -75,6 +75,7 @@ EXPAND_ALL = frozenset({("eligibility", "q0"), ("eligibility", "q1")})
 #: steps no walk can show, and why
 UNREACHABLE: dict[tuple[str, str], str] = {
     ("eligibility", "where"): "shown only while no booking dialog is registered",
+    ("staff", "night"): "shown only for Send now between 22:00 and 08:00 Kyiv time",
 }
 
 

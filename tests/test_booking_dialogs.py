@@ -429,3 +429,35 @@ async def test_a_weekday_inside_a_ukrainian_sentence_is_lower_case(chat_factory:
     await press_nth(chat, "a:")
     await chat.presses("Скасувати запис")
     assert "Скасувати ваш запис на четвер, 26 листопада" in chat.text, chat.text
+
+
+async def test_leaving_the_waiting_list_is_confirmed(chat_factory: Chat, sqlite_app: App) -> None:
+    cat = catalog_of(sqlite_app.runtime)
+    async with sqlite_app.db.transaction() as session:
+        await booking.block_seats(session, cat, "pavlohrad-cnap", sqlite_app.runtime.now(), 15)
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("Book an appointment")
+    await chat.presses("Housing (utility) subsidy")
+    await chat.presses("Choose the oblast")
+    await chat.presses("Dnipropetrovsk Oblast")
+    await chat.presses("Pavlohrad")
+    await chat.presses("Join the waiting list")
+    await chat.presses("Book an appointment")
+    await chat.presses("My appointments")
+    await chat.presses("Leave the waiting list")
+    chat.expect("Leave the waiting list?")
+    await chat.presses("No, stay on it")
+    chat.expect("Waiting list")
+    async with sqlite_app.db.transaction() as session:
+        assert len(await booking.waiting(session, (await _person_id(sqlite_app)))) == 1
+    await chat.presses("Leave the waiting list")
+    await chat.presses("Yes, leave it")
+    chat.expect("You have left the waiting list")
+
+
+async def _person_id(app: App) -> int:
+    async with app.db.transaction() as session:
+        found = await session.scalar(select(Person.id).where(Person.platform_user_id == "1"))
+        assert found is not None
+        return int(found)

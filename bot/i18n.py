@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 LANGUAGES = ("uk", "en")
+FORMAT_LOCALES = {"en": "en_GB"}
 KYIV = ZoneInfo("Europe/Kyiv")
 
 
@@ -71,7 +72,9 @@ class Translator:
 
     def __init__(self, language: str, tz: tzinfo = KYIV) -> None:
         self.language = language if language in LANGUAGES else LANGUAGES[0]
-        self.locale = Locale.parse(self.language)
+        # English dates day first, the one way everywhere ("1 December 2026"): a US
+        # "12/1/26" or "December 1" reads as January 12 to many people here.
+        self.locale = Locale.parse(FORMAT_LOCALES.get(self.language, self.language))
         self.tz = tz
         self._catalog = catalog_for(self.language)
 
@@ -96,6 +99,7 @@ class Translator:
         return self._("{amount} UAH", amount=amount)
 
     def date(self, value: date | datetime, format: str = "long") -> str:
+        """The long date, "1 December 2026" / "1 грудня 2026 р.", unless told otherwise."""
         if isinstance(value, datetime):
             value = value.astimezone(self.tz)
         return _format_date(value, format=format, locale=self.locale)
@@ -104,8 +108,11 @@ class Translator:
         return _format_time(value.astimezone(self.tz), format="HH:mm", locale=self.locale)
 
     def datetime(self, value: datetime, format: str = "medium") -> str:
-        fmt = "d MMMM y, HH:mm" if format == "medium" else format
-        return _format_datetime(value.astimezone(self.tz), format=fmt, locale=self.locale)
+        """The long date and the time: "1 January 2090, 10:00" / "1 січня 2090 р., 10:00"."""
+        local = value.astimezone(self.tz)
+        if format == "medium":
+            return f"{self.date(local)}, {self.time(local)}"
+        return _format_datetime(local, format=format, locale=self.locale)
 
     def weekday(self, value: dt.date) -> str:
         return _format_date(value, format="EEEE", locale=self.locale)

@@ -497,10 +497,31 @@ class Mine(Step):
         if kind == "a":
             ctx.data["appt"] = int(number)
             return ctx.goto("appt")
-        if kind == "w":
-            if await booking.leave_waitlist(ctx.db, int(number), ctx.person.id, ctx.now()):
+        if kind == "w":  # confirmed first: a stray number must not drop one's place
+            ctx.data["leave"] = int(number)
+            return ctx.goto("leave")
+        return ctx.invalid(ctx._(CHOOSE))
+
+
+@booking_dialog.step("leave")
+class LeaveWaitlist(Step):
+    async def show(self, ctx: Context) -> None:
+        ctx.ask(
+            ctx._("Leave the waiting list? Your place in it will go to the next person."),
+            [
+                [ctx.button(ctx._("Yes, leave it"), "yes")],
+                [ctx.button(ctx._("No, stay on it"), "no")],
+            ],
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        if payload == "yes":
+            entry = int(ctx.data.pop("leave", 0) or 0)
+            if await booking.leave_waitlist(ctx.db, entry, ctx.person.id, ctx.now()):
                 ctx.say(ctx._("You have left the waiting list."))
             return ctx.goto("mine")
+        if payload == "no":
+            return ctx.back()
         return ctx.invalid(ctx._(CHOOSE))
 
 

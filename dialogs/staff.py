@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from babel.numbers import format_currency
 
+from bot.delivery.quiet import daytime_from
 from bot.delivery.worker import wake_after_commit
 from bot.engine import Context, Dialog, Incoming, Kind, Step
 from bot.i18n import N_
@@ -30,7 +31,7 @@ from bot.services.broadcast import announcements as store
 from bot.services.broadcast.audience import regions
 from bot.services.broadcast.live import progress_text
 from bot.services.broadcast.message import MAX_TEXT, clean_text
-from bot.services.broadcast.schedule import parse_kyiv_time, schedule
+from bot.services.broadcast.schedule import parse_kyiv_time, schedule, too_far_ahead
 from bot.services.personal_data import region_name
 from dialogs.booking_common import catalog, sorted_oblasts
 
@@ -161,7 +162,14 @@ class OneText(Step):
             if only_uk
             else ctx._("Only the English text is written: everyone will receive it in English."),
             [
-                [ctx.button(ctx._("Yes, send this text to everyone"), "yes")],
+                [
+                    ctx.button(
+                        ctx._("Yes, send it in Ukrainian to everyone")
+                        if only_uk
+                        else ctx._("Yes, send it in English to everyone"),
+                        "yes",
+                    )
+                ],
                 [ctx.button(ctx._("Write the other text too"), "other")],
             ],
         )
@@ -287,6 +295,8 @@ class Preview(Step):
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         if payload == "send":
+            if daytime_from(ctx.now()) != ctx.now():
+                return ctx.goto("night")  # status notices wait for the morning; ask first
             return await _create(ctx, scheduled_at=None)
         if payload == "later":
             return ctx.goto("when")
@@ -344,6 +354,32 @@ async def _create(ctx: Context, *, scheduled_at: datetime | None) -> None:
     ctx.goto("progress")
 
 
+@staff.step("night")
+class Night(Step):
+    """ "Send now" between 22:00 and 08:00 Kyiv time: people would be woken up."""
+
+    async def show(self, ctx: Context) -> None:
+        morning = daytime_from(ctx.now())
+        ctx.ask(
+            ctx._(
+                "It is night in Ukraine (22:00–08:00): a message now may wake people up. "
+                "Send it at {time} instead?",
+                time=ctx.tr.datetime(morning),
+            ),
+            [
+                [ctx.button(ctx._("🌅 Send at 08:00"), "morning")],
+                [ctx.button(ctx._("Send now anyway"), "now")],
+            ],
+        )
+
+    async def on_button(self, ctx: Context, payload: str) -> None:
+        if payload == "morning":
+            return await _create(ctx, scheduled_at=daytime_from(ctx.now()))
+        if payload == "now":
+            return await _create(ctx, scheduled_at=None)
+        return ctx.invalid(ctx._("Please choose one of the buttons."))
+
+
 @staff.step("when")
 class When(Step):
     async def show(self, ctx: Context) -> None:
@@ -360,11 +396,16 @@ class When(Step):
             return ctx.invalid(ctx._("I could not read that. Example: 25.12.2026 10:00"))
         if at <= ctx.now() + timedelta(minutes=1):
             return ctx.invalid(ctx._("That time has passed. Please give a time in the future."))
+        if too_far_ahead(at, ctx.now()):
+            return ctx.invalid(ctx._("That is more than a year ahead. Please check the year."))
         await _create(ctx, scheduled_at=at)
 
 
 @staff.step("progress")
 class Progress(Step):
+    # Back never returns to "Stop this announcement?" of one already stopped (or kept).
+    back_to = "home"
+
     async def show(self, ctx: Context) -> None:
         announcement = await store.get(ctx.db, int(ctx.data.get("id", 0)))
         if announcement is None:

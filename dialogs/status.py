@@ -228,7 +228,7 @@ def render(ctx: Context, application: Application, result: LookupResult) -> str:
     parts.append(ctx._("Last change: {date}", date=tr.date(application.updated_at)))
     if len(result.history) > 1:
         lines = [
-            f"• {tr.date(change.changed_at, 'short')} — {label(tr, change.status)}"
+            f"• {tr.date(change.changed_at)} — {label(tr, change.status)}"
             for change in result.history
         ]
         parts.append(ctx._("History:") + "\n" + "\n".join(lines))
@@ -318,7 +318,7 @@ class Followed(Step):
         rows = [
             [
                 ctx.button(f"📄 {a.printed_number}", f"show:{a.id}"),
-                ctx.button(ctx._("🔕 Stop"), f"unf:{a.id}"),
+                ctx.button(ctx._("🔕 Stop notifications"), f"unf:{a.id}"),
             ]
             for a in applications
         ]

@@ -58,6 +58,12 @@ class TerminalMessenger:
         return {user_id: await self.deliver(user_id, [reply]) for user_id in user_ids}
 
 
+def as_line(reply: Reply) -> str:
+    """The whole message as received (title, text, footer), on one transcript line:
+    exactly what the staff preview showed, line breaks written as \\n."""
+    return reply.full_text().replace("\\", "\\\\").replace("\n", "\\n")
+
+
 class TranscriptMessenger:
     def __init__(self, platform: str, path: Path, *, max_batch: int = 1) -> None:
         self.platform = platform
@@ -70,15 +76,14 @@ class TranscriptMessenger:
             handle.writelines(line + "\n" for line in lines)
 
     async def deliver(self, user_id: str, replies: Sequence[Reply]) -> DeliveryResult:
-        first = replies[0].text.splitlines()[0] if replies and replies[0].text else ""
-        await asyncio.to_thread(self._append, [f"{self.platform}\t{user_id}\t{first}"])
+        lines = [f"{self.platform}\t{user_id}\t{as_line(reply)}" for reply in replies]
+        await asyncio.to_thread(self._append, lines)
         return DeliveryResult(Outcome.SENT)
 
     async def deliver_many(
         self, user_ids: Sequence[str], reply: Reply
     ) -> dict[str, DeliveryResult]:
-        first = reply.text.splitlines()[0] if reply.text else ""
-        lines = [f"{self.platform}\t{user_id}\t{first}" for user_id in user_ids]
+        lines = [f"{self.platform}\t{user_id}\t{as_line(reply)}" for user_id in user_ids]
         await asyncio.to_thread(self._append, lines)
         return {user_id: DeliveryResult(Outcome.SENT) for user_id in user_ids}
 

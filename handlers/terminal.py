@@ -6,6 +6,7 @@ Buttons are numbered; type a number or any text. `/quit` (or end of input) leave
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from dataclasses import replace
 from typing import TextIO
@@ -61,8 +62,14 @@ def render(replies: list[Reply], out: TextIO) -> Keys:
     return keys
 
 
+def clean(line: str) -> str:
+    """What was typed, as valid text: a letter cut in half (a terminal that stopped
+    reading mid-character, bytes that are not UTF-8) is dropped, never passed on."""
+    return line.encode("utf-8", "surrogateescape").decode("utf-8", "ignore")
+
+
 def parse(line: str, keys: Keys, user_id: str) -> Incoming:
-    text = line.strip()
+    text = clean(line).strip()
     base = Incoming(platform="terminal", user_id=user_id, kind=Kind.TEXT)
     if text.lower() in keys:
         return replace(base, kind=Kind.BUTTON, payload=keys[text.lower()])
@@ -82,6 +89,19 @@ def parse(line: str, keys: Keys, user_id: str) -> Incoming:
     return replace(base, kind=kind, text=text)
 
 
+def read_interactive() -> str:
+    """One line from the keyboard through GNU readline, which reads the terminal itself:
+    the kernel's line discipline would cut a pasted line at 4095 bytes (about 2000
+    Ukrainian letters), mid-letter; readline has no such limit."""
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401 - importing it makes input() use it
+
+    try:
+        return input("\n> ") + "\n"
+    except EOFError:
+        return ""
+
+
 async def chat(
     engine: Engine,
     *,
@@ -90,15 +110,20 @@ async def chat(
     stdout: TextIO = sys.stdout,
 ) -> None:
     interactive = stdin.isatty()
+    if hasattr(stdout, "reconfigure"):  # a terminal that cannot show a character shows "?"
+        stdout.reconfigure(errors="replace")
     print(
         "Poruch — terminal chat. Type a button's number (or b = back, m = menu); /quit leaves.",
         file=stdout,
     )
     keys = render(await engine.handle(parse("/start", {}, user_id)), stdout)
     while True:
-        if interactive:
-            print("\n> ", end="", file=stdout, flush=True)
-        line = await asyncio.to_thread(stdin.readline)
+        if interactive and stdin is sys.stdin:
+            line = await asyncio.to_thread(read_interactive)
+        else:
+            if interactive:
+                print("\n> ", end="", file=stdout, flush=True)
+            line = await asyncio.to_thread(stdin.readline)
         if not line:  # end of input: leave cleanly
             print("\n(end of input — goodbye)", file=stdout)
             return

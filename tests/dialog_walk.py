@@ -75,6 +75,7 @@ EXPAND_ALL = frozenset({("eligibility", "q0"), ("eligibility", "q1")})
 #: steps no walk can show, and why
 UNREACHABLE: dict[tuple[str, str], str] = {
     ("eligibility", "where"): "shown only while no booking dialog is registered",
+    ("staff", "night"): "shown only for Send now between 22:00 and 08:00 Kyiv time",
 }
 
 
@@ -275,6 +276,14 @@ async def prepare(app: App) -> None:
     announce to (one per platform and language, one of them in a region)."""
     report = await import_text(app, DEMO_APPLICATIONS)
     assert not report.problems, report.problems
+    # One office full, as in the demo: the waiting list (join, leave) is walked too.
+    from bot.services.booking.reminders import catalog_of
+    from bot.services.booking.service import block_seats
+
+    async with app.db.transaction() as session:
+        await block_seats(
+            session, catalog_of(app.runtime), "pavlohrad-cnap", app.runtime.now(), 15
+        )
     async with app.db.transaction() as session:
         people = People(session)
         for platform, user_id, locale, region in (

@@ -140,3 +140,25 @@ def test_safe_cell(cell: str, shown: str) -> None:
     from bot.spreadsheet import safe_cell
 
     assert safe_cell(cell) == shown
+
+
+async def fill_the_demo_office(url: str) -> None:
+    cat, _ = load_catalog(DEMO_DATA_DIR)
+    db = Database(url)
+    try:
+        async with db.transaction() as session:
+            assert await booking.block_seats(session, cat, "pavlohrad-cnap", NOW, 3) > 0
+    finally:
+        await db.dispose()
+
+
+def test_a_fully_booked_office_looks_fully_booked_to_staff(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo keeps every place of one office for walk-ins: staff must see it full."""
+    asyncio.run(fill_the_demo_office(sqlite_url))
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    assert main(["appointments", "--office", "pavlohrad-cnap", "--date", "2026-11-25"]) == 0
+    out = capsys.readouterr().out
+    assert "0 appointment(s)" in out and "fully booked" in out
+    assert "kept for walk-ins" in out and "0 free" in out

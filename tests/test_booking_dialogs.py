@@ -61,12 +61,12 @@ async def test_book_move_and_cancel_in_english(chat_factory: Chat, sqlite_app: A
     chat.expect(r"1\. Obolon District .*\(\d+ m\)", r"2\. Pension Fund service centre, Obolon")
     chat.expect("Today: 09:00–18:00", "DEMO-05", "Demo data")
     await chat.presses("1. Obolon")
-    chat.expect("Choose a day", buttons=["Tue, November 24", "Wed, November 25"])
+    chat.expect("Choose a day", buttons=["Tue, 24 November", "Wed, 25 November"])
     assert len(payloads(chat, "d:")) <= 14
-    await chat.presses("Wed, November 25")
-    chat.expect("Wednesday|November 25", buttons=["09:00", "19:40"])
+    await chat.presses("Wed, 25 November")
+    chat.expect("25 November", buttons=["09:00", "19:40"])
     await chat.presses("10:00")
-    chat.expect("Please check", "10 minutes", "until 12:10", "Wednesday, November 25, 2026, 10:00")
+    chat.expect("Please check", "10 minutes", "until 12:10", "Wednesday, 25 November 2026, 10:00")
     chat.expect_not("Booking code")
     await chat.presses("Confirm")
     chat.expect("You are booked", r"Booking code: [A-Z]{3}-\d{3}", "Please bring", "passport")
@@ -85,9 +85,9 @@ async def test_book_move_and_cancel_in_english(chat_factory: Chat, sqlite_app: A
 
     await chat.presses("Move to another time")
     chat.expect("Choose a day")
-    await chat.presses("Thu, November 26")
+    await chat.presses("Thu, 26 November")
     await chat.presses("11:20")
-    chat.expect("Moving your appointment", "Thursday, November 26, 2026, 11:20")
+    chat.expect("Moving your appointment", "Thursday, 26 November 2026, 11:20")
     await chat.presses("Confirm")
     chat.expect("Your appointment is moved", first.code + "|[A-Z]{3}-\\d{3}")
     old, new = await appointments(sqlite_app)
@@ -95,10 +95,10 @@ async def test_book_move_and_cancel_in_english(chat_factory: Chat, sqlite_app: A
     assert new.starts_at == kyiv(2026, 11, 26, 11, 20)
 
     await chat.presses("My appointments")
-    chat.expect("Thursday, November 26, 2026, 11:20", new.code)
+    chat.expect("Thursday, 26 November 2026, 11:20", new.code)
     await press_nth(chat, "a:")
     await chat.presses("Cancel the appointment")
-    chat.expect("Cancel your appointment on Thursday, November 26, 2026, 11:20?")
+    chat.expect("Cancel your appointment on Thursday, 26 November 2026, 11:20?")
     await chat.presses("Yes, cancel it")
     chat.expect("cancelled", "Main menu")
     assert [a.state for a in await appointments(sqlite_app)] == ["moved", "cancelled"]
@@ -149,7 +149,7 @@ async def test_a_slot_taken_by_someone_else_meanwhile_is_refused_kindly(
     chat_factory: Chat, sqlite_app: App
 ) -> None:
     chat = await at_obolon_days(chat_factory)
-    await chat.presses("Wed, November 25")
+    await chat.presses("Wed, 25 November")
     # Everyone else books all three seats of 10:00 while the person is reading.
     others = await make_people(sqlite_app.db, 3)
     for person_id in others:
@@ -166,7 +166,7 @@ async def test_hold_that_ran_out_is_not_booked(
     chat_factory: Chat, sqlite_app: App, clock: Clock
 ) -> None:
     chat = await at_obolon_days(chat_factory)
-    await chat.presses("Wed, November 25")
+    await chat.presses("Wed, 25 November")
     await chat.presses("10:00")
     clock.advance(minutes=11)
     await chat.presses("Confirm")
@@ -201,7 +201,7 @@ async def test_waiting_list_when_an_office_is_full_and_taking_the_offer(
     assert message.kind == "waitlist" and "a place has opened" in message.body[0]["text"]
 
     await chat.presses("Book an appointment")
-    chat.expect("A place has opened", "Thursday, November 26, 2026, 12:00")
+    chat.expect("A place has opened", "Thursday, 26 November 2026, 12:00")
     await chat.presses("Take this place")
     chat.expect("You are booked", "Pavlohrad")
     [taken] = await appointments(sqlite_app)
@@ -235,12 +235,12 @@ async def test_find_an_office_shows_today_hours_and_leads_to_booking(
 
 async def test_my_data_lists_appointments(chat_factory: Chat, sqlite_app: App) -> None:
     chat = await at_obolon_days(chat_factory)
-    await chat.presses("Wed, November 25")
+    await chat.presses("Wed, 25 November")
     await chat.presses("10:00")
     await chat.presses("Confirm")
     await chat.says("/menu")
     await chat.presses("My data")
-    chat.expect("Appointment: Wednesday, November 25, 2026, 10:00, Obolon District")
+    chat.expect("Appointment: Wednesday, 25 November 2026, 10:00, Obolon District")
 
 
 async def test_typed_text_where_a_location_is_expected_is_re_asked(chat_factory: Chat) -> None:
@@ -305,12 +305,12 @@ async def test_back_after_booking_does_not_return_to_its_confirmation(
     chat_factory: Chat,
 ) -> None:
     chat = await at_obolon_days(chat_factory)
-    await chat.presses("Wed, November 25")
+    await chat.presses("Wed, 25 November")
     await chat.presses("10:00")
     await chat.presses("Confirm")
     chat.expect("You are booked", buttons=["Back", "Menu"])
     await chat.presses("Back")
-    chat.expect("Wednesday, November 25, 2026, 10:00")
+    chat.expect("Wednesday, 25 November 2026, 10:00")
     chat.expect_not("Please check", "no longer kept")
 
 
@@ -349,7 +349,7 @@ async def test_a_new_location_on_the_results_is_taken_as_new(chat_factory: Chat)
 
 async def _booked_at_obolon(chat_factory: Chat) -> Conversation:
     chat = await at_obolon_days(chat_factory)
-    await chat.presses("Wed, November 25")
+    await chat.presses("Wed, 25 November")
     await chat.presses("10:00")
     await chat.presses("Confirm")
     return chat
@@ -363,12 +363,12 @@ async def test_moving_and_not_booking_keeps_the_original(
     await chat.presses("My appointments")
     await press_nth(chat, "a:")
     await chat.presses("Move to another time")
-    await chat.presses("Thu, November 26")
+    await chat.presses("Thu, 26 November")
     await chat.presses("11:20")
     await chat.presses("Do not book")
     chat.expect(
         "not moved",
-        "still booked for Wednesday, November 25, 2026, 10:00",
+        "still booked for Wednesday, 25 November 2026, 10:00",
         f"code {original.code}",
     )
     chat.expect_not("free for others")
@@ -383,7 +383,7 @@ async def test_a_completed_move_voids_the_old_code_and_gives_the_new(
     await chat.presses("My appointments")
     await press_nth(chat, "a:")
     await chat.presses("Move to another time")
-    await chat.presses("Thu, November 26")
+    await chat.presses("Thu, 26 November")
     await chat.presses("11:20")
     await chat.presses("Confirm")
     old, new = await appointments(sqlite_app)
@@ -398,7 +398,7 @@ async def test_a_same_day_booking_promises_only_the_reminders_it_can_send(
     chat_factory: Chat,
 ) -> None:
     chat = await at_obolon_days(chat_factory)  # Tuesday, 12:00 in Kyiv
-    await chat.presses("Tue, November 24")
+    await chat.presses("Tue, 24 November")
     await chat.presses("16:00")
     await chat.presses("Confirm")
     chat.expect("You are booked", "remind you 2 hours before")
@@ -408,7 +408,7 @@ async def test_a_same_day_booking_promises_only_the_reminders_it_can_send(
     await chat.presses("Housing")
     await chat.shares_location(*OBOLON)
     await chat.presses("1. Obolon")
-    await chat.presses("Tue, November 24")
+    await chat.presses("Tue, 24 November")
     await chat.presses("13:20")  # in 80 minutes: no reminder at all
     await chat.presses("Confirm")
     chat.expect("You are booked", "soon: I will not send a reminder")
@@ -429,3 +429,35 @@ async def test_a_weekday_inside_a_ukrainian_sentence_is_lower_case(chat_factory:
     await press_nth(chat, "a:")
     await chat.presses("Скасувати запис")
     assert "Скасувати ваш запис на четвер, 26 листопада" in chat.text, chat.text
+
+
+async def test_leaving_the_waiting_list_is_confirmed(chat_factory: Chat, sqlite_app: App) -> None:
+    cat = catalog_of(sqlite_app.runtime)
+    async with sqlite_app.db.transaction() as session:
+        await booking.block_seats(session, cat, "pavlohrad-cnap", sqlite_app.runtime.now(), 15)
+    chat = chat_factory()
+    await onboard(chat, "en")
+    await chat.presses("Book an appointment")
+    await chat.presses("Housing (utility) subsidy")
+    await chat.presses("Choose the oblast")
+    await chat.presses("Dnipropetrovsk Oblast")
+    await chat.presses("Pavlohrad")
+    await chat.presses("Join the waiting list")
+    await chat.presses("Book an appointment")
+    await chat.presses("My appointments")
+    await chat.presses("Leave the waiting list")
+    chat.expect("Leave the waiting list?")
+    await chat.presses("No, stay on it")
+    chat.expect("Waiting list")
+    async with sqlite_app.db.transaction() as session:
+        assert len(await booking.waiting(session, (await _person_id(sqlite_app)))) == 1
+    await chat.presses("Leave the waiting list")
+    await chat.presses("Yes, leave it")
+    chat.expect("You have left the waiting list")
+
+
+async def _person_id(app: App) -> int:
+    async with app.db.transaction() as session:
+        found = await session.scalar(select(Person.id).where(Person.platform_user_id == "1"))
+        assert found is not None
+        return int(found)

@@ -33,6 +33,8 @@ async def app(sqlite_url: str) -> AsyncIterator[App]:
         (["--audience", "all"], "no text"),
         (["--text-en", "Text", "--at", "tomorrow"], "not an ISO-8601 time"),
         (["--text-en", "Text", "--at", "2020-01-01T09:00"], "in the past"),
+        (["--text-en", "Text", "--at", "2126-01-01T09:00"], "more than a year ahead"),
+        (["--text-en", "Text", "--audience", "region:UA99000000000000000"], "unknown region"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -68,7 +70,7 @@ async def test_queues_prints_the_id_and_follows_delivery_in_process(
     assert await cli.queue_and_follow(app, draft, None, out, err) == 0
 
     lines = out.getvalue().splitlines()
-    assert lines[0] == "1"
+    assert lines[0] == "announcement #1 queued"  # never a bare number
     assert "Recipients: 35" in lines and "Delivered: 35" in lines
     assert "recipients: 35 (telegram: 30, viber: 5)" in err.getvalue()
     assert "35/35" in err.getvalue()  # the progress bar got to the end
@@ -85,7 +87,7 @@ async def test_at_stores_a_job_and_queues_nobody_yet(app: App) -> None:
     assert await cli.queue_and_follow(app, draft, at, out, err) == 0
 
     assert "only the en text was given" in err.getvalue()
-    scheduled = await announcement(app, int(out.getvalue().split()[0]))
+    scheduled = await announcement(app, int(out.getvalue().split()[1].lstrip("#")))
     assert (scheduled.state, scheduled.recipients) == ("scheduled", 0)
     store = build_scheduler(app.settings.database_url)
     store.start(paused=True)

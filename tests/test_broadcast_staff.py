@@ -118,7 +118,7 @@ async def test_only_one_text_is_confirmed_and_everyone_gets_it(staff_app: App) -
     chat = await staff_chat(staff_app)
     await compose(chat, "Центр закрито 1 грудня.", None)
     chat.expect("everyone will receive it in Ukrainian")
-    await chat.presses("Yes, send this text")
+    await chat.presses("Yes, send it in")
     await chat.presses("Reading English")
     chat.expect(
         "People reading English will receive exactly this",

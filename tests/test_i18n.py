@@ -155,7 +155,7 @@ def test_dates_per_locale() -> None:
     uk, en = translator("uk"), translator("en")
     day = date(2026, 3, 5)
     assert plain(uk.date(day)) == "5 березня 2026 р."
-    assert en.date(day) == "March 5, 2026"
+    assert en.date(day) == "5 March 2026"
     assert uk.date(day, "short") == "05.03.26"
     assert uk.weekday(date(2026, 11, 24)) == "вівторок"
     assert en.weekday(date(2026, 11, 24)) == "Tuesday"
@@ -166,7 +166,7 @@ def test_times_are_shown_in_kyiv_time() -> None:
     winter = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # UTC+2
     summer = datetime(2026, 7, 1, 21, 30, tzinfo=UTC)  # UTC+3, already the next day in Kyiv
     assert uk.time(winter) == "12:00"
-    assert uk.datetime(winter) == "24 листопада 2026, 12:00"
+    assert plain(uk.datetime(winter)) == "24 листопада 2026 р., 12:00"
     assert en.datetime(winter) == "24 November 2026, 12:00"
     assert uk.time(summer) == "00:30"
     assert plain(uk.date(summer)) == "2 липня 2026 р."
@@ -189,3 +189,26 @@ def test_translation_with_values_and_unknown_language() -> None:
     assert pick_language("uk_UA", "en") == "uk"
     assert pick_language("ru", "uk") == "uk"
     assert pick_language(None, "en") == "en"
+
+
+def test_ukrainian_wording_fixes_from_issue_13() -> None:
+    """The fixes a careful editor asked for, kept: each is how a person would say it."""
+    uk = translator("uk")
+    assert uk._("ℹ️ About & privacy") == "ℹ️ Про бота і конфіденційність"
+    assert uk._("Continue where I was") == "Продовжити з того самого місця"
+    assert uk._("Thank you.") == "Дякую."
+    assert uk._("Diia") == "Дія"
+    assert uk._("Yes, send it in Ukrainian to everyone") == "Так, надіслати українською всім"
+    assert (
+        uk.n_("You have {n} more try this hour.", "You have {n} more tries this hour.", 4)
+        == "Протягом години у вас є ще 4 спроби."
+    )
+    notice = uk._(
+        "What I store: your messenger id, chosen language, the answers and bookings you "
+        "make here, and the applications you follow.\n"
+        "Why: only to answer you and to remind you about your own affairs.\n"
+        "How long: until you delete it, or 12 months after your last message.\n"
+        "Delete it any time: Menu → My data → Delete my data.\n"
+        "I never ask for passwords or card numbers."
+    )
+    assert "доки ви їх не видалите або 12 місяців" in notice

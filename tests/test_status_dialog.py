@@ -39,7 +39,7 @@ async def test_lookup_shows_status_in_plain_words(chat_factory: Chat, sqlite_app
         "Status: Documents needed",
         "Pension Fund service centre or ЦНАП",
         "Note: Bring the IBAN",
-        "Last change: November 18, 2026",
+        "Last change: 18 November 2026",
         buttons=["Notify me when it changes", "Check another application"],
     )
 
@@ -52,7 +52,11 @@ async def test_history_lists_every_status(chat_factory: Chat, sqlite_app: App) -
     chat = chat_factory()
     await open_status(chat)
     await check(chat, "VPO-2026-000123", "15.03.1984")
-    chat.expect("Status: Approved", "History:", r"11/23/26 — Approved\n• 11/20/26 — Under review")
+    chat.expect(
+        "Status: Approved",
+        "History:",
+        r"23 November 2026 — Approved\n• 20 November 2026 — Under review",
+    )
 
 
 async def test_mismatch_wording_is_identical_for_unknown_number_and_wrong_date(
@@ -102,7 +106,10 @@ async def test_lockout_in_ukrainian_crossing_midnight(
     await open_status(chat, "uk")
     for _ in range(5):
         await check(chat, "VPO-2026-000999", "01.01.1984")
-    chat.expect("Не знайдено, або дані не збігаються", "після 25 листопада 2026, 00:30")
+    chat.expect(
+        "Заяву не знайдено або дані не збігаються",
+        r"після 25 листопада 2026\W+р\., 00:30 за київським часом",
+    )
 
 
 async def test_follow_list_and_unfollow(chat_factory: Chat, sqlite_app: App) -> None:
@@ -121,6 +128,8 @@ async def test_follow_list_and_unfollow(chat_factory: Chat, sqlite_app: App) -> 
     await chat.presses("Menu")
     await chat.presses("application status")
     await chat.presses("Applications I follow (2)")
+    assert "🔕 Stop" not in chat.buttons  # a Stop button says what it stops
+    assert chat.buttons.count("🔕 Stop notifications") == 2
     await chat.presses("Stop")  # the first application's button
     chat.expect("Stop notifications about application VPO-2026-000123?")
     assert await count(sqlite_app, Follow) == 2  # not before it is confirmed

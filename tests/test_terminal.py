@@ -11,8 +11,8 @@ from pathlib import Path
 from bot.app import App
 from bot.engine import Button, Kind, Reply, Request
 from bot.settings import Settings
-from handlers.terminal import chat, parse, render
-from storage.repositories import People
+from handlers.terminal import chat, clean, parse, render
+from storage.repositories import DialogStates, People
 
 
 def test_render_numbers_buttons_across_replies() -> None:
@@ -128,3 +128,69 @@ async def test_a_stray_number_on_my_data_changes_nothing(sqlite_app: App) -> Non
     async with sqlite_app.db.transaction() as session:
         person = await People(session).find("terminal", "t6")
         assert person is not None and person.announcements is True
+
+
+async def test_a_long_text_cut_mid_letter_keeps_the_staff_draft(sqlite_url: str) -> None:
+    """3000 Ukrainian letters pasted in a terminal that cut the line at 4095 bytes, in the
+    middle of a letter: the text is taken without the broken letter, nothing crashes on a
+    strict UTF-8 terminal, and the draft goes on to the English text."""
+    from bot.app import build_app
+    from tests.conftest import make_settings
+
+    app = await build_app(make_settings(sqlite_url, staff_ids="terminal:demo"), migrate=False)
+    try:
+        text = ("Оголошення для всіх. " * 150)[:3000]
+        cut = text.encode()[:4095].decode("utf-8", "surrogateescape")  # ends in half a letter
+        stdin = io.StringIO("2\n1\n9\n1\n" + cut + "\nSkip\n")  # English, agree, Staff, New
+        raw = io.BytesIO()
+        stdout = io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
+        await chat(app.engine, user_id="demo", stdin=stdin, stdout=stdout)
+        stdout.flush()
+        shown = raw.getvalue().decode("utf-8")
+        assert "in English" in shown and "Who should receive it" in shown
+        async with app.db.transaction() as session:
+            person = await People(session).find("terminal", "demo")
+            assert person is not None
+            state = await DialogStates(session).load(person.id)
+        assert state is not None and state.dialog == "staff"
+        assert state.data["uk"] == clean(cut).strip() and state.data["uk"].endswith("для")
+    finally:
+        await app.close()
+
+
+async def test_an_error_keeps_what_was_entered(sqlite_app: App) -> None:
+    """A step that fails: the apology offers the way back to the draft, intact."""
+    from bot.engine import Context, Dialog, Incoming, Step
+
+    boom = Dialog("boom")
+
+    @boom.step("ask")
+    class Ask(Step):
+        async def show(self, ctx: Context) -> None:
+            ctx.ask(f"Draft so far: {ctx.data.get('draft', '')}")
+
+        async def handle(self, ctx: Context, event: Incoming) -> None:
+            if event.text == "fail":
+                raise RuntimeError("a bug")
+            ctx.data["draft"] = event.text
+            ctx.goto("ask")
+
+    sqlite_app.runtime.dialogs.register(boom)
+    from handlers.conversation import Conversation
+    from tests.conftest import onboard
+
+    person = Conversation(sqlite_app.engine, user_id="err")
+    await onboard(person, "en")
+    async with sqlite_app.db.transaction() as session:
+        found = await People(session).find("test", "err")
+        assert found is not None
+        states = DialogStates(session)
+        state = await states.load(found.id)
+        assert state is not None
+        state.dialog, state.step, state.data = "boom", "ask", {}
+        await states.save(found.id, state)
+    await person.says("a long careful text")
+    await person.says("fail")
+    person.expect("something went wrong", "kept", "Main menu", buttons=["Back to where I was"])
+    await person.presses("Back to where I was")
+    person.expect("Draft so far: a long careful text")

@@ -40,3 +40,14 @@ def test_an_amount_too_large_names_the_limit() -> None:
     message = error("income_monthly", "12345678901234")
     assert message is not None and "up to 10,000,000" in message
     assert error("income_monthly", "8500") is None
+
+
+def test_dates_are_written_one_way_in_each_language() -> None:
+    from datetime import UTC, datetime
+
+    moment = datetime(2090, 1, 1, 8, 0, tzinfo=UTC)  # 10:00 in Kyiv
+    en, uk = translator("en"), translator("uk")
+    assert en.date(moment) == "1 January 2090"
+    assert en.datetime(moment) == "1 January 2090, 10:00"
+    assert uk.datetime(moment) == "1 січня 2090\u202fр., 10:00"
+    assert uk.date(moment).startswith("1 січня 2090")

@@ -42,6 +42,7 @@ async def appointments(settings: Settings, args: argparse.Namespace) -> int:
             raise CommandError(f"unknown office {args.office!r}; known offices: {known}")
         async with app.db.transaction() as session:
             rows = await booking.day_list(session, office.id, day)
+            places = await booking.day_places(session, catalog, office, day)
         records = [
             (
                 a.starts_at.astimezone(booking.KYIV).strftime("%H:%M"),
@@ -59,7 +60,14 @@ async def appointments(settings: Settings, args: argparse.Namespace) -> int:
         writer.writerow(CSV_HEADER)
         writer.writerows(safe_row(record) for record in records)
         return 0
-    print(f"{office.name.en} — {day.isoformat()} — {len(records)} appointment(s)")
+    # Places kept for walk-ins are not appointments, but a citizen is told the office is
+    # full: staff must see the same.
+    state = "fully booked" if places.total and not places.free else f"{places.free} free"
+    print(
+        f"{office.name.en} — {day.isoformat()} — {len(records)} appointment(s); "
+        f"{places.kept} place(s) kept for walk-ins; {places.free} free of {places.total}"
+        f" — {state}"
+    )
     for time_, code, service_en, _, _ in records:
         print(f"  {time_}  {code}  {service_en}")
     return 0

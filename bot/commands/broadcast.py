@@ -28,7 +28,7 @@ from bot.services.broadcast import (
     reach,
 )
 from bot.services.broadcast.progress import report_text
-from bot.services.broadcast.schedule import schedule
+from bot.services.broadcast.schedule import schedule, too_far_ahead
 from bot.settings import Settings
 from handlers.demo_delivery import add_demo_messengers
 from storage.models import OutboxMessage
@@ -66,7 +66,23 @@ def parse_at(text: str | None, now: datetime) -> datetime | None:
         at = at.replace(tzinfo=KYIV)
     if at <= now:
         raise CommandError("--at is in the past")
+    if too_far_ahead(at, now):
+        raise CommandError("--at is more than a year ahead: check the year")
     return at
+
+
+def check_region(settings: Settings, audience: Audience) -> None:
+    """`region:<code>` must name an oblast in the office data (never a typo reaching nobody)."""
+    if audience.kind != "region":
+        return
+    from bot.services.booking.loader import load_catalog
+
+    catalog, _ = load_catalog(settings.data_dir)
+    if audience.value not in catalog.oblasts:
+        raise CommandError(
+            f"unknown region {audience.value!r}: use an oblast code from "
+            "offices/oblasts.yaml, e.g. region:UA80000000000093317 (Kyiv)"
+        )
 
 
 @command("broadcast", "queue an announcement; follow delivery unless --at is given", _arguments)
@@ -75,6 +91,7 @@ async def broadcast(settings: Settings, args: argparse.Namespace) -> int:
         draft = Draft.of(args.text_uk, args.text_en, Audience.parse(args.audience))
     except (AudienceError, AnnouncementError) as exc:
         raise CommandError(str(exc)) from None
+    check_region(settings, draft.audience)
     at = parse_at(args.at, datetime.now(UTC))
     app = await build_app(settings)
     try:
@@ -105,7 +122,7 @@ async def queue_and_follow(
             reach=estimate,
             scheduled_at=at,
         )
-    print(announcement.id, file=out)
+    print(f"announcement #{announcement.id} queued", file=out)
     platforms = ", ".join(f"{p}: {n}" for p, n in estimate.per_platform.items()) or "nobody"
     print(
         f"recipients: {estimate.total} ({platforms}); Viber estimate: "

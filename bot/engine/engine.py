@@ -93,6 +93,18 @@ def may_pass_onboarding(ctx: Context, onboarding: str, wanted: Global | None) ->
     return ctx.dialog in allowed and wanted in (None, Global.HELP, Global.RESUME)
 
 
+def valid_text(event: Incoming) -> Incoming:
+    """Typed text as valid Unicode: a letter cut in half (lone surrogates from a terminal
+    or a client) cannot be stored or sent, and would fail the whole step."""
+    try:
+        event.text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = event.text.encode("utf-8", "surrogatepass").decode("utf-8", "ignore")
+        text = "".join(ch for ch in text if not "\ud800" <= ch <= "\udfff")
+        return replace(event, text=text)
+    return event
+
+
 class Engine:
     def __init__(self, db: Database, runtime: Runtime, metrics: Metrics | None = None) -> None:
         self.db = db
@@ -109,6 +121,7 @@ class Engine:
         sending them can send them after a restart (`ProcessedEvents.take_unsent`).
         """
         started = time.perf_counter()
+        event = valid_text(event)
         async with self.locks.hold(event.identity):
             try:
                 replies, actions = await self._handle_once(event, keep_for)
@@ -369,14 +382,20 @@ class Engine:
             else:
                 self._apply(ctx, Start(MENU, {}))
 
-    @staticmethod
-    def _caller(state: StoredState, target: str) -> dict[str, Any] | None:
+    def _caller(self, state: StoredState, target: str) -> dict[str, Any] | None:
         """Where Back from the first screen of `target` returns: the screen it was opened
         from (the eligibility result opens booking), one level deep; None for the menu."""
         if target == state.dialog:
             caller = state.data.get(CALLER)
             return caller if isinstance(caller, dict) else None
-        if state.dialog in ("", MENU, LANGUAGE, PRIVACY) or target == MENU or not state.step:
+        if target == MENU:
+            return None
+        return self._snapshot(state)
+
+    @staticmethod
+    def _snapshot(state: StoredState) -> dict[str, Any] | None:
+        """The screen a person is on, to come back to; None for the menu and first contact."""
+        if state.dialog in ("", MENU, LANGUAGE, PRIVACY) or not state.step:
             return None
         data = {key: value for key, value in state.data.items() if key != CALLER}
         return {
@@ -451,6 +470,9 @@ class Engine:
                 state = StoredState(
                     dialog="", step="", version=previous.version if previous else 0
                 )
+                # What the person was doing (a draft, answers so far) is kept: Back from
+                # the menu returns to it, the same way Back returns to a calling screen.
+                caller = self._snapshot(previous) if previous else None
                 ctx = Context(
                     event=event,
                     person=person,
@@ -464,8 +486,23 @@ class Engine:
                         event.language_code, self.runtime.settings.default_locale
                     )
                     ctx.tr = translator(language)
-                ctx.say(ctx._("Sorry, something went wrong on our side. Here is the main menu."))
-                await self._enter(ctx, Start(onboarding_dialog(ctx) or MENU, {}))
+                onboarding = onboarding_dialog(ctx)
+                if caller is not None and onboarding is None:
+                    ctx.say(
+                        ctx._(
+                            "Sorry, something went wrong on our side. What you entered is "
+                            "kept: press “Back to where I was” to continue, or choose from "
+                            "the menu."
+                        ),
+                        [[Button(ctx._("↩ Back to where I was"), Global.BACK.value)]],
+                    )
+                else:
+                    ctx.say(
+                        ctx._("Sorry, something went wrong on our side. Here is the main menu.")
+                    )
+                await self._enter(ctx, Start(onboarding or MENU, {}))
+                if caller is not None and onboarding is None:
+                    state.data[CALLER] = caller
                 state.offered = offered_buttons(ctx.replies)
                 await states.save(person.id, state)
                 await _keep(session, event, keep_for, ctx.replies)

@@ -30,6 +30,7 @@ from bot.services.booking.model import Office, OfficeCatalog
 from bot.services.booking.slots import (
     KYIV,
     Slot,
+    day_slots,
     find_slot,
     group_by_day,
     local_day,
@@ -181,6 +182,43 @@ async def day_list(session: AsyncSession, office_id: str, day: date) -> Sequence
             .order_by(Appointment.starts_at, Appointment.id)
         )
     ).all()
+
+
+@dataclass(frozen=True)
+class DayPlaces:
+    """One office's places on one local day, as staff see them."""
+
+    total: int
+    #: places staff keep free of bookings (walk-ins; the demo's full office)
+    kept: int
+    #: places taken by bookings, holds in progress and walk-ins together
+    taken: int
+
+    @property
+    def free(self) -> int:
+        return max(self.total - self.taken, 0)
+
+
+async def day_places(
+    session: AsyncSession, catalog: OfficeCatalog, office: Office, day: date
+) -> DayPlaces:
+    start = local_instant(day, datetime.min.time())
+    end = local_instant(day + timedelta(days=1), datetime.min.time())
+    assert start is not None and end is not None
+    rows = (
+        await session.execute(
+            select(SlotSeat.appointment_id).where(
+                SlotSeat.office_id == office.id,
+                SlotSeat.starts_at >= start,
+                SlotSeat.starts_at < end,
+            )
+        )
+    ).all()
+    return DayPlaces(
+        total=len(day_slots(catalog, office, day)) * office.seats,
+        kept=sum(1 for (appointment_id,) in rows if appointment_id is None),
+        taken=len(rows),
+    )
 
 
 # -- taking and freeing places --------------------------------------------------

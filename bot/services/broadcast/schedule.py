@@ -102,6 +102,14 @@ _DATE_TIME = re.compile(
 )
 
 
+#: an announcement further ahead is almost surely a typo in the year
+MAX_AHEAD = timedelta(days=366)
+
+
+def too_far_ahead(at: datetime, now: datetime) -> bool:
+    return at > now + MAX_AHEAD
+
+
 def parse_kyiv_time(text: str, now: datetime) -> datetime | None:
     """ "25.12.2026 14:30", "25.12 14:30" or "2026-12-25 14:30", Kyiv time; None if unclear.
 

@@ -90,8 +90,6 @@ def expectation_text(ctx: Context, data: CasesData, found: Expectation) -> str:
 
 @cases.step("home")
 class Home(Step):
-    back = False
-
     async def show(self, ctx: Context) -> None:
         if await service.rating_due(ctx.db, ctx.person.id, ctx.now()) is not None:
             return ctx.goto("rate")
@@ -259,7 +257,8 @@ async def _open(ctx: Context, phone: str | None) -> None:
         said += "\n\n" + expectation_text(ctx, data, await expectation(ctx.db, data, ctx.now()))
     ctx.data.clear()
     ctx.say(said, title=ctx._("Your question is sent"))
-    return ctx.menu()
+    # The case at once, with what can be done next (add a message, close it).
+    return ctx.goto("home")
 
 
 @cases.step("add")
@@ -338,8 +337,6 @@ def say_thanks(ctx: Context, rating: int | None) -> None:
 
 @cases.step("rate")
 class Rate(Step):
-    back = False
-
     async def show(self, ctx: Context) -> None:
         case = await service.rating_due(ctx.db, ctx.person.id, ctx.now())
         if case is None:

@@ -40,7 +40,9 @@ from dataclasses import dataclass, field, replace
 
 from bot.app import App
 from bot.engine import Incoming, Kind, Reply, Request
+from bot.engine.globals import COMMANDS
 from bot.services import privacy
+from bot.services.cases.service import open_case
 from bot.services.status.importer import import_text
 from storage.models import Person
 from storage.repositories import DialogStates, People, StoredState
@@ -67,6 +69,9 @@ SAMPLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("staff", "text_en"): ("Tomorrow the centre is open until 16:00.",),
     ("staff", "region"): ("UA32000000000030281",),
     ("staff", "when"): ("25.12.2026 10:00",),
+    ("cases", "question"): ("Мені відмовили в субсидії. Що робити?",),
+    ("cases", "add"): ("Додаю: відмову отримала 20 листопада.",),
+    ("staff_cases", "reply"): ("Добрий день! Подайте скаргу протягом 30 днів.",),
 }
 
 #: steps whose screens differ in kind (one per question): every distinct one is expanded
@@ -76,6 +81,11 @@ EXPAND_ALL = frozenset({("eligibility", "q0"), ("eligibility", "q1")})
 UNREACHABLE: dict[tuple[str, str], str] = {
     ("eligibility", "where"): "shown only while no booking dialog is registered",
     ("staff", "night"): "shown only for Send now between 22:00 and 08:00 Kyiv time",
+    **{
+        ("cases", f"r{n}"): "opened only by the rating buttons of the message sent after a "
+        "case is closed (tests/test_cases_dialog.py)"
+        for n in range(1, 6)
+    },
 }
 
 
@@ -207,6 +217,9 @@ class _Walker:
             actions.append(("share location", event))
         if Request.PHONE in requests:
             actions.append(("share phone", self.event(Kind.CONTACT, phone="+380501234567")))
+        if not node.path:  # commands work from anywhere: typed once, from the first screen
+            for command in COMMANDS:
+                actions.append((f"type {command!r}", self.event(Kind.COMMAND, text=command)))
         step = (node.state.dialog, node.state.step)
         answers = {p for reply in node.replies for p in reply.payloads if not p.startswith("g:")}
         # sample answers where typing is the way to answer (a screen of choices is pressed)
@@ -283,6 +296,14 @@ async def prepare(app: App) -> None:
     async with app.db.transaction() as session:
         await block_seats(
             session, catalog_of(app.runtime), "pavlohrad-cnap", app.runtime.now(), 15
+        )
+    async with app.db.transaction() as session:
+        # A question waiting for staff: the staff walk takes, answers and closes it.
+        asker, _ = await People(session).get_or_register("telegram", "900000002")
+        asker.locale = "uk"
+        privacy.accept(asker, app.runtime.now())
+        await open_case(
+            session, asker, topic="benefits", text="Чи маю я право?", now=app.runtime.now()
         )
     async with app.db.transaction() as session:
         people = People(session)

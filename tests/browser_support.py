@@ -95,6 +95,24 @@ class Browser:
         element = await self.find(css)
         return str(await self.call(lambda: element.text))
 
+    async def wait_text(self, css: str, text: str, within: float = 20.0) -> str:
+        """The element's text once it contains `text` (a page may still be loading)."""
+        from selenium.common.exceptions import WebDriverException
+        from selenium.webdriver.common.by import By
+
+        found = ""
+
+        def check() -> bool:
+            nonlocal found
+            try:
+                found = self.driver.find_element(By.CSS_SELECTOR, css).text
+            except WebDriverException:
+                return False
+            return text in found
+
+        await self.wait_for(check, within)
+        return found
+
     async def url(self) -> str:
         return str(await self.call(lambda: self.driver.current_url))
 

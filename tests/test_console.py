@@ -159,6 +159,12 @@ async def test_sign_in_is_rate_limited(app: App) -> None:
         for _ in range(10):
             assert (await client.post("/console/signin/x.y.z")).status == 403
         assert (await client.post("/console/signin/x.y.z")).status == 429
+        # Behind the proxy (docs/nginx.conf) each client has its own budget.
+        for address in ("198.51.100.7", "198.51.100.8"):
+            proxied = {"X-Real-IP": address}
+            for _ in range(10):
+                assert (await client.post("/console/signin/x.y.z", headers=proxied)).status == 403
+            assert (await client.post("/console/signin/x.y.z", headers=proxied)).status == 429
 
 
 def test_rate_limit_window_slides() -> None:

@@ -72,7 +72,7 @@ async def sign_in(browser: Browser, app: App) -> None:
     token = await new_link(app)
     await browser.open(f"/console/signin/{token}")
     await browser.click("#signin")
-    assert (await browser.url()).endswith("/console/dashboard")
+    await browser.wait_for(lambda: browser.driver.current_url.endswith("/console/dashboard"))
 
 
 async def check_page(browser: Browser, name: str) -> None:
@@ -116,7 +116,7 @@ async def test_sign_in_announce_to_100_percent_and_import_with_a_bad_row(
     await browser.open(f"/console/signin/{token}")
     await check_page(browser, "01-sign-in")
     await browser.click("#signin")
-    assert (await browser.url()).endswith("/console/dashboard")
+    await browser.wait_for(lambda: browser.driver.current_url.endswith("/console/dashboard"))
     await browser.open("/console/announcements")
 
     # Announcement: compose, exact preview, send, watch the live progress reach 100 %.
@@ -127,7 +127,7 @@ async def test_sign_in_announce_to_100_percent_and_import_with_a_bad_row(
     await browser.type("#text_uk", "Виплати 5 грудня")
     await browser.type("#text_en", "Payments on 5 December")
     await browser.click("#preview")
-    assert "Виплати 5 грудня" in await browser.text("main")
+    await browser.wait_text("main", "Виплати 5 грудня")
     await check_page(browser, "03-announcement-preview")
     async with RunningWorker(app):
         await browser.click("#send")
@@ -137,7 +137,7 @@ async def test_sign_in_announce_to_100_percent_and_import_with_a_bad_row(
     await check_page(browser, "04-announcement-progress")
     for chat_id in PEOPLE:
         assert telegram_api.sent_to(chat_id)[0].text.startswith("📢 Оголошення")
-    assert "5" in await browser.text('[data-field="sent"]')
+    await browser.wait_text('[data-field="sent"]', "5")
 
     # Status file with one bad row: its line and reason, then the import.
     path = tmp_path / "statuses.csv"
@@ -147,18 +147,18 @@ async def test_sign_in_announce_to_100_percent_and_import_with_a_bad_row(
     await check_page(browser, "05-statuses")
     await browser.type("#file", str(path))
     await browser.click("#check")
-    problems = await browser.text("#problems")
-    assert "3" in problems and "status: not one of" in problems
+    problems = await browser.wait_text("#problems", "status: not one of")
+    assert "3" in problems
     await check_page(browser, "06-statuses-check")
     await browser.click("#confirm")
-    assert "Імпортовано" in await browser.text("h2")
+    await browser.wait_text("h2", "Імпортовано")
 
     # Appointments (with marks) and the audit log.
     office_id = await seed_appointments(app)
     await browser.open(f"/console/appointments?office={office_id}")
     await check_page(browser, "07-appointments")
     await browser.open("/console/audit")
-    assert "applications.imported" in await browser.text("#audit")
+    await browser.wait_text("#audit", "applications.imported")
     await check_page(browser, "08-audit")
     await browser.open("/console/dashboard")
     await check_page(browser, "09-dashboard")
@@ -190,7 +190,7 @@ async def test_a_case_from_telegram_answered_in_the_browser(
     async with RunningWorker(app):
         await browser.click("#reply")
         await telegram_api.wait_for_text(chat_id, "The payment comes on 5 December.", within=20)
-    assert "The payment comes on 5 December." in await browser.text("#messages")
+    await browser.wait_text("#messages", "The payment comes on 5 December.")
 
 
 async def tab_to(browser: Browser, tag: str, text: str, limit: int = 40) -> None:
@@ -223,24 +223,27 @@ async def test_keyboard_only(app: App, browser: Browser) -> None:
     await browser.keys(Keys.TAB)
     assert await browser.focused() == ("a", code)
     await browser.keys(Keys.ENTER)
+    await browser.wait_text("h1", code)
     await tab_to(browser, "button", "Взяти в роботу")
     await browser.keys(Keys.ENTER)
+    await browser.wait_text("main", "Надіслати відповідь")
     await tab_to(browser, "textarea", "")
     await browser.keys("Сертифікат готовий.")
     await tab_to(browser, "button", "Надіслати відповідь")
     await browser.keys(Keys.ENTER)
-    assert "Сертифікат готовий." in await browser.text("#messages")
+    await browser.wait_text("#messages", "Сертифікат готовий.")
 
     # The compose form: every control in order, the preview by Enter.
     await browser.open("/console/announcements")
+    await browser.wait_text("h1", "Оголошення")
     await browser.keys(Keys.TAB, Keys.ENTER, Keys.TAB, "Тест з клавіатури")
     assert (await browser.focused())[0] == "textarea"
     await tab_to(browser, "button", "Переглянути", limit=15)
     await browser.keys(Keys.ENTER)
-    assert "Тест з клавіатури" in await browser.text("main")
+    await browser.wait_text("main", "Тест з клавіатури")
 
     # A visit is marked from the keyboard.
     await browser.open(f"/console/appointments?office={office_id}")
     await tab_to(browser, "button", "Не прийшов")
     await browser.keys(Keys.ENTER)
-    assert "Все ж прийшов" in await browser.text("#sheet")
+    await browser.wait_text("#sheet", "Все ж прийшов")

@@ -31,8 +31,6 @@ from bot.services.broadcast import announcements as store
 from bot.services.broadcast.audience import regions
 from bot.services.broadcast.message import MAX_TEXT
 from bot.services.broadcast.schedule import parse_kyiv_time, schedule
-from handlers.telegram.render import render_reply
-from handlers.viber.render import messages as viber_messages
 
 routes = web.RouteTableDef()
 PATH = "/announcements"
@@ -183,6 +181,11 @@ async def preview(request: web.Request) -> web.Response:
             viber_price=c.app.settings.viber_message_price,
             now=c.now(),
         )
+    # The messengers' own renderers, imported here: a server without Telegram or Viber
+    # does not load their SDKs at start for a preview nobody may ask for.
+    from handlers.telegram.render import render_reply
+    from handlers.viber.render import messages as viber_messages
+
     readers = [draft.audience.value] if draft.audience.kind == "lang" else ["uk", "en"]
     previews = []
     for reader in readers:

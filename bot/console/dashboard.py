@@ -85,7 +85,7 @@ def charts(stats: dict[str, Any], resources: dict[str, Any], tr: Translator) -> 
         (_programme(resources, p, tr), [n]) for p, n in stats["eligibility_results"].items()
     ]
     offices = [
-        (_office(resources, o, tr), [c["booked"], c["cancelled"]])
+        (_office(resources, o, tr), [c["booked"], c["cancelled"], c.get("no_shows") or 0])
         for o, c in stats["bookings"].items()
     ]
     ratings = [(f"{n} ★", [count]) for n, count in stats["cases"]["satisfaction"].items()]
@@ -103,7 +103,7 @@ def charts(stats: dict[str, Any], resources: dict[str, Any], tr: Translator) -> 
             "bookings",
             tr._("Appointments per office"),
             offices,
-            [tr._("booked"), tr._("cancelled")],
+            [tr._("booked"), tr._("cancelled"), tr._("did not come")],
         ),
         bars("satisfaction", tr._("Satisfaction with answers to cases"), ratings, []),
     ]

@@ -9,6 +9,7 @@ CSRF token. Handlers call the same services the chat and the CLI use.
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -187,10 +188,21 @@ async def signin_page(request: web.Request) -> web.Response:
     return render(request, "signin.html", title=tr._(N_("Sign in")), token=token)
 
 
+def client_address(request: web.Request) -> str:
+    """Who is signing in, for the rate limit: behind a local proxy, the address it reports."""
+    remote = request.remote or "?"
+    forwarded = request.headers.get("X-Real-IP", "").strip()[:64]
+    try:
+        proxied = ipaddress.ip_address(remote).is_private  # loopback counts as private
+    except ValueError:
+        proxied = False
+    return forwarded if forwarded and proxied else remote
+
+
 async def signin(request: web.Request) -> web.StreamResponse:
     c = console(request)
     tr = tr_of(request)
-    if not c.limiter.allow(request.remote or "?"):
+    if not c.limiter.allow(client_address(request)):
         return problem(request, 429, tr._(N_("Too many sign-in attempts. Wait a few minutes.")))
     token = request.match_info["token"]
     async with c.app.db.transaction() as session:

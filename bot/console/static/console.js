@@ -17,6 +17,8 @@
         var cell = box.querySelector('[data-field="' + key + '"]');
         if (cell) { cell.textContent = String(p[key]); }
       });
+      var cancel = document.getElementById("cancel-form");
+      if (cancel && p.state !== "sending" && p.state !== "scheduled") { cancel.hidden = true; }
       if (state && p.state_label) {
         state.textContent = p.state_label;
         state.setAttribute("data-state", p.state);

@@ -74,7 +74,9 @@ def test_no_version_with_a_known_advisory(kind: str) -> None:
         if name in locked:
             assert locked[name][0] >= floor, f"{name}=={locked[name][0]} is below {floor}"
     aiohttp = next(r for r in required(None) if r.name == "aiohttp")
-    assert not aiohttp.specifier.contains("3.14.2"), "pyproject.toml must not allow aiohttp < 3.14.3"
+    assert not aiohttp.specifier.contains("3.14.2"), (
+        "pyproject.toml must not allow aiohttp < 3.14.3"
+    )
 
 
 def test_the_image_and_make_install_only_from_the_locks() -> None:

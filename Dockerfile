@@ -13,11 +13,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, read from pyproject.toml: a code change does not reinstall them.
-COPY pyproject.toml README.md ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt \
- && rm /tmp/requirements.txt
+# Dependencies first, from the lock: pinned versions whose sha256 hashes pip checks
+# (it refuses anything else). A code change does not reinstall them.
+COPY pyproject.toml README.md requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 
 COPY bot ./bot
 COPY dialogs ./dialogs
@@ -27,7 +26,7 @@ COPY locales ./locales
 
 # Editable, so the package finds its catalogs (locales/) and demo data beside the code.
 # Catalogs are compiled here, as root: the running bot cannot write to /app.
-RUN pip install --no-deps --editable . \
+RUN pip install --no-deps --no-build-isolation --editable . \
  && python -m bot.i18n_tools compile
 
 # An unprivileged user owns only the data folder (the embedded SQLite database lives there).

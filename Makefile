@@ -5,12 +5,14 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DB_URL ?= sqlite+aiosqlite:///data/socialbot.sqlite3
 
-.PHONY: demo demo-staff test setup check lint typecheck pytest locales locales-update locales-check bench migrate clean browser-tools console
+.PHONY: demo demo-staff test setup check lint typecheck pytest locales locales-update locales-check bench migrate clean browser-tools console lock
 
-$(STAMP): pyproject.toml
+# Every dependency comes from the lock, pinned and checked against its sha256 hashes
+# (pip refuses anything else); the package itself is built with the locked setuptools.
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 setup: $(STAMP) locales
@@ -65,6 +67,20 @@ test: setup check pytest  ## the whole suite, SQLite and PostgreSQL
 
 bench: setup  ## speed and memory, as ratios (not part of make test)
 	scripts/with-postgres $(PY) -m benchmarks
+
+# Refresh both locks from pyproject.toml with the newest versions it allows, resolved on
+# PyPI alone (docs/deployment.md, "Dependencies"). Review the diff, then `make test`.
+PIP_COMPILE := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+	.lock-venv/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links --build-deps-for=editable
+
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet pip-tools==7.6.2
+	$(PIP_COMPILE) --output-file=requirements.lock pyproject.toml
+	$(PIP_COMPILE) --extra=dev --output-file=requirements-dev.lock pyproject.toml
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data/*.sqlite3* artefacts .cache

@@ -161,3 +161,64 @@ async def test_retention_forgets_old_receipts(app: App, clock: Clock) -> None:
     async with app.db.transaction() as session:
         left = (await session.scalars(text("SELECT message_token FROM viber_receipts"))).all()
     assert left == ["2"]
+
+
+async def test_retention_forgets_finished_deliveries_and_stale_applications(
+    app: App, clock: Clock
+) -> None:
+    from datetime import date
+
+    from sqlalchemy import select, update
+
+    from bot.delivery.outbox import enqueue
+    from bot.engine.events import Reply
+    from storage.models import OutboxMessage
+    from storage.models.status import Application
+    from tests.booking_support import make_people
+
+    now = clock()
+    old, recent = now - timedelta(days=400), now - timedelta(days=30)
+    [person] = await make_people(app.db, 1)
+    async with app.db.transaction() as session:
+        for key in ("old-sent", "old-pending", "recent-sent"):
+            await enqueue(
+                session,
+                person_id=person,
+                kind="status",
+                dedupe_key=key,
+                replies=Reply(text=key),
+                not_before=old,
+            )
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.dedupe_key.in_(("old-sent", "recent-sent")))
+            .values(state="sent")
+        )
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.dedupe_key == "old-sent")
+            .values(sent_at=old, created_at=old)
+        )
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.dedupe_key == "recent-sent")
+            .values(sent_at=recent)
+        )
+        for number, at in (("OLD1", old), ("NEW1", recent)):
+            session.add(
+                Application(
+                    number=number,
+                    printed_number=number,
+                    birth_date=date(1980, 1, 1),
+                    status="submitted",
+                    updated_at=at,
+                    checked_at=at,
+                )
+            )
+    async with app.db.transaction() as session:
+        await retention.apply_retention(session, now)
+    async with app.db.transaction() as session:
+        keys = set(await session.scalars(select(OutboxMessage.dedupe_key)))
+        numbers = set(await session.scalars(select(Application.number)))
+    assert keys == {"old-pending", "recent-sent"}  # a waiting message is never dropped
+    assert numbers == {"NEW1"}

@@ -16,7 +16,7 @@ from tests.conftest import make_settings
 def test_generated_once_kept_owner_only_and_reused(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (tmp_path / "db").mkdir()
+    (tmp_path / "db").mkdir()  # only ./data is made for a database (DATABASE_URL's check)
     url = f"sqlite+aiosqlite:///{tmp_path}/db/bot.sqlite3"
     settings = make_settings(url, secret_key=None)
     with caplog.at_level(logging.WARNING):

@@ -47,10 +47,17 @@ RESTART_DELAY = (1.0, 30.0)  # first and longest wait before polling or setWebho
 #: while an update fetched earlier is still uncommitted, getUpdates is asked again this
 #: often (it returns that update again, with anything new behind it)
 REPOLL_WHILE_PENDING = 0.05
-SENT_FLUSH_DELAY = 0.1  # replies marked sent in one statement per this many seconds
-#: a chat with this many updates and answers queued is flooding: what it sends next is
-#: merged into one "please wait" until the queue has drained
+#: replies are marked sent in one statement per this many seconds: a transaction of its
+#: own per update would cost as much as the update; the price is that a crash may repeat
+#: the replies sent in the last second (docs/architecture.md)
+SENT_FLUSH_DELAY = 1.0
+#: A chat with this many updates and answers queued is flooding: what it sends next is
+#: merged into one "please wait" until the queue has drained. Few, because the updates
+#: queued behind a chat's slow answer hold back the getUpdates offset for everyone.
 FLOOD_BACKLOG = 5
+#: Updates written while the bot was down arrive together after a start: a person's
+#: few are all answered, in order; only a backlog beyond this is merged.
+FLOOD_BACKLOG_AFTER_DOWNTIME = 20
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -218,6 +225,7 @@ class TelegramAdapter:
     async def run_webhook(self, url: str, secret: str) -> None:
         """Register the webhook (retrying until Telegram accepts it), then wait to be cancelled."""
         try:
+            await self._start_resending()
             delay = self.restart_delay[0]
             while True:
                 try:
@@ -245,7 +253,8 @@ class TelegramAdapter:
         if lane is None:
             lane = self._lanes[key] = Lane(key)
         pending = Pending(update, asyncio.get_running_loop().create_future(), lane)
-        if lane.backlog >= FLOOD_BACKLOG:
+        limit = FLOOD_BACKLOG if self._live(update) else FLOOD_BACKLOG_AFTER_DOWNTIME
+        if lane.backlog >= limit:
             self._merge(pending)
             return pending.done
         lane.inbound.append(pending)
@@ -253,6 +262,13 @@ class TelegramAdapter:
             lane.handling = True
             self._spawn(self._work(lane))
         return pending.done
+
+    def _live(self, update: Update) -> bool:
+        """Written while this process runs (not while the bot was down)."""
+        message = update.message
+        if message is None and update.callback_query is not None:
+            return True  # a press on a message this bot sent: no backlog to protect
+        return message is None or message.date >= self._started - timedelta(seconds=2)
 
     def _merge(self, pending: Pending) -> None:
         """A flood: this update is not handled; the person is asked once to wait.

@@ -25,9 +25,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import GetUpdates
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from aiohttp import ClientError, ClientTimeout
 
 from bot.app import App
 from bot.delivery.messenger import Outcome
@@ -199,7 +202,7 @@ class TelegramAdapter:
         delay = self.restart_delay[0]
         while True:
             try:
-                updates = await self.bot(request, request_timeout=request_timeout)
+                updates = await self._fetch(request, request_timeout)
             except Exception as exc:
                 log.error("getUpdates failed (%s); retrying", error_code(exc))
                 await asyncio.sleep(delay)  # e.g. the API is unreachable
@@ -207,20 +210,50 @@ class TelegramAdapter:
                 continue
             delay = self.restart_delay[0]
             fresh = 0
-            for update in updates:
-                if update.update_id not in in_hand and (
-                    request.offset is None or update.update_id >= request.offset
+            for raw in updates:
+                update_id = int(raw["update_id"])
+                if update_id in in_hand or (
+                    request.offset is not None and update_id < request.offset
                 ):
-                    in_hand[update.update_id] = self.submit(update)
-                    fresh += 1
-            waiting = [future for future in in_hand.values() if not future.done()]
+                    continue  # in hand already: not built again
+                update = Update.model_validate(raw, context={"bot": self.bot})
+                in_hand[update_id] = self.submit(update)
+                fresh += 1
+            waiting = [update_id for update_id, done in in_hand.items() if not done.done()]
             if waiting and not fresh:
-                # Only updates in hand came back: wait for one to commit (or for a moment,
-                # so that news behind a slow update is not held up by it).
-                await asyncio.wait(
-                    waiting, timeout=REPOLL_WHILE_PENDING, return_when=asyncio.FIRST_COMPLETED
-                )
+                # Only updates in hand came back: wait for the oldest to commit, so the
+                # offset moves (or for a moment: news behind a slow update must not wait).
+                await asyncio.wait({in_hand[min(waiting)]}, timeout=REPOLL_WHILE_PENDING)
             request.offset = _confirmable(in_hand, request.offset)
+
+    async def _fetch(self, request: GetUpdates, wait: int) -> list[dict[str, Any]]:
+        """getUpdates as plain JSON: while an update is uncommitted Telegram returns it
+        again on every call, and building aiogram's models for those again and again
+        cost more than handling them. Only the fresh ones are built (`_poll`)."""
+        session = self.bot.session
+        if not isinstance(session, AiohttpSession):
+            return [u.model_dump(mode="json") for u in await self.bot(request)]
+        client = await session.create_session()
+        url = session.api.api_url(token=self.bot.token, method="getUpdates")
+        params: dict[str, Any] = {"timeout": request.timeout}
+        if request.offset is not None:
+            params["offset"] = request.offset
+        if request.allowed_updates is not None:
+            params["allowed_updates"] = request.allowed_updates
+        try:
+            async with client.post(url, json=params, timeout=ClientTimeout(total=wait)) as resp:
+                content = await resp.text()
+        except (TimeoutError, ClientError) as exc:
+            raise TelegramNetworkError(method=request, message=type(exc).__name__) from exc
+        body = json.loads(content)
+        if resp.status != 200 or not isinstance(body, dict) or not body.get("ok"):
+            # aiogram turns the error into its exception (flood control, conflict …)
+            session.check_response(
+                bot=self.bot, method=request, status_code=resp.status, content=content
+            )
+            raise TelegramNetworkError(method=request, message="unexpected getUpdates answer")
+        result = body.get("result")
+        return [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
 
     async def run_webhook(self, url: str, secret: str) -> None:
         """Register the webhook (retrying until Telegram accepts it), then wait to be cancelled."""

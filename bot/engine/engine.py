@@ -15,6 +15,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +50,10 @@ PRIVACY = "privacy"
 CALLER = "_from"
 MAX_HOPS = 25  # a dialog that keeps jumping without asking anything is a bug
 FAILURES_BEFORE_HELP = 3
+#: last_seen_at is kept this precise: rewriting the person's row on every message cost
+#: a statement per update, and nothing reads it more finely (retention counts months,
+#: Viber's free-message window 24 hours, conservatively: an older time closes it sooner)
+TOUCH_EVERY = timedelta(minutes=5)
 
 AfterCommit = list[Callable[[], Awaitable[None]]]
 
@@ -63,13 +68,34 @@ def offered_buttons(replies: list[Reply]) -> dict[str, str]:
     }
 
 
-async def _keep(
+class _Redelivered(Exception):
+    """The event's delivery id was claimed before: roll this handling back."""
+
+
+async def _claim(
     session: AsyncSession, event: Incoming, keep_for: str | None, replies: list[Reply]
-) -> None:
-    if keep_for is None or event.event_id is None or not replies:
-        return
-    stored = json.dumps({"to": keep_for, "replies": replies_to_json(replies)}, ensure_ascii=False)
-    await ProcessedEvents(session).keep_replies(event.platform, event.event_id, stored)
+) -> bool:
+    """Claim the delivery id (with the replies, if asked to keep them); False if taken."""
+    if event.event_id is None:
+        return True
+    stored = None
+    if keep_for is not None and replies:
+        stored = json.dumps(
+            {"to": keep_for, "replies": replies_to_json(replies)}, ensure_ascii=False
+        )
+    return await ProcessedEvents(session).claim(event.platform, event.event_id, stored)
+
+
+def needs_touch(person: Person, now: datetime) -> bool:
+    """They wrote to us: make them reachable and subscribed, and note when (coarsely)."""
+    if not person.reachable or not person.subscribed:
+        return True
+    seen = person.last_seen_at
+    return seen is None or now - as_utc(seen) >= TOUCH_EVERY
+
+
+def as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def onboarding_dialog(ctx: Context) -> str | None:
@@ -140,18 +166,30 @@ class Engine:
     async def _handle_once(
         self, event: Incoming, keep_for: str | None
     ) -> tuple[list[Reply], AfterCommit]:
+        try:
+            return await self._handle_in_transaction(event, keep_for)
+        except _Redelivered:
+            return [], []  # handled already: everything this run did was rolled back
+
+    async def _handle_in_transaction(
+        self, event: Incoming, keep_for: str | None
+    ) -> tuple[list[Reply], AfterCommit]:
+        # The delivery id is claimed last, with the replies, in one statement: a
+        # redelivery (rare) is found there and rolls back, and the usual first
+        # delivery costs no statement of its own. On PostgreSQL a second worker with
+        # the same update waits at the claim's unique key until the first commits.
         async with self.db.transaction() as session:
-            if event.event_id and not await ProcessedEvents(session).claim(
-                event.platform, event.event_id
-            ):
-                return [], []  # a redelivery: it was handled already
             view = await self._public_view(session, event)
-            if view is not None:
+            if view is not None:  # nothing about the person is written, but the claim is
+                if not await _claim(session, event, keep_for, view):
+                    raise _Redelivered
                 return view, []
             await advisory_xact_lock(session, event.platform, event.user_id)
             people = People(session)
             person, _ = await people.get_or_register(event.platform, event.user_id)
-            await people.touch(person, at=self.runtime.now())
+            now = self.runtime.now()
+            if needs_touch(person, now):
+                await people.touch(person, at=now)
             states = DialogStates(session)
             state = await states.load(person.id) or StoredState(dialog="", step="")
             ctx = Context(
@@ -171,7 +209,8 @@ class Engine:
                     await self._show(ctx)
                 state.offered = offered_buttons(ctx.replies)
                 await states.save(person.id, state)
-            await _keep(session, event, keep_for, ctx.replies)
+            if not await _claim(session, event, keep_for, ctx.replies):
+                raise _Redelivered
             return ctx.replies, ctx.after_commit_actions
 
     async def _public_view(self, session: AsyncSession, event: Incoming) -> list[Reply] | None:
@@ -461,8 +500,6 @@ class Engine:
         self.metrics.dialog_errors.inc()
         try:
             async with self.db.transaction() as session:
-                if event.event_id:
-                    await ProcessedEvents(session).claim(event.platform, event.event_id)
                 people = People(session)
                 person, _ = await people.get_or_register(event.platform, event.user_id)
                 states = DialogStates(session)
@@ -505,7 +542,7 @@ class Engine:
                     state.data[CALLER] = caller
                 state.offered = offered_buttons(ctx.replies)
                 await states.save(person.id, state)
-                await _keep(session, event, keep_for, ctx.replies)
+                await _claim(session, event, keep_for, ctx.replies)
                 return ctx.replies, []
         except Exception as exc:
             self._log_failure(exc)

@@ -25,9 +25,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import GetUpdates
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from aiohttp import ClientError, ClientTimeout
 
 from bot.app import App
 from bot.delivery.messenger import Outcome
@@ -48,10 +51,17 @@ RESTART_DELAY = (1.0, 30.0)  # first and longest wait before polling or setWebho
 #: while an update fetched earlier is still uncommitted, getUpdates is asked again this
 #: often (it returns that update again, with anything new behind it)
 REPOLL_WHILE_PENDING = 0.05
-SENT_FLUSH_DELAY = 0.1  # replies marked sent in one statement per this many seconds
-#: a chat with this many updates and answers queued is flooding: what it sends next is
-#: merged into one "please wait" until the queue has drained
+#: replies are marked sent in one statement per this many seconds: a transaction of its
+#: own per update would cost as much as the update; the price is that a crash may repeat
+#: the replies sent in the last second (docs/architecture.md)
+SENT_FLUSH_DELAY = 1.0
+#: A chat with this many updates and answers queued is flooding: what it sends next is
+#: merged into one "please wait" until the queue has drained. Few, because the updates
+#: queued behind a chat's slow answer hold back the getUpdates offset for everyone.
 FLOOD_BACKLOG = 5
+#: Updates written while the bot was down arrive together after a start: a person's
+#: few are all answered, in order; only a backlog beyond this is merged.
+FLOOD_BACKLOG_AFTER_DOWNTIME = 20
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -193,7 +203,7 @@ class TelegramAdapter:
         delay = self.restart_delay[0]
         while True:
             try:
-                updates = await self.bot(request, request_timeout=request_timeout)
+                updates = await self._fetch(request, request_timeout)
             except Exception as exc:
                 log.error("getUpdates failed (%s); retrying", error_code(exc))
                 await asyncio.sleep(delay)  # e.g. the API is unreachable
@@ -201,24 +211,55 @@ class TelegramAdapter:
                 continue
             delay = self.restart_delay[0]
             fresh = 0
-            for update in updates:
-                if update.update_id not in in_hand and (
-                    request.offset is None or update.update_id >= request.offset
+            for raw in updates:
+                update_id = int(raw["update_id"])
+                if update_id in in_hand or (
+                    request.offset is not None and update_id < request.offset
                 ):
-                    in_hand[update.update_id] = self.submit(update)
-                    fresh += 1
-            waiting = [future for future in in_hand.values() if not future.done()]
+                    continue  # in hand already: not built again
+                update = Update.model_validate(raw, context={"bot": self.bot})
+                in_hand[update_id] = self.submit(update)
+                fresh += 1
+            waiting = [update_id for update_id, done in in_hand.items() if not done.done()]
             if waiting and not fresh:
-                # Only updates in hand came back: wait for one to commit (or for a moment,
-                # so that news behind a slow update is not held up by it).
-                await asyncio.wait(
-                    waiting, timeout=REPOLL_WHILE_PENDING, return_when=asyncio.FIRST_COMPLETED
-                )
+                # Only updates in hand came back: wait for the oldest to commit, so the
+                # offset moves (or for a moment: news behind a slow update must not wait).
+                await asyncio.wait({in_hand[min(waiting)]}, timeout=REPOLL_WHILE_PENDING)
             request.offset = _confirmable(in_hand, request.offset)
+
+    async def _fetch(self, request: GetUpdates, wait: int) -> list[dict[str, Any]]:
+        """getUpdates as plain JSON: while an update is uncommitted Telegram returns it
+        again on every call, and building aiogram's models for those again and again
+        cost more than handling them. Only the fresh ones are built (`_poll`)."""
+        session = self.bot.session
+        if not isinstance(session, AiohttpSession):
+            return [u.model_dump(mode="json") for u in await self.bot(request)]
+        client = await session.create_session()
+        url = session.api.api_url(token=self.bot.token, method="getUpdates")
+        params: dict[str, Any] = {"timeout": request.timeout}
+        if request.offset is not None:
+            params["offset"] = request.offset
+        if request.allowed_updates is not None:
+            params["allowed_updates"] = request.allowed_updates
+        try:
+            async with client.post(url, json=params, timeout=ClientTimeout(total=wait)) as resp:
+                content = await resp.text()
+        except (TimeoutError, ClientError) as exc:
+            raise TelegramNetworkError(method=request, message=type(exc).__name__) from exc
+        body = json.loads(content)
+        if resp.status != 200 or not isinstance(body, dict) or not body.get("ok"):
+            # aiogram turns the error into its exception (flood control, conflict …)
+            session.check_response(
+                bot=self.bot, method=request, status_code=resp.status, content=content
+            )
+            raise TelegramNetworkError(method=request, message="unexpected getUpdates answer")
+        result = body.get("result")
+        return [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
 
     async def run_webhook(self, url: str, secret: str) -> None:
         """Register the webhook (retrying until Telegram accepts it), then wait to be cancelled."""
         try:
+            await self._start_resending()
             delay = self.restart_delay[0]
             while True:
                 try:
@@ -246,7 +287,8 @@ class TelegramAdapter:
         if lane is None:
             lane = self._lanes[key] = Lane(key)
         pending = Pending(update, asyncio.get_running_loop().create_future(), lane)
-        if lane.backlog >= FLOOD_BACKLOG:
+        limit = FLOOD_BACKLOG if self._live(update) else FLOOD_BACKLOG_AFTER_DOWNTIME
+        if lane.backlog >= limit:
             self._merge(pending)
             return pending.done
         lane.inbound.append(pending)
@@ -254,6 +296,13 @@ class TelegramAdapter:
             lane.handling = True
             self._spawn(self._work(lane))
         return pending.done
+
+    def _live(self, update: Update) -> bool:
+        """Written while this process runs (not while the bot was down)."""
+        message = update.message
+        if message is None and update.callback_query is not None:
+            return True  # a press on a message this bot sent: no backlog to protect
+        return message is None or message.date >= self._started - timedelta(seconds=2)
 
     def _merge(self, pending: Pending) -> None:
         """A flood: this update is not handled; the person is asked once to wait.

@@ -22,26 +22,21 @@ class ProcessedEvents:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def claim(self, platform: str, event_id: str) -> bool:
-        """True the first time an event id is seen; False for a redelivery."""
+    async def claim(self, platform: str, event_id: str, replies: str | None = None) -> bool:
+        """True the first time an event id is seen; False for a redelivery.
+
+        `replies` (JSON) are kept with the claim until `replies_sent`.
+        """
         insert = (
             pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
         )
         statement = (
             insert(ProcessedEvent)
-            .values(platform=platform, event_id=event_id, at=utcnow())
+            .values(platform=platform, event_id=event_id, at=utcnow(), replies=replies)
             .on_conflict_do_nothing(index_elements=["platform", "event_id"])
         )
         result = await self.session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def keep_replies(self, platform: str, event_id: str, replies: str) -> None:
-        """Store the replies (JSON) of a claimed event in the claiming transaction."""
-        await self.session.execute(
-            update(ProcessedEvent)
-            .where(ProcessedEvent.platform == platform, ProcessedEvent.event_id == event_id)
-            .values(replies=replies)
-        )
 
     async def replies_sent(self, platform: str, event_ids: Sequence[str]) -> None:
         await self.session.execute(

@@ -82,7 +82,7 @@ def expectation_text(ctx: Context, data: CasesData, found: Expectation) -> str:
         parts.append(
             ctx._(
                 "It is outside working hours now: specialists will start on it from {when}.",
-                when=ctx.tr.datetime(found.opens_at, "short"),
+                when=ctx.tr.datetime(found.opens_at),
             )
         )
     return " ".join(parts)
@@ -99,7 +99,7 @@ class Home(Step):
         history = await service.messages(ctx.db, case.id)
         lines = [
             ctx._("State: {state}", state=ctx._(STATES.get(case.state, case.state))),
-            ctx._("Opened: {when}", when=ctx.tr.datetime(case.created_at, "short")),
+            ctx._("Opened: {when}", when=ctx.tr.datetime(case.created_at)),
         ]
         for message in history[-3:]:
             who = ctx._("You") if message.author == service.CITIZEN else ctx._("Specialist")

@@ -123,7 +123,7 @@ class ShowCase(Step):
             ),
             ctx._(
                 "Opened {when}; waiting for {wait}",
-                when=ctx.tr.datetime(case.created_at, "short"),
+                when=ctx.tr.datetime(case.created_at),
                 wait=waited(ctx, case.created_at),
             ),
             ctx._("Held by: {holder}", holder=holder),
@@ -137,7 +137,7 @@ class ShowCase(Step):
         history = await service.messages(ctx.db, case.id)
         for message in history[-8:]:
             who = ctx._("Person") if message.author == service.CITIZEN else ctx._("Specialist")
-            when = ctx.tr.datetime(message.created_at, "short")
+            when = ctx.tr.datetime(message.created_at)
             lines.append(f"\n{who}, {when}:\n{message.text}")
         rows = []
         if is_mine(ctx, case):

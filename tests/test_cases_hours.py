@@ -39,7 +39,9 @@ async def test_outside_working_hours_the_person_is_told_when(
     clock.current = kyiv(2026, 11, 28, 11, 0).astimezone(UTC)  # Saturday
     person = await citizen(sqlite_app)
     await ask(person, "Weekend question")
-    person.expect("outside working hours", "specialists will start on it from", "11/30/26, 9:00")
+    person.expect(
+        "outside working hours", "specialists will start on it from", "30 November 2026, 09:00"
+    )
 
 
 async def test_the_expectation_is_measured_once_enough_cases_were_answered(

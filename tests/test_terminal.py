@@ -141,7 +141,7 @@ async def test_a_long_text_cut_mid_letter_keeps_the_staff_draft(sqlite_url: str)
     try:
         text = ("Оголошення для всіх. " * 150)[:3000]
         cut = text.encode()[:4095].decode("utf-8", "surrogateescape")  # ends in half a letter
-        stdin = io.StringIO("2\n1\n9\n1\n" + cut + "\nSkip\n")  # English, agree, Staff, New
+        stdin = io.StringIO("2\n1\n10\n1\n" + cut + "\nSkip\n")  # English, agree, Staff, New
         raw = io.BytesIO()
         stdout = io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
         await chat(app.engine, user_id="demo", stdin=stdin, stdout=stdout)

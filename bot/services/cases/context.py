@@ -137,9 +137,7 @@ def describe(context: dict[str, Any], resources: dict[str, Any], tr: Translator)
                 "Appointment {code}: {office}, {when}",
                 code=visit.get("code", ""),
                 office=_office_name(catalog, visit.get("office", ""), tr),
-                when=tr.datetime(datetime.fromisoformat(visit["at"]), "short")
-                if visit.get("at")
-                else "",
+                when=tr.datetime(datetime.fromisoformat(visit["at"])) if visit.get("at") else "",
             )
         )
     full = context.get("no_free_time")

@@ -88,6 +88,24 @@ def expectation_text(ctx: Context, data: CasesData, found: Expectation) -> str:
     return " ".join(parts)
 
 
+def typed_text(ctx: Context, event: Incoming, not_text: str) -> str | None:
+    """The person's message, cleaned and within the limit; None after saying what is wrong."""
+    text = service.clean_text(event.text) if event.kind is Kind.TEXT else ""
+    if not text:
+        ctx.invalid(not_text)
+        return None
+    if len(text) > service.MAX_TEXT:
+        ctx.invalid(
+            ctx._(
+                "That is {n} characters; please keep it under {limit}.",
+                n=len(text),
+                limit=service.MAX_TEXT,
+            )
+        )
+        return None
+    return text
+
+
 @cases.step("home")
 class Home(Step):
     async def show(self, ctx: Context) -> None:
@@ -152,17 +170,9 @@ class Question(Step):
         )
 
     async def handle(self, ctx: Context, event: Incoming) -> None:
-        if event.kind is not Kind.TEXT or not service.clean_text(event.text):
-            return ctx.invalid(ctx._("Please write your question as a text message."))
-        text = service.clean_text(event.text)
-        if len(text) > service.MAX_TEXT:
-            return ctx.invalid(
-                ctx._(
-                    "That is {n} characters; please keep it under {limit}.",
-                    n=len(text),
-                    limit=service.MAX_TEXT,
-                )
-            )
+        text = typed_text(ctx, event, ctx._("Please write your question as a text message."))
+        if text is None:
+            return None
         ctx.data["text"] = text
         found = await gather(
             ctx.db, ctx.runtime.resources, ctx.person, ctx.data.get("from") or {}, ctx.now()
@@ -274,17 +284,9 @@ class Add(Step):
         case = await service.active_case(ctx.db, ctx.person.id)
         if case is None:
             return ctx.goto("home")
-        if event.kind is not Kind.TEXT or not service.clean_text(event.text):
-            return ctx.invalid(ctx._("Please write your message as text."))
-        text = service.clean_text(event.text)
-        if len(text) > service.MAX_TEXT:
-            return ctx.invalid(
-                ctx._(
-                    "That is {n} characters; please keep it under {limit}.",
-                    n=len(text),
-                    limit=service.MAX_TEXT,
-                )
-            )
+        text = typed_text(ctx, event, ctx._("Please write your message as text."))
+        if text is None:
+            return None
         added = await service.add_citizen_message(
             ctx.db,
             case,

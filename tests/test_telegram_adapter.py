@@ -290,3 +290,17 @@ async def test_polling_stops_cleanly_when_its_job_is_cancelled(
 
 def metrics(bot: RunningBot) -> str:
     return bot.app.metrics.render().decode()
+
+
+async def test_closing_does_not_wait_for_the_resend_watch(
+    db_url: str, telegram_api: TelegramApiDouble, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the watch for replies a crashed worker left unsent never ends by
+    itself: closing must stop it, not wait the whole drain time for it."""
+    from handlers.telegram import adapter as adapter_module
+
+    monkeypatch.setattr(adapter_module, "DRAIN_TIMEOUT", 600.0)
+    async with running_bot(db_url, telegram_api, clock) as bot:
+        await bot.person(1402).says("/start")
+        async with asyncio.timeout(WAIT):
+            await bot.adapter.close()

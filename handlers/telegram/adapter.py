@@ -169,6 +169,7 @@ class TelegramAdapter:
         self._lanes: dict[int, Lane] = {}
         self._slots = asyncio.Semaphore(concurrency)
         self._inflight: set[asyncio.Task[Any]] = set()
+        self._resender: asyncio.Task[None] | None = None
         self._groups_told: set[int] = set()
         self._sent_ids: list[str] = []
         self._flush_due = False
@@ -433,7 +434,8 @@ class TelegramAdapter:
         if self.app.settings.is_sqlite:
             await self._resend(self._started)
             return
-        self._spawn(self._resend_periodically())
+        # Not one of the in-flight tasks that `close` lets finish: it never finishes.
+        self._resender = asyncio.create_task(self._resend_periodically())
 
     async def _resend_periodically(self) -> None:
         grace = timedelta(seconds=self.app.settings.telegram_resend_after)
@@ -467,6 +469,10 @@ class TelegramAdapter:
         task.add_done_callback(self._inflight.discard)
 
     async def close(self) -> None:
+        resender, self._resender = self._resender, None
+        if resender is not None:
+            resender.cancel()
+            await asyncio.gather(resender, return_exceptions=True)
         current = asyncio.current_task()
         pending = {task for task in self._inflight if task is not current and not task.done()}
         if pending:

@@ -185,3 +185,33 @@ async def test_booking_reminder_is_sent_in_the_language_chosen_since(
     platform = await _deliver_all(sqlite_app)
     (text,) = next(iter(platform.received.values()))
     assert "2 hours" in text and "години" not in text
+
+
+async def test_a_specialists_answer_is_sent_in_the_language_chosen_since(
+    sqlite_app: App,
+) -> None:
+    from bot.services.cases import service as cases
+
+    person_id = await person(sqlite_app, "1", "uk")
+    staff = "telegram:77"
+    now = sqlite_app.runtime.now()
+    async with sqlite_app.db.transaction() as session:
+        citizen = await session.get(Person, person_id)
+        assert citizen is not None
+        case = await cases.open_case(session, citizen, topic="other", text="Питання", now=now)
+        assert await cases.take(session, case.id, staff, frozenset({staff}), now)
+        answered = await cases.reply(
+            session,
+            case.id,
+            staff,
+            "Подайте заяву до п'ятниці.",
+            now,
+            staff_ids=frozenset({staff}),
+            default_locale="uk",
+        )
+        assert answered is not None
+    await _switch_to_english(sqlite_app, person_id)  # after the answer was queued
+    platform = await _deliver_all(sqlite_app)
+    (text,) = platform.received["1"]
+    assert "Answer from a specialist" in text and "Подайте заяву до п'ятниці." in text
+    assert "Відповідь фахівця" not in text

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.delivery.outbox import enqueue
+from bot.delivery.outbox import Render, enqueue
 from bot.engine.events import Button, Reply
 from bot.engine.globals import open_payload
 from bot.i18n import N_, Translator, translator
@@ -153,18 +153,35 @@ async def _tell_staff(
     staff_person = await People(session).find(platform, user_id)
     if staff_person is None:
         return
-    tr = translator(staff_person.locale or default_locale)
-    await enqueue(
-        session,
-        person_id=staff_person.id,
-        kind="case",
-        dedupe_key=f"case-note:{message.id}",
-        replies=Reply(
+
+    def render(tr: Translator) -> Reply:
+        return Reply(
             title=tr._("Case {code}: a new message", code=case.code),
             text=message.text,
             buttons=((Button(tr._("💬 Open my cases"), open_payload("staff_cases", "list")),),),
-        ),
+        )
+
+    await _tell(session, staff_person, f"case-note:{message.id}", render, now, default_locale)
+
+
+async def _tell(
+    session: AsyncSession,
+    person: Person,
+    dedupe_key: str,
+    render: Render,
+    now: datetime,
+    default_locale: str,
+) -> None:
+    """Queue a case message now (no quiet hours: the person is waiting for it), rendered
+    again at sending time in the language the person uses then."""
+    await enqueue(
+        session,
+        person_id=person.id,
+        kind="case",
+        dedupe_key=dedupe_key,
+        replies=render(translator(person.locale or default_locale)),
         not_before=now,
+        translations=render,
     )
 
 
@@ -332,13 +349,9 @@ async def reply(
     await session.flush()
     person = await session.get(Person, case.person_id)
     if person is not None:
-        tr = translator(person.locale or default_locale)
-        await enqueue(
-            session,
-            person_id=person.id,
-            kind="case",
-            dedupe_key=f"case-msg:{message.id}",
-            replies=Reply(
+
+        def render(tr: Translator) -> Reply:
+            return Reply(
                 title=tr._("💬 Answer from a specialist (case {code})", code=case.code),
                 text=text,
                 buttons=(
@@ -347,9 +360,9 @@ async def reply(
                         Button(tr._("✅ Close the case"), open_payload("cases", "close")),
                     ),
                 ),
-            ),
-            not_before=now,  # no quiet hours: the person is waiting for this
-        )
+            )
+
+        await _tell(session, person, f"case-msg:{message.id}", render, now, default_locale)
     details: dict[str, object] = {"case": case.id, "message": message.id}
     if canned:
         details["canned"] = canned
@@ -386,13 +399,9 @@ async def close_by_staff(
         return False
     person = await session.get(Person, case.person_id)
     if person is not None:
-        tr = translator(person.locale or default_locale)
-        await enqueue(
-            session,
-            person_id=person.id,
-            kind="case",
-            dedupe_key=f"case-closed:{case.id}",
-            replies=Reply(
+
+        def render(tr: Translator) -> Reply:
+            return Reply(
                 title=tr._("Case {code} is closed", code=case.code),
                 text=tr._(
                     "A specialist has closed your case. How satisfied are you with the help? "
@@ -401,9 +410,9 @@ async def close_by_staff(
                 buttons=(
                     tuple(Button(str(n), open_payload("cases", f"r{n}")) for n in range(1, 6)),
                 ),
-            ),
-            not_before=now,
-        )
+            )
+
+        await _tell(session, person, f"case-closed:{case.id}", render, now, default_locale)
     await AuditLog(session).record(staff, "case.closed", case=case_id, reason=reason)
     return True
 

@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime
 
 from bot.engine import Context, Dialog, Incoming, Kind, Step
 from bot.i18n import N_
-from bot.services.booking import service as booking
+from bot.services.booking import appointments as booking
 from bot.services.booking import texts
+from bot.services.booking.appointments import Outcome
 from bot.services.booking.reminders import due_times, sync_after_commit
-from bot.services.booking.service import Outcome
 from dialogs.booking_common import (
     answer_where,
     ask_location,

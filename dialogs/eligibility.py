@@ -24,7 +24,8 @@ from bot.services.eligibility.answers import (
     offered_buttons,
     parse,
 )
-from bot.services.eligibility.engine import (
+from bot.services.eligibility.model import Active, Eligibility, Question
+from bot.services.eligibility.rules import (
     Decision,
     Outcome,
     changes,
@@ -32,7 +33,6 @@ from bot.services.eligibility.engine import (
     next_question,
     reasons,
 )
-from bot.services.eligibility.model import Active, Eligibility, Question
 from bot.services.eligibility.wording import amount_line, amount_text, change_text, reason_text
 
 eligibility = Dialog("eligibility")

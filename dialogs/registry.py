@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.engine import DialogRegistry
 from dialogs.about import about
+from dialogs.announcements import announcements
 from dialogs.booking import booking_dialog
 from dialogs.cases import cases
 from dialogs.console_link import console_link
@@ -14,7 +15,6 @@ from dialogs.menu import menu
 from dialogs.mydata import mydata
 from dialogs.offices import offices_dialog
 from dialogs.privacy import privacy_notice
-from dialogs.staff import staff
 from dialogs.staff_cases import staff_cases
 from dialogs.status import status
 
@@ -25,6 +25,6 @@ def build_registry() -> DialogRegistry:
     registry.register(eligibility)
     registry.register(status)
     registry.register(booking_dialog, offices_dialog)
-    registry.register(staff, console_link)
+    registry.register(announcements, console_link)
     registry.register(cases, staff_cases)
     return registry

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from bot.services.booking import service as booking
+from bot.services.booking import appointments as booking
 from bot.services.booking.model import Holiday, Office, OfficeCatalog, Service, Text
 from storage.db import Database
 from storage.models.booking import Appointment

@@ -290,8 +290,8 @@ async def prepare(app: App) -> None:
     report = await import_text(app, DEMO_APPLICATIONS)
     assert not report.problems, report.problems
     # One office full, as in the demo: the waiting list (join, leave) is walked too.
+    from bot.services.booking.appointments import block_seats
     from bot.services.booking.reminders import catalog_of
-    from bot.services.booking.service import block_seats
 
     async with app.db.transaction() as session:
         await block_seats(

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bot.services.eligibility import engine
+from bot.services.eligibility import rules
 from bot.services.eligibility.answers import decode
 from bot.services.eligibility.loader import load_folder
 from bot.services.eligibility.model import Eligibility
@@ -36,7 +36,7 @@ def copy_demo(tmp_path: Path) -> Path:
 
 def outcomes(answers: Mapping[str, Any], on: dt.date = TODAY) -> dict[str, str]:
     data = demo()
-    return {d.id: d.outcome.value for d in engine.decide(data, decode(data, answers), on)}
+    return {d.id: d.outcome.value for d in rules.decide(data, decode(data, answers), on)}
 
 
 def run_questionnaire(
@@ -50,12 +50,12 @@ def run_questionnaire(
     data = data or demo()
     raw: dict[str, Any] = {}
     asked: list[str] = []
-    while (question := engine.next_question(data, decode(data, raw), on)) is not None:
+    while (question := rules.next_question(data, decode(data, raw), on)) is not None:
         assert question.id not in asked, f"{question.id} asked twice"
         assert question.id in person, f"asked {question.id!r}, which this persona should not need"
         asked.append(question.id)
         raw[question.id] = person[question.id]
-    decisions = engine.decide(data, decode(data, raw), on)
+    decisions = rules.decide(data, decode(data, raw), on)
     return asked, {d.id: d.outcome.value for d in decisions}
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.services.booking import service as booking
+from bot.services.booking import appointments as booking
 from bot.services.booking.loader import load_catalog
 from bot.settings import DEMO_DATA_DIR
 from storage.db import Database

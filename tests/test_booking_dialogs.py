@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from bot.app import App
-from bot.services.booking import service as booking
+from bot.services.booking import appointments as booking
 from bot.services.booking.reminders import catalog_of
 from handlers.conversation import Conversation
 from storage.models import OutboxMessage, Person

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from bot.app import App, build_app
 from bot.scheduler import build_scheduler, set_current_app
+from bot.services.booking import appointments as booking
 from bot.services.booking import reminders
-from bot.services.booking import service as booking
 from bot.services.booking.reminders import catalog_of, job_id, sync_reminders
 from storage.models import OutboxMessage
 from tests.booking_support import book, kyiv, make_people

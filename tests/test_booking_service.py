@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.services.booking import service as booking
-from bot.services.booking.service import Outcome
+from bot.services.booking import appointments as booking
+from bot.services.booking.appointments import Outcome
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.models.booking import Appointment, SlotSeat, WaitlistEntry

@@ -213,7 +213,7 @@ def test_the_documented_example_programme_is_valid_and_works(data_dir: Path) -> 
     import datetime as dt
     import re
 
-    from bot.services.eligibility import engine
+    from bot.services.eligibility import rules
     from bot.services.eligibility.answers import decode
 
     doc = (Path(__file__).parent.parent / "docs" / "eligibility-data.md").read_text("utf-8")
@@ -230,7 +230,7 @@ def test_the_documented_example_programme_is_valid_and_works(data_dir: Path) -> 
     )
 
     def outcome(day: dt.date) -> str | None:
-        found = [d for d in engine.decide(data, pensioner, day) if d.id == "winter_support"]
+        found = [d for d in rules.decide(data, pensioner, day) if d.id == "winter_support"]
         return found[0].outcome.value if found else None
 
     assert outcome(dt.date(2026, 11, 30)) is None  # not in force yet

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.services.eligibility import engine
+from bot.services.eligibility import rules
 from bot.services.eligibility.answers import decode
 from tests.eligibility_support import PERSONAS, TODAY, demo, run_questionnaire
 
@@ -26,8 +26,8 @@ def amounts(persona: str) -> dict[str, Decimal | None]:
     asked, _ = run_questionnaire(PERSONAS[persona])
     answers = decode(data, {q: PERSONAS[persona][q] for q in asked})
     return {
-        d.id: engine.amount(data, d.active, answers, TODAY)
-        for d in engine.decide(data, answers, TODAY)
+        d.id: rules.amount(data, d.active, answers, TODAY)
+        for d in rules.decide(data, answers, TODAY)
         if d.outcome.value == ELIGIBLE
     }
 

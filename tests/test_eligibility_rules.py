@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.i18n import translator
-from bot.services.eligibility import engine
+from bot.services.eligibility import rules
 from bot.services.eligibility.answers import decode
 from bot.services.eligibility.loader import load_eligibility
 from bot.services.eligibility.model import is_official
@@ -27,12 +27,12 @@ def active(programme_id: str, on: dt.date = TODAY) -> Any:
 
 def amount(programme_id: str, answers: dict[str, Any], on: dt.date = TODAY) -> Decimal | None:
     data = demo()
-    return engine.amount(data, active(programme_id, on), decode(data, answers), on)
+    return rules.amount(data, active(programme_id, on), decode(data, answers), on)
 
 
 def changes_en(programme_id: str, answers: dict[str, Any], on: dt.date = TODAY) -> list[str]:
     data = demo()
-    found = engine.changes(data, active(programme_id, on), decode(data, answers), on)
+    found = rules.changes(data, active(programme_id, on), decode(data, answers), on)
     return [text for r in found if (text := change_text(r, translator("en")))]
 
 
@@ -45,14 +45,14 @@ def test_the_check_stops_as_soon_as_every_programme_is_decided() -> None:
     asked, _ = run_questionnaire(answers)
     # one answer fewer leaves something undecided, so the last question was needed
     partial = {q: answers[q] for q in asked[:-1]}
-    assert engine.next_question(data, decode(data, partial), TODAY) is not None
-    assert engine.next_question(data, decode(data, {q: answers[q] for q in asked}), TODAY) is None
+    assert rules.next_question(data, decode(data, partial), TODAY) is not None
+    assert rules.next_question(data, decode(data, {q: answers[q] for q in asked}), TODAY) is None
 
 
 def test_no_children_means_the_split_by_age_is_never_asked() -> None:
     data = demo()
     answers = {"idp_certificate": False, "children_count": 0}
-    needed = {q.id for q in engine.needed_questions(data, decode(data, answers), TODAY)}
+    needed = {q.id for q in rules.needed_questions(data, decode(data, answers), TODAY)}
     assert "children_under_6" not in needed and "youngest_child_birth_date" not in needed
 
 
@@ -348,9 +348,7 @@ def test_a_child_with_a_disability_hint_is_a_plain_conditional() -> None:
     # issue #13: never «на питання про «дитина з інвалідністю» ви відповіли «Так»»
     answers = {"children_count": 1, "child_with_disability": False, "disability_group": "none"}
     data = demo()
-    found = engine.changes(
-        data, active("disability_since_childhood"), decode(data, answers), TODAY
-    )
+    found = rules.changes(data, active("disability_since_childhood"), decode(data, answers), TODAY)
     assert [change_text(r, translator("uk")) for r in found] == [
         "якби у вас була дитина з інвалідністю"
     ]
@@ -403,7 +401,7 @@ def test_amounts_are_formatted_per_language() -> None:
 def test_ukrainian_change_hint() -> None:
     data = demo()
     answers = decode(data, {**COUPLE_WITH_TODDLER, "income_monthly": "20000"})
-    found = engine.changes(data, active("basic_social_assistance"), answers, TODAY)
+    found = rules.changes(data, active("basic_social_assistance"), answers, TODAY)
     text = change_text(found[0], translator("uk"))
     assert text is not None
     assert re.fullmatch(
@@ -443,7 +441,7 @@ def test_a_version_starting_next_year_takes_over_on_its_date(tmp_path: Path) -> 
 
     def sum_on(day: dt.date) -> Decimal | None:
         programme = next(a for a in data.active(day) if a.id == "birth_assistance")
-        return engine.amount(data, programme, newborn, day)
+        return rules.amount(data, programme, newborn, day)
 
     assert sum_on(dt.date(2026, 12, 31)) == Decimal(50000)
     assert sum_on(dt.date(2027, 1, 1)) == Decimal(60000)

@@ -9,7 +9,7 @@ from datetime import date
 
 from bot.app import build_app
 from bot.cli import CommandError, command
-from bot.services.booking import service as booking
+from bot.services.booking import appointments as booking
 from bot.services.booking.reminders import catalog_of
 from bot.settings import Settings
 from bot.spreadsheet import safe_row

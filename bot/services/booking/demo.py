@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.demo import demo_seeder
+from bot.services.booking.appointments import BOOKING_DAYS, block_seats
 from bot.services.booking.reminders import catalog_of
-from bot.services.booking.service import BOOKING_DAYS, block_seats
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -32,8 +32,8 @@ from bot.i18n import Translator, translator
 from bot.lifecycle import background_service
 from bot.scheduler import current_app
 from bot.services.booking import texts
+from bot.services.booking.appointments import sweep
 from bot.services.booking.model import OfficeCatalog
-from bot.services.booking.service import sweep
 from bot.services.personal_data import register_forgetter
 from storage.models import Person
 from storage.models.booking import BOOKED, Appointment

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.booking.service import day_list
+from bot.services.booking.appointments import day_list
 from storage.models.attendance import NoShow
 from storage.models.booking import BOOKED, OFFERED, WAITING, Appointment, WaitlistEntry
 from storage.repositories import AuditLog

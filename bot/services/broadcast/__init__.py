@@ -1,6 +1,6 @@
 """Staff announcements: audiences, the citizen's message, queueing, scheduling, progress.
 
-The dialog (`dialogs/staff.py`) and the CLI (`python -m bot broadcast`) both
+The dialog (`dialogs/announcements.py`) and the CLI (`python -m bot broadcast`) both
 use these functions; delivery itself is the outbox worker's job.
 """
 

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
+from bot.services.booking.appointments import upcoming
 from bot.services.booking.model import OfficeCatalog
-from bot.services.booking.service import upcoming
 from bot.services.eligibility.answers import decode
-from bot.services.eligibility.engine import Outcome, decide
 from bot.services.eligibility.model import Eligibility
+from bot.services.eligibility.rules import Outcome, decide
 from bot.services.status import follows
 from bot.services.status.texts import label as status_label
 from storage.models import Person

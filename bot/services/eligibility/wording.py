@@ -9,8 +9,8 @@ from typing import Any
 
 from bot.i18n import N_, Translator
 from bot.services.eligibility import conditions as c
-from bot.services.eligibility.engine import Requirement, amount
 from bot.services.eligibility.model import Active, Eligibility
+from bot.services.eligibility.rules import Requirement, amount
 from bot.services.eligibility.text import Text
 
 AMOUNT = {

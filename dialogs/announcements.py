@@ -35,7 +35,9 @@ from bot.services.broadcast.schedule import parse_kyiv_time, schedule, too_far_a
 from bot.services.personal_data import region_name
 from dialogs.booking_common import catalog, sorted_oblasts
 
-staff = Dialog("staff", staff_only=True)
+# The id stays "staff": people part-way through an announcement have it saved
+# in dialog_states, and the menu and tests start it by that name.
+announcements = Dialog("staff", staff_only=True)
 
 AUDIENCES = (
     ("a:all", N_("👥 Everyone")),
@@ -72,7 +74,7 @@ def _audience_label(ctx: Context, code: str) -> str:
     return labels[audience.kind]
 
 
-@staff.step("home")
+@announcements.step("home")
 class Home(Step):
     async def show(self, ctx: Context) -> None:
         ctx.ask(
@@ -130,7 +132,7 @@ class TextStep(Step):
         ctx.goto(self.next_step)
 
 
-@staff.step("text_uk")
+@announcements.step("text_uk")
 class TextUk(TextStep):
     language, next_step = "uk", "text_en"
 
@@ -138,7 +140,7 @@ class TextUk(TextStep):
         return ctx._("Write the announcement in Ukrainian, as one message.")
 
 
-@staff.step("text_en")
+@announcements.step("text_en")
 class TextEn(TextStep):
     language = "en"
 
@@ -153,7 +155,7 @@ class TextEn(TextStep):
         ctx.goto("audience" if uk and en else "one_text")
 
 
-@staff.step("one_text")
+@announcements.step("one_text")
 class OneText(Step):
     async def show(self, ctx: Context) -> None:
         only_uk = bool(ctx.data.get("uk"))
@@ -182,7 +184,7 @@ class OneText(Step):
         return ctx.invalid(ctx._("Please choose one of the buttons."))
 
 
-@staff.step("audience")
+@announcements.step("audience")
 class ChooseAudience(Step):
     async def show(self, ctx: Context) -> None:
         rows = [[ctx.button(ctx._(label), payload)] for payload, label in AUDIENCES]
@@ -198,7 +200,7 @@ class ChooseAudience(Step):
         return ctx.invalid(ctx._("Please choose one of the buttons."))
 
 
-@staff.step("region")
+@announcements.step("region")
 class ChooseRegion(Step):
     async def show(self, ctx: Context) -> None:
         # Names, never KATOTTG codes; how many people gave each region, to judge the reach.
@@ -235,7 +237,7 @@ class ChooseRegion(Step):
         ctx.goto("preview")
 
 
-@staff.step("preview")
+@announcements.step("preview")
 class Preview(Step):
     async def show(self, ctx: Context) -> None:
         draft = _draft(ctx)
@@ -354,7 +356,7 @@ async def _create(ctx: Context, *, scheduled_at: datetime | None) -> None:
     ctx.goto("progress")
 
 
-@staff.step("night")
+@announcements.step("night")
 class Night(Step):
     """ "Send now" between 22:00 and 08:00 Kyiv time: people would be woken up."""
 
@@ -380,7 +382,7 @@ class Night(Step):
         return ctx.invalid(ctx._("Please choose one of the buttons."))
 
 
-@staff.step("when")
+@announcements.step("when")
 class When(Step):
     async def show(self, ctx: Context) -> None:
         ctx.ask(
@@ -401,7 +403,7 @@ class When(Step):
         await _create(ctx, scheduled_at=at)
 
 
-@staff.step("progress")
+@announcements.step("progress")
 class Progress(Step):
     # Back never returns to "Stop this announcement?" of one already stopped (or kept).
     back_to = "home"
@@ -429,7 +431,7 @@ class Progress(Step):
         return ctx.invalid(ctx._("Please choose one of the buttons."))
 
 
-@staff.step("cancel")
+@announcements.step("cancel")
 class Cancel(Step):
     async def show(self, ctx: Context) -> None:
         ctx.ask(
@@ -455,7 +457,7 @@ class Cancel(Step):
         return ctx.invalid(ctx._("Please choose one of the buttons."))
 
 
-@staff.step("recent")
+@announcements.step("recent")
 class Recent(Step):
     async def show(self, ctx: Context) -> None:
         items = await store.recent(ctx.db)

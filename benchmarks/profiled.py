@@ -22,7 +22,7 @@ def main() -> int:
 
     signal.signal(signal.SIGUSR1, begin)
     sys.argv = ["bot", *args]
-    from bot.cli import main as bot_main
+    from bot.app import main as bot_main
 
     try:
         return bot_main()

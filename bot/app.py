@@ -1,54 +1,167 @@
-"""The composition root: settings → database → runtime → engine. Wired once, by keyword."""
+"""The composition root: the one place that knows every part and wires them, in order.
+
+settings → database → resources (the service data, the registry client) →
+engine (with every feature's dialogs) → adapters → background services.
+Nothing else constructs or looks up the running bot: operator commands get it
+from a `Launch`, the server and the background services are handed it.
+
+A feature is declared once, in `FEATURES` below (see docs/architecture.md,
+"Adding a feature").
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
-from bot.datafiles import DataProblems, load_all
-from bot.delivery import Messengers
-from bot.engine import Engine, Runtime
+from bot import cli
+from bot.commands import attendance, booking, broadcast, console, core, stats, status
+from bot.datafiles import DataProblems, Loader, load_all
+from bot.delivery.worker import outbox_worker
+from bot.engine import DialogRegistry, Engine, Runtime
 from bot.engine.runtime import system_clock
 from bot.metrics import Metrics
+from bot.ports import Adapter, Job
+from bot.resources import RESOURCE_NAMES, Resources
 from bot.secret_key import ensure_secret_key
+from bot.services import demo_people, retention
+from bot.services.booking import demo as booking_demo
+from bot.services.booking import reminders
+from bot.services.booking.loader import load_offices
+from bot.services.broadcast import service as broadcast_service
+from bot.services.cases.data import load_cases
+from bot.services.eligibility.loader import load_eligibility
+from bot.services.status import demo as status_demo
+from bot.services.status import poller
+from bot.services.status.registry import RegistryClient
 from bot.settings import Settings
-from dialogs.registry import build_registry
+from bot.wiring import App, Feature, Launch
+from dialogs.about import about
+from dialogs.announcements import announcements
+from dialogs.booking import booking_dialog
+from dialogs.cases import cases
+from dialogs.console_link import console_link
+from dialogs.contacts import contacts
+from dialogs.eligibility import eligibility
+from dialogs.language import language
+from dialogs.menu import menu
+from dialogs.mydata import mydata
+from dialogs.offices import offices_dialog
+from dialogs.privacy import privacy_notice
+from dialogs.staff_cases import staff_cases
+from dialogs.status import status as status_dialog
 from storage.db import Database
 from storage.migrate import upgrade_async
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class App:
-    settings: Settings
-    db: Database
-    runtime: Runtime
-    engine: Engine
-    metrics: Metrics
-    #: platforms this process can send through (filled by the adapters at start)
-    messengers: Messengers = field(default_factory=Messengers)
-    #: the running APScheduler (set by `bot.lifecycle.start_services`)
-    scheduler: Any = None
-    closers: list[Callable[[], object]] = field(default_factory=list)
-
-    async def close(self) -> None:
-        await self.db.dispose()
+__all__ = ["FEATURES", "App", "build_app", "load_resources", "main"]
 
 
-def load_resources(settings: Settings) -> dict[str, Any]:
+async def status_poller(app: App) -> Job | None:
+    """Followed applications re-checked against the registry (only with REGISTRY_URL)."""
+    return poller.registry_poller(
+        app.db,
+        app.runtime.resources.registry,
+        clock=app.runtime.now,
+        default_locale=app.settings.default_locale,
+    )
+
+
+# -- the feature manifest ------------------------------------------------------------
+# Each feature, once: its dialogs, the parts of DATA_DIR it reads, its background
+# services, operator commands, demo seeders and gettext catalog. Order matters only
+# for the commands' listing in --help and the order services start in.
+FEATURES: tuple[Feature, ...] = (
+    Feature(
+        "core",
+        domain="core",
+        dialogs=(menu, language, privacy_notice, contacts, about, mydata),
+        services=(outbox_worker, retention.retention_schedule),
+        commands=(core.migrate, core.chat, core.run, core.check_data, core.demo_data, stats.stats),
+        seeders=(demo_people.seed_people,),
+    ),
+    Feature(
+        "eligibility",
+        domain="eligibility",
+        dialogs=(eligibility,),
+        loaders={"eligibility": load_eligibility},
+    ),
+    Feature(
+        "status",
+        domain="status",
+        dialogs=(status_dialog,),
+        services=(status_poller,),
+        commands=(status.import_applications,),
+        seeders=(status_demo.seed_applications,),
+    ),
+    Feature(
+        "booking",
+        domain="booking",
+        dialogs=(booking_dialog, offices_dialog),
+        loaders={"offices": load_offices},
+        services=(reminders.booking_jobs,),
+        commands=(booking.appointments, attendance.no_show),
+        seeders=(booking_demo.booking_demo,),
+    ),
+    Feature(
+        "announcements",
+        domain="staff",
+        dialogs=(announcements,),
+        services=(broadcast_service.announcements,),
+        commands=(broadcast.broadcast,),
+    ),
+    Feature(
+        "cases",
+        domain="cases",
+        dialogs=(cases, staff_cases),
+        loaders={"cases": load_cases},
+    ),
+    Feature(
+        "console",
+        domain="console",
+        dialogs=(console_link,),
+        commands=(console.console_link, console.console),
+    ),
+)
+
+
+def data_loaders(features: Sequence[Feature] = FEATURES) -> dict[str, Loader]:
+    """Every feature's data loaders, by the `Resources` field each one fills."""
+    return {name: load for feature in features for name, load in feature.loaders.items()}
+
+
+def load_resources(settings: Settings, features: Sequence[Feature] = FEATURES) -> Resources:
     """Service data from DATA_DIR (programmes, offices …), validated once at start.
 
     Invalid data stops the start with every problem listed (`DataProblems`):
     a bot that answers from half-read rules would mislead people.
     """
-    resources, errors = load_all(settings.data_dir)
+    loaders = data_loaders(features)
+    unknown = set(loaders) - RESOURCE_NAMES
+    if unknown:  # a programming error, not a data one: say which loader
+        raise TypeError(f"data loaders for no field of Resources: {sorted(unknown)}")
+    parts, errors = load_all(settings.data_dir, loaders)
     if errors:
         raise DataProblems(errors)
-    return resources
+    return Resources(**parts)
+
+
+def adapters_for(settings: Settings) -> tuple[Adapter[App], ...]:
+    """The messenger adapters these settings configure (a token each)."""
+    adapters: list[Adapter[App]] = []
+    # Imported only when configured: a command that runs no adapter loads no SDK.
+    if settings.telegram_token:
+        from handlers.telegram import telegram
+
+        adapters.append(telegram)
+    if settings.viber_token:
+        from handlers.viber import viber_adapter
+
+        adapters.append(viber_adapter)
+    return tuple(adapters)
 
 
 async def build_app(
@@ -56,19 +169,38 @@ async def build_app(
     *,
     migrate: bool = True,
     clock: Callable[[], datetime] = system_clock,
+    features: Sequence[Feature] = FEATURES,
 ) -> App:
     # Bad service data stops the start before anything is written (key file, migrations).
-    resources = load_resources(settings)
+    resources = load_resources(settings, features)
     settings = ensure_secret_key(settings)
     if migrate:
         await upgrade_async(settings.database_url)
     db = Database(settings.database_url)
+    if settings.registry_url:
+        resources = replace(resources, registry=RegistryClient(settings.registry_url, clock=clock))
     metrics = Metrics()
-    runtime = Runtime(
+    runtime = Runtime(settings=settings, clock=clock, resources=resources)
+    dialogs = DialogRegistry()
+    for feature in features:
+        dialogs.register(*feature.dialogs)
+    engine = Engine(db, runtime, metrics, dialogs=dialogs)
+    return App(
         settings=settings,
-        dialogs=build_registry(),
-        clock=clock,
-        resources=resources,
+        db=db,
+        runtime=runtime,
+        engine=engine,
+        metrics=metrics,
+        features=tuple(features),
+        adapters=adapters_for(settings),
     )
-    engine = Engine(db, runtime, metrics)
-    return App(settings=settings, db=db, runtime=runtime, engine=engine, metrics=metrics)
+
+
+def launch(settings: Settings) -> Launch:
+    return Launch(settings=settings, features=FEATURES, build=build_app)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m bot …`: every feature's commands."""
+    commands = [found for feature in FEATURES for found in feature.commands]
+    return cli.run(commands, launch, argv)

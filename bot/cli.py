@@ -1,21 +1,22 @@
 """`python -m bot …`: the operator's command line (names in shared/CONTRACT.md).
 
-Every command exits non-zero with one line on stderr (no traceback) on bad input.
+The commands come from the features' manifest entries (`bot.app.FEATURES`);
+`bot.app.main` hands them here. Every command exits non-zero with one line on
+stderr (no traceback) on bad input.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import sys
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from bot.datafiles import DataProblems
 from bot.logs import register_secret, setup_logging
 from bot.settings import Settings, SettingsError, load_settings
+from bot.wiring import Command, Launch
 
 log = logging.getLogger("bot.cli")
 
@@ -24,50 +25,23 @@ class CommandError(Exception):
     """A bad input or state the operator can fix; printed as one line."""
 
 
-Handler = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
-_COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str]] = {}
-
-
-def command(
-    name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None
-) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        _COMMANDS[name] = (handler, arguments, help)
-        return handler
-
-    return register
-
-
-# Importing a module registers its commands; a feature adds its module here.
-COMMAND_MODULES: list[str] = [
-    "bot.commands.core",
-    "bot.commands.booking",
-    "bot.commands.status",
-    "bot.commands.broadcast",
-    "bot.commands.console",
-    "bot.commands.stats",
-    "bot.commands.attendance",
-]
-
-
-def _load_commands() -> None:
-    for module in COMMAND_MODULES:
-        importlib.import_module(module)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    _load_commands()
+def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="Poruch social-services bot"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (_, arguments, help_text) in _COMMANDS.items():
-        arguments(sub.add_parser(name, help=help_text, description=help_text))
+    for found in commands:
+        found.arguments(sub.add_parser(found.name, help=found.help, description=found.help))
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def run(
+    commands: Sequence[Command],
+    launch: Callable[[Settings], Launch],
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Parse `argv`, load the settings and run the chosen command with its `Launch`."""
+    parser = build_parser(commands)
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -81,9 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         register_secret(secret.get_secret_value() if secret else None)
     setup_logging(settings.log_level, settings.log_format)
-    handler = _COMMANDS[args.command][0]
+    chosen = next(found for found in commands if found.name == args.command)
     try:
-        return asyncio.run(handler(settings, args))
+        return asyncio.run(chosen.handler(launch(settings), args))
     except (CommandError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

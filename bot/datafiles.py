@@ -1,19 +1,20 @@
 """Editable service data (programmes, offices …) in YAML under DATA_DIR.
 
-Each feature registers a loader for its part of the folder:
+Each feature declares a loader for its part of the folder in its manifest entry
+(`bot.app.FEATURES`), named after the `Resources` field it fills:
 
-    @data_loader("programmes")
-    def load_programmes(data_dir: Path) -> tuple[Programmes | None, list[DataError]]: ...
+    Feature("eligibility", ..., loaders={"eligibility": load_eligibility})
 
-`load_all` runs every loader; `python -m bot check-data` prints the errors and
+    def load_eligibility(data_dir: Path) -> tuple[Eligibility | None, list[DataError]]: ...
+
+`load_all` runs the loaders it is given; `python -m bot check-data` prints the errors and
 `python -m bot run` refuses to start while there are any. Errors name the file
 and line, because staff fix them in a text editor.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,6 @@ _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: how many values a file may hold once its aliases (`*name`) are expanded. The shipped
 #: files hold a few thousand; a "billion laughs" file holds 10⁹ and would hang the start.
 MAX_EXPANDED_NODES = 100_000
-
-# Modules that register loaders; a feature adds its own here.
-DATA_MODULES: list[str] = [
-    "bot.services.booking.loader",
-    "bot.services.eligibility.loader",
-    "bot.services.cases.data",
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,21 +46,12 @@ class DataProblems(Exception):
 
 
 Loader = Callable[[Path], tuple[Any, list[DataError]]]
-_LOADERS: dict[str, Loader] = {}
 
 
-def data_loader(name: str) -> Callable[[Loader], Loader]:
-    def register(loader: Loader) -> Loader:
-        _LOADERS[name] = loader
-        return loader
-
-    return register
-
-
-def load_all(data_dir: Path) -> tuple[dict[str, Any], list[DataError]]:
-    """Every registered part of the data folder, and every problem found in it."""
-    for module in DATA_MODULES:
-        importlib.import_module(module)
+def load_all(
+    data_dir: Path, loaders: Mapping[str, Loader]
+) -> tuple[dict[str, Any], list[DataError]]:
+    """Every part of the data folder the loaders read, and every problem found in it."""
     resources: dict[str, Any] = {}
     errors: list[DataError] = []
     if not data_dir.is_dir():
@@ -76,7 +61,7 @@ def load_all(data_dir: Path) -> tuple[dict[str, Any], list[DataError]]:
         return resources, [
             DataError(data_dir, None, "no service data here (expected eligibility/, offices/)")
         ]
-    for name, loader in _LOADERS.items():
+    for name, loader in loaders.items():
         value, problems = loader(data_dir)
         resources[name] = value
         errors.extend(problems)

@@ -1,10 +1,9 @@
 """Background services that run beside the adapters: the scheduler, the outbox worker …
 
 `python -m bot run` and `python -m bot chat` both call `start_services` after
-building the app, so the terminal demo behaves like production. A feature
-registers a service:
+building the app, so the terminal demo behaves like production. A feature lists
+its service factories in its manifest entry (`bot.app.FEATURES`):
 
-    @background_service
     async def outbox_worker(app: App) -> Job | None:
         return OutboxWorker(app).run   # a coroutine function to run until cancelled
 """
@@ -13,38 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.scheduler import build_scheduler, set_current_app, watch_lag
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from bot.app import App
+    from bot.wiring import App
 
 log = logging.getLogger(__name__)
-
-Job = Callable[[], Coroutine[Any, Any, None]]
-Service = Callable[["App"], Coroutine[Any, Any, Job | None]]
-
-# Modules that register services; a feature adds its own here.
-SERVICE_MODULES: list[str] = [
-    "bot.delivery.worker",
-    "bot.services.broadcast.service",
-    "bot.services.booking.reminders",
-    "bot.services.status.poller",
-    "bot.services.retention",
-]
-_SERVICES: list[Service] = []
-
-
-def background_service(service: Service) -> Service:
-    _SERVICES.append(service)
-    return service
 
 
 @dataclass
@@ -63,8 +42,6 @@ class Running:
 
 
 async def start_services(app: App, *, scheduler: bool = True) -> Running:
-    for module in SERVICE_MODULES:
-        importlib.import_module(module)
     set_current_app(app)
     running = Running(scheduler=None)
     if scheduler:
@@ -72,7 +49,7 @@ async def start_services(app: App, *, scheduler: bool = True) -> Running:
         running.scheduler.start()
         watch_lag(running.scheduler, app.metrics)
         app.scheduler = running.scheduler
-    for service in _SERVICES:
+    for service in app.services:
         job = await service(app)
         if job is not None:
             running.tasks.append(asyncio.create_task(job(), name=service.__name__))

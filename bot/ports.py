@@ -11,13 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+_App = TypeVar("_App")
 
 #: A coroutine function a background service runs until it is cancelled.
 Job = Callable[[], Coroutine[Any, Any, None]]
 
 #: The current time, always timezone-aware (UTC). Injected so tests control time.
 Clock = Callable[[], datetime]
+
+#: A messenger adapter plugs into the bot's HTTP server before it starts: given the
+#: running bot and the web application, it may add routes (webhooks) and returns a job
+#: to run beside the server (polling, registering the webhook) or None. Generic in the
+#: bot it is given, so this module names no part of it (`Adapter[App]` in bot/wiring.py).
+Adapter = Callable[[_App, "web.Application"], Coroutine[Any, Any, Job | None]]
 
 
 class OutboxSignal(Protocol):

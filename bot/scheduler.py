@@ -25,8 +25,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import make_url
 
 if TYPE_CHECKING:
-    from bot.app import App
     from bot.metrics import Metrics
+    from bot.wiring import App
 
 JOBS_TABLE = "apscheduler_jobs"
 _current: App | None = None

@@ -9,15 +9,14 @@ import gc
 import logging
 import signal
 import socket
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.app import App
 from bot.lifecycle import start_services
+from bot.ports import Adapter, Job
 from bot.settings import Settings, SettingsError
+from bot.wiring import App
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +31,6 @@ GC_GEN0_THRESHOLD = 50_000
 IDLE_TIMEOUT = 15.0
 #: a request's body must arrive within this once its headers have (webhooks are small)
 READ_TIMEOUT = 10.0
-
-# An adapter plugs into the server: it may add routes, and returns a coroutine to run
-# beside the server (polling loop) or None. It is called before the server starts.
-Job = Callable[[], Coroutine[Any, Any, None]]
-Adapter = Callable[[App, web.Application], Coroutine[Any, Any, Job | None]]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -128,17 +122,9 @@ def bind_http(settings: Settings) -> list[socket.socket]:
     return sockets
 
 
-def configured_adapters(app: App) -> list[Adapter]:
-    adapters: list[Adapter] = []
-    if app.settings.telegram_token:
-        from handlers.telegram import telegram
-
-        adapters.append(telegram)
-    if app.settings.viber_token:
-        from handlers.viber import viber_adapter
-
-        adapters.append(viber_adapter)
-    return adapters
+def configured_adapters(app: App) -> list[Adapter[App]]:
+    """The adapters the composition root chose for these settings (`bot.app.adapters_for`)."""
+    return list(app.adapters)
 
 
 def settle_memory() -> None:

@@ -6,7 +6,6 @@ from bot.engine import Context, Incoming, Kind, Request
 from bot.engine.context import ButtonRows
 from bot.services.booking import geo
 from bot.services.booking.model import Oblast, Office, OfficeCatalog
-from bot.services.booking.reminders import catalog_of
 from storage.repositories import People
 
 NEAREST = 3
@@ -14,7 +13,7 @@ UK_ALPHABET = "абвгґдеєжзиіїйклмнопрстуфхцчшщью�
 
 
 def catalog(ctx: Context) -> OfficeCatalog:
-    return catalog_of(ctx.runtime)
+    return ctx.runtime.resources.offices
 
 
 def collation_key(text: str) -> tuple[int, ...]:

@@ -36,8 +36,7 @@ STATES = {
 
 
 def _data(ctx: Context) -> CasesData | None:
-    value = ctx.runtime.resources.get("cases")
-    return value if isinstance(value, CasesData) else None
+    return ctx.runtime.resources.cases
 
 
 def duration_text(ctx: Context, wait: timedelta) -> str:

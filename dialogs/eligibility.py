@@ -46,8 +46,7 @@ MAX_NUMBER_BUTTONS_PER_ROW = 6
 
 
 def _data(ctx: Context) -> Eligibility | None:
-    value = ctx.runtime.resources.get("eligibility")
-    return value if isinstance(value, Eligibility) else None
+    return ctx.runtime.resources.eligibility
 
 
 def _on(ctx: Context) -> dt.date:
@@ -312,7 +311,7 @@ class Result(Step):
         ]
         if any(d.outcome is not Outcome.ELIGIBLE for d in decisions):
             rows.append([ctx.button(ctx._("❓ Why not the others?"), "why")])
-        if not _eligible(decisions) and "cases" in ctx.runtime.dialogs:
+        if not _eligible(decisions) and ctx.has_dialog("cases"):
             rows.append([ctx.button(ctx._("💬 Ask a specialist"), "ask")])
         rows += _nav_rows(ctx, back_to_result=False)
         ctx.ask(text, rows, title=title)
@@ -330,7 +329,7 @@ async def _after_result(ctx: Context, payload: str) -> None:
     if payload == "why":
         return ctx.goto("why")
     if payload == "book":
-        if "booking" in ctx.runtime.dialogs:
+        if ctx.has_dialog("booking"):
             return ctx.start("booking")
         return ctx.goto("where")
     if payload == RESTART:

@@ -52,7 +52,7 @@ class Main(Step):
         item = next((i for i in visible_items(ctx) if i.payload == payload), None)
         if item is None:
             return ctx.invalid(ctx._("Please choose one of the buttons."))
-        if item.dialog not in ctx.runtime.dialogs:
+        if not ctx.has_dialog(item.dialog):
             ctx.say(ctx._("This part is coming soon. Thank you for your patience."))
             return ctx.menu()
         return ctx.start(item.dialog)

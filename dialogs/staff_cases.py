@@ -48,8 +48,7 @@ def _case_id(ctx: Context) -> int:
 
 
 def _canned(ctx: Context) -> CasesData | None:
-    value = ctx.runtime.resources.get("cases")
-    return value if isinstance(value, CasesData) else None
+    return ctx.runtime.resources.cases
 
 
 def waited(ctx: Context, since: datetime) -> str:

@@ -31,7 +31,6 @@ from bot.services.status.numbers import (
     number_problem,
     parse_number,
 )
-from bot.services.status.registry import registry_for
 from bot.services.status.texts import DEMO_NOTICE, explain, is_demo, label
 from storage.models.status import Application
 
@@ -135,7 +134,7 @@ class Birth(Step):
             birth_date=birth_date,
             now=ctx.now(),
             default_locale=ctx.runtime.settings.default_locale,
-            registry=registry_for(ctx.runtime),
+            registry=ctx.runtime.resources.registry,
         )
         if result.outcome is Outcome.FOUND:
             ctx.count("completed", "status")
@@ -348,7 +347,7 @@ class Followed(Step):
                 application,
                 now=ctx.now(),
                 default_locale=ctx.runtime.settings.default_locale,
-                registry=registry_for(ctx.runtime),
+                registry=ctx.runtime.resources.registry,
             )
             return show_found(ctx, result)
         return ctx.invalid(ctx._("Please choose one of the buttons."))

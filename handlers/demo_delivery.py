@@ -23,7 +23,7 @@ from bot.delivery import DeliveryResult, Outcome
 from bot.engine import Reply
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.wiring import App
 
 
 class TerminalMessenger:

@@ -43,9 +43,9 @@ from bot.engine import Incoming, Kind, Reply, Request
 from bot.engine.globals import COMMANDS
 from bot.services import privacy
 from bot.services.cases.service import open_case
-from bot.services.status.importer import import_text
 from storage.models import Person
 from storage.repositories import DialogStates, People, StoredState
+from tests.status_support import import_csv
 
 PLATFORM = "walk"
 DEMO_APPLICATIONS = (
@@ -287,7 +287,7 @@ class _Walker:
 async def prepare(app: App) -> None:
     """Data the walk needs to reach every step: applications to look up, and people to
     announce to (one per platform and language, one of them in a region)."""
-    report = await import_text(app, DEMO_APPLICATIONS)
+    report = await import_csv(app, DEMO_APPLICATIONS)
     assert not report.problems, report.problems
     # One office full, as in the demo: the waiting list (join, leave) is walked too.
     from bot.services.booking.appointments import block_seats
@@ -340,7 +340,7 @@ async def walk(
 
 def missed_steps(app: App, screens: list[Screen], *, staff: bool) -> dict[tuple[str, str], str]:
     """Registered steps no screen showed (besides `UNREACHABLE`), with a hint each."""
-    dialogs = app.runtime.dialogs
+    dialogs = app.engine.dialogs
     shown = {(screen.dialog, screen.step) for screen in screens}
     missed: dict[tuple[str, str], str] = {}
     for name in dialogs.names():

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.services.status.importer import ImportReport, import_text
 from storage.models import OutboxMessage, Person
 from storage.models.status import Application, Follow, LookupFailure, StatusChange
 from storage.repositories import People
@@ -17,6 +18,17 @@ DEMO_ROWS = [
     "VPO-2026-000123,1984-03-15,in_review,2026-11-20T10:00:00+02:00,",
     "VPO-2026-000124,1979-07-02,needs_documents,2026-11-18T14:30:00+02:00,Bring the IBAN",
 ]
+
+
+async def import_csv(app: App, text: str, *, dry_run: bool = False) -> ImportReport:
+    """`import_text` with the app's database, clock and default language."""
+    return await import_text(
+        app.db,
+        text,
+        now=app.runtime.now(),
+        default_locale=app.settings.default_locale,
+        dry_run=dry_run,
+    )
 
 
 def csv_text(*rows: str) -> str:

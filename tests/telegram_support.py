@@ -165,7 +165,7 @@ async def running_bot(
         **overrides,
     )
     app = await build_app(settings, migrate=False, clock=clock)
-    app.runtime.dialogs.register(echo)
+    app.engine.dialogs.register(echo)
     web_app = build_web_app(app)
     job = await telegram(app, web_app)
     runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=1)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.app import main
 from bot.services.booking import appointments as booking
 from bot.services.booking.loader import load_catalog
 from bot.settings import DEMO_DATA_DIR

@@ -11,8 +11,7 @@ import pytest
 from aiohttp import web
 
 import bot.commands.broadcast as cli
-from bot.app import App, build_app
-from bot.cli import main
+from bot.app import App, build_app, main
 from bot.scheduler import build_scheduler
 from bot.services.broadcast import Audience, Draft
 from tests.broadcast_support import FakePlatform, add_people, announcement

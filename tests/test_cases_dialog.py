@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from bot.app import App, build_app
 from bot.i18n import translator
 from bot.services.cases.context import describe, gather
-from bot.services.status.importer import import_text
 from storage.models import AuditEntry
 from storage.models.cases import Case, CaseMessage
 from storage.repositories import People
@@ -25,7 +24,7 @@ from tests.cases_support import (
     staff,
 )
 from tests.conftest import Clock, make_settings
-from tests.status_support import DEMO_ROWS, csv_text
+from tests.status_support import DEMO_ROWS, csv_text, import_csv
 
 
 @pytest.fixture
@@ -178,7 +177,7 @@ async def test_erasing_a_person_erases_their_cases(cases_app: App) -> None:
 async def test_a_needs_documents_status_leads_to_a_specialist_with_its_context(
     cases_app: App,
 ) -> None:
-    await import_text(cases_app, csv_text(*DEMO_ROWS))
+    await import_csv(cases_app, csv_text(*DEMO_ROWS))
     person = await citizen(cases_app)
     await person.presses("application status")
     await person.says("VPO-2026-000124")
@@ -211,7 +210,7 @@ async def open_cases_screen_uk(chat) -> None:  # type: ignore[no-untyped-def]
 
 
 async def test_without_consent_nothing_but_the_question_travels(cases_app: App) -> None:
-    await import_text(cases_app, csv_text(*DEMO_ROWS))
+    await import_csv(cases_app, csv_text(*DEMO_ROWS))
     person = await citizen(cases_app)
     await person.presses("application status")
     await person.says("VPO-2026-000124")

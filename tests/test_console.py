@@ -12,7 +12,7 @@ from aiohttp import FormData
 from sqlalchemy import func, select
 
 from bot.app import App, build_app
-from bot.cli import main as cli_main
+from bot.app import main as cli_main
 from bot.console.auth import LINK_LIFETIME, NotStaff, RateLimit, issue_link
 from bot.services.booking.reminders import catalog_of
 from storage.models import AuditEntry, Person

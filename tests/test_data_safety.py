@@ -20,6 +20,7 @@ import pytest
 import yaml
 from pydantic import TypeAdapter
 
+from bot.app import data_loaders
 from bot.datafiles import load_all, read_yaml
 from bot.services.eligibility.conditions import Condition
 from bot.services.eligibility.contradictions import contradictions
@@ -90,7 +91,7 @@ def test_a_modest_alias_still_loads(tmp_path: Path) -> None:
     doc, problems = read_yaml(file)
     assert problems == [] and doc is not None
     assert doc.data == {"first": {"gt": [1, 0]}, "second": {"gt": [1, 0]}}
-    assert load_all(DEMO_DATA_DIR)[1] == []
+    assert load_all(DEMO_DATA_DIR, data_loaders())[1] == []
 
 
 # -- rules nobody can meet -------------------------------------------------------------
@@ -216,7 +217,7 @@ def test_check_data_flags_a_contradictory_programme_at_its_line(tmp_path: Path) 
         ]
     }
     file.write_text(yaml.safe_dump(programme, allow_unicode=True, sort_keys=False), "utf-8")
-    _, errors = load_all(data)
+    _, errors = load_all(data, data_loaders())
     flagged = [error for error in errors if "nobody can qualify" in error.message]
     assert len(flagged) == 1, errors
     [error] = flagged

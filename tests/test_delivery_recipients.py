@@ -22,7 +22,6 @@ from sqlalchemy import update
 from bot.app import App, build_app
 from bot.services.booking.reminders import catalog_of, deliver_reminder
 from bot.services.status import follows
-from bot.services.status.importer import import_text
 from handlers.demo_delivery import TerminalMessenger
 from handlers.telegram.messenger import TelegramMessenger
 from storage.models import Person
@@ -38,7 +37,7 @@ from tests.broadcast_support import (
 )
 from tests.conftest import Clock, make_settings
 from tests.doubles.telegram_api import TelegramApiDouble
-from tests.status_support import DEMO_ROWS, application_id, csv_text, person
+from tests.status_support import DEMO_ROWS, application_id, csv_text, import_csv, person
 
 APPROVED = "VPO-2026-000123,1984-03-15,approved,2026-11-24T09:00:00+02:00,"
 OFFICE = "kyiv-cnap-obolon"  # demo data: Thursday 09:00–18:00, 20-minute slots
@@ -141,12 +140,12 @@ async def _all_settled(app: App) -> bool:
 
 
 async def test_status_notice_is_sent_in_the_language_chosen_since(sqlite_app: App) -> None:
-    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    await import_csv(sqlite_app, csv_text(*DEMO_ROWS))
     follower = await person(sqlite_app, "1", "uk")
     async with sqlite_app.db.transaction() as session:
         app_id = await application_id(sqlite_app, "VPO2026000123")
         await follows.follow(session, follower, app_id, sqlite_app.runtime.now())
-    await import_text(sqlite_app, csv_text(APPROVED))  # queued while they read Ukrainian
+    await import_csv(sqlite_app, csv_text(APPROVED))  # queued while they read Ukrainian
     await _switch_to_english(sqlite_app, follower)
     platform = await _deliver_all(sqlite_app)
     (text,) = platform.received["1"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
+from bot import app as cli
 from bot.app import load_resources
 from bot.datafiles import DataError, DataProblems
 from bot.services.eligibility.loader import load_eligibility

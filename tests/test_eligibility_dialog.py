@@ -279,16 +279,16 @@ async def test_booking_is_offered_after_the_result(chat_factory: Chat, sqlite_ap
     chat = await start_check(chat_factory, "en")
     await answer(chat, PERSONAS["carer_of_parent"], "en")
     chat.expect("Carer's compensation: the amount depends on")
-    if "booking" in sqlite_app.runtime.dialogs:
+    if "booking" in sqlite_app.engine.dialogs:
         await chat.presses("Book an appointment")
         chat.expect_not("Where to apply", "Why not")
     # without a booking dialog, the places to apply are shown instead
     registry = DialogRegistry()
-    for name in sqlite_app.runtime.dialogs.names():
-        dialog = sqlite_app.runtime.dialogs.get(name)
+    for name in sqlite_app.engine.dialogs.names():
+        dialog = sqlite_app.engine.dialogs.get(name)
         if name != "booking" and dialog is not None:
             registry.register(dialog)
-    sqlite_app.runtime.dialogs = registry
+    sqlite_app.engine.dialogs = registry
     chat = await start_check(chat_factory, "en", user_id="2")
     await answer(chat, PERSONAS["carer_of_parent"], "en")
     await chat.presses("Book an appointment")

@@ -52,7 +52,7 @@ async def stored_state(app: App, user_id: str = "1") -> DialogStateRow:
 
 
 def assert_consistent(app: App, row: DialogStateRow, answers: list[list[Reply]]) -> None:
-    dialog = app.runtime.dialogs.get(row.dialog)
+    dialog = app.engine.dialogs.get(row.dialog)
     assert dialog is not None and dialog.get(row.step) is not None, (row.dialog, row.step)
     # The buttons remembered are exactly those of one answer: the last one committed.
     assert any(row.offered == offered_buttons(replies) for replies in answers)

@@ -47,7 +47,7 @@ def test_payload_round_trip() -> None:
 
 async def test_an_allowed_step_opens_from_anywhere(chat_factory: Chat) -> None:
     chat = chat_factory()
-    chat.engine.runtime.dialogs.register(notices, secret)
+    chat.engine.dialogs.register(notices, secret)
     await onboard(chat, "en")
     await chat.presses("Contacts")
     await chat.presses_payload(open_payload("notices", "inbox"))
@@ -56,7 +56,7 @@ async def test_an_allowed_step_opens_from_anywhere(chat_factory: Chat) -> None:
 
 async def test_other_steps_and_staff_dialogs_do_not_open(chat_factory: Chat) -> None:
     chat = chat_factory()
-    chat.engine.runtime.dialogs.register(notices, secret)
+    chat.engine.dialogs.register(notices, secret)
     await onboard(chat, "en")
     await chat.presses_payload(open_payload("notices", "hidden"))
     chat.expect("earlier message")
@@ -69,7 +69,7 @@ async def test_other_steps_and_staff_dialogs_do_not_open(chat_factory: Chat) -> 
 
 async def test_onboarding_comes_first(chat_factory: Chat) -> None:
     chat = chat_factory()
-    chat.engine.runtime.dialogs.register(notices)
+    chat.engine.dialogs.register(notices)
     await chat.presses_payload(open_payload("notices", "inbox"))
     chat.expect_not("Notices: inbox")
     chat.expect("choose your language")

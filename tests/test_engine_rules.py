@@ -208,7 +208,7 @@ def exploding_dialog(where: str) -> Dialog:
 async def test_error_inside_a_dialog_apologises_shows_menu_and_logs_no_personal_data(
     sqlite_app: App, caplog: pytest.LogCaptureFixture, where: str
 ) -> None:
-    sqlite_app.runtime.dialogs.register(exploding_dialog(where))
+    sqlite_app.engine.dialogs.register(exploding_dialog(where))
     chat = Conversation(sqlite_app.engine)
     await onboard(chat, "uk")
     caplog.set_level(logging.INFO)
@@ -239,7 +239,7 @@ async def test_error_recovery_keeps_the_onboarding_gate(sqlite_app: App) -> None
         async def show(self, ctx: Context) -> None:
             raise RuntimeError("broken notice")
 
-    sqlite_app.runtime.dialogs.register(broken_privacy)
+    sqlite_app.engine.dialogs.register(broken_privacy)
     chat = Conversation(sqlite_app.engine, language_code="en")
     await chat.says("/start")
     await chat.presses("English")
@@ -293,7 +293,7 @@ async def test_redelivered_event_is_handled_once(app: App) -> None:
 
 
 async def test_failed_event_is_not_retried_into_a_second_apology(sqlite_app: App) -> None:
-    sqlite_app.runtime.dialogs.register(exploding_dialog("handle"))
+    sqlite_app.engine.dialogs.register(exploding_dialog("handle"))
     chat = Conversation(sqlite_app.engine)
     await onboard(chat)
     await chat.presses("Contacts")

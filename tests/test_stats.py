@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App
-from bot.cli import main
+from bot.app import App, main
 from bot.services.stats.counting import Period, collect
 from handlers.conversation import Conversation
 from storage.db import Database

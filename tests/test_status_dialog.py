@@ -6,11 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.app import App
-from bot.services.status.importer import import_text
 from handlers.conversation import Conversation
 from storage.models.status import Follow
 from tests.conftest import Clock, onboard
-from tests.status_support import DEMO_ROWS, count, csv_text
+from tests.status_support import DEMO_ROWS, count, csv_text, import_csv
 
 Chat = Callable[..., Conversation]
 MISMATCH = "Not found, or the details do not match"
@@ -27,7 +26,7 @@ async def check(chat: Conversation, number: str, birth_date: str) -> None:
 
 
 async def test_lookup_shows_status_in_plain_words(chat_factory: Chat, sqlite_app: App) -> None:
-    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    await import_csv(sqlite_app, csv_text(*DEMO_ROWS))
     chat = chat_factory()
     await open_status(chat)
     chat.expect("Type your application number", "VPO-2026-000123")
@@ -45,8 +44,8 @@ async def test_lookup_shows_status_in_plain_words(chat_factory: Chat, sqlite_app
 
 
 async def test_history_lists_every_status(chat_factory: Chat, sqlite_app: App) -> None:
-    await import_text(sqlite_app, csv_text(DEMO_ROWS[0]))
-    await import_text(
+    await import_csv(sqlite_app, csv_text(DEMO_ROWS[0]))
+    await import_csv(
         sqlite_app, csv_text("VPO-2026-000123,1984-03-15,approved,2026-11-23T09:00:00+02:00,")
     )
     chat = chat_factory()
@@ -62,7 +61,7 @@ async def test_history_lists_every_status(chat_factory: Chat, sqlite_app: App) -
 async def test_mismatch_wording_is_identical_for_unknown_number_and_wrong_date(
     chat_factory: Chat, sqlite_app: App
 ) -> None:
-    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    await import_csv(sqlite_app, csv_text(*DEMO_ROWS))
     unknown = chat_factory(user_id="1")
     await open_status(unknown)
     await check(unknown, "VPO-2026-999999", "15.03.1984")
@@ -77,7 +76,7 @@ async def test_mismatch_wording_is_identical_for_unknown_number_and_wrong_date(
 async def test_lockout_after_five_failures_and_its_release(
     chat_factory: Chat, sqlite_app: App, clock: Clock
 ) -> None:
-    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    await import_csv(sqlite_app, csv_text(*DEMO_ROWS))
     chat = chat_factory()
     await open_status(chat)
     for minute in range(5):
@@ -100,7 +99,7 @@ async def test_lockout_after_five_failures_and_its_release(
 async def test_lockout_in_ukrainian_crossing_midnight(
     chat_factory: Chat, sqlite_app: App, clock: Clock
 ) -> None:
-    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    await import_csv(sqlite_app, csv_text(*DEMO_ROWS))
     clock.current = datetime(2026, 11, 24, 21, 30, tzinfo=UTC)  # 23:30 in Kyiv
     chat = chat_factory()
     await open_status(chat, "uk")
@@ -113,7 +112,7 @@ async def test_lockout_in_ukrainian_crossing_midnight(
 
 
 async def test_follow_list_and_unfollow(chat_factory: Chat, sqlite_app: App) -> None:
-    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    await import_csv(sqlite_app, csv_text(*DEMO_ROWS))
     chat = chat_factory()
     await open_status(chat)
     await check(chat, "VPO-2026-000123", "15.03.1984")
@@ -156,7 +155,7 @@ async def test_follow_list_and_unfollow(chat_factory: Chat, sqlite_app: App) -> 
 
 
 async def test_ukrainian_conversation(chat_factory: Chat, sqlite_app: App) -> None:
-    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    await import_csv(sqlite_app, csv_text(*DEMO_ROWS))
     chat = chat_factory()
     await open_status(chat, "uk")
     chat.expect("Введіть номер заяви")
@@ -198,7 +197,7 @@ async def test_lockout_survives_deleting_ones_data(
     chat_factory: Chat, sqlite_app: App, clock: Clock
 ) -> None:
     """Erasing one's data must not buy five fresh guesses."""
-    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    await import_csv(sqlite_app, csv_text(*DEMO_ROWS))
     chat = chat_factory()
     await open_status(chat)
     for day in range(5):
@@ -216,7 +215,7 @@ async def test_one_application_number_is_paused_after_ten_failures_across_everyo
     chat_factory: Chat, sqlite_app: App, clock: Clock
 ) -> None:
     """Guessing one application's birth date from several accounts is limited too."""
-    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    await import_csv(sqlite_app, csv_text(*DEMO_ROWS))
     for user in ("a", "b"):
         guesser = chat_factory(user_id=user)
         await open_status(guesser)
@@ -240,7 +239,7 @@ async def test_one_application_number_is_paused_after_ten_failures_across_everyo
 async def test_a_refused_number_or_date_says_what_is_wrong(
     chat_factory: Chat, sqlite_app: App
 ) -> None:
-    await import_text(sqlite_app, csv_text(*DEMO_ROWS))
+    await import_csv(sqlite_app, csv_text(*DEMO_ROWS))
     chat = chat_factory()
     await open_status(chat)
     await chat.says("VPO-2026-000123-2026-000123-0001")

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import App, build_app
+from bot.app import App, build_app, launch
 from bot.cli import CommandError
 from bot.commands.status import import_applications
 from bot.delivery.outbox import reply_from_json
@@ -28,13 +28,21 @@ from bot.services.personal_data import erase_person
 from bot.services.status import follows, importer
 from bot.services.status.changes import notify_followers
 from bot.services.status.demo import DEMO_CSV, seed_applications
-from bot.services.status.importer import ImportFileError, import_text, parse_csv
+from bot.services.status.importer import ImportFileError, parse_csv
 from bot.services.status.lookup import Guesser, number_key, record_failure
 from bot.services.status.numbers import parse_number
 from storage.models import OutboxMessage, Person
 from storage.models.status import Application, Follow, LookupFailure, StatusChange
 from tests.conftest import Clock, make_settings
-from tests.status_support import DEMO_ROWS, application_id, count, csv_text, outbox, person
+from tests.status_support import (
+    DEMO_ROWS,
+    application_id,
+    count,
+    csv_text,
+    import_csv,
+    outbox,
+    person,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHANGED = "VPO-2026-000123,1984-03-15,approved,2026-11-24T09:00:00+02:00,"
@@ -99,12 +107,12 @@ def test_unusable_file_is_one_error(text: str, reason: str) -> None:
 
 async def test_import_loads_good_rows_and_is_idempotent(app: App) -> None:
     text = csv_text(*DEMO_ROWS, "broken,row")
-    first = await import_text(app, text)
+    first = await import_csv(app, text)
     assert first.counts["added"] == 2 and len(first.problems) == 1
     assert await count(app, Application) == 2
     assert await count(app, StatusChange) == 2
 
-    again = await import_text(app, text)
+    again = await import_csv(app, text)
     assert again.counts["unchanged"] == 2 and again.counts["added"] == 0
     assert again.notices == 0
     assert await count(app, StatusChange) == 2
@@ -114,7 +122,7 @@ async def test_import_loads_good_rows_and_is_idempotent(app: App) -> None:
 async def test_status_change_notifies_each_follower_once_in_their_language(
     app: App, clock: Clock
 ) -> None:
-    await import_text(app, csv_text(*DEMO_ROWS))
+    await import_csv(app, csv_text(*DEMO_ROWS))
     english, ukrainian, other = (
         await person(app, "1", "en"),
         await person(app, "2", "uk"),
@@ -125,11 +133,11 @@ async def test_status_change_notifies_each_follower_once_in_their_language(
     await follow(app, other, "VPO2026000124")  # a different application: no message
 
     # A note-only change is an update, not a status change: nobody is told.
-    report = await import_text(app, csv_text(DEMO_ROWS[0] + "see you soon", DEMO_ROWS[1]))
+    report = await import_csv(app, csv_text(DEMO_ROWS[0] + "see you soon", DEMO_ROWS[1]))
     assert report.counts["updated"] == 1 and report.notices == 0
     assert await outbox(app) == []
 
-    report = await import_text(app, csv_text(CHANGED, DEMO_ROWS[1]))
+    report = await import_csv(app, csv_text(CHANGED, DEMO_ROWS[1]))
     assert report.counts["changed"] == 1 and report.notices == 2
     rows = await outbox(app)
     assert [(row.person_id, row.kind, row.state) for row in rows] == [
@@ -150,7 +158,7 @@ async def test_status_change_notifies_each_follower_once_in_their_language(
         assert "…0123" in text and "VPO-2026-000123" not in text
 
     # The same file again: no change, no second message.
-    again = await import_text(app, csv_text(CHANGED, DEMO_ROWS[1]))
+    again = await import_csv(app, csv_text(CHANGED, DEMO_ROWS[1]))
     assert again.notices == 0 and len(await outbox(app)) == 2
 
 
@@ -166,16 +174,16 @@ async def application_history(app: App, key: str) -> list[int]:
 
 
 async def test_notice_exactly_once_across_a_restart(app: App, db_url: str, clock: Clock) -> None:
-    await import_text(app, csv_text(*DEMO_ROWS))
+    await import_csv(app, csv_text(*DEMO_ROWS))
     follower = await person(app, "1", "en")
     await follow(app, follower, "VPO2026000123")
-    await import_text(app, csv_text(CHANGED))
+    await import_csv(app, csv_text(CHANGED))
     assert len(await outbox(app)) == 1
     await app.close()
 
     restarted = await build_app(make_settings(db_url), migrate=False, clock=clock)
     try:
-        report = await import_text(restarted, csv_text(CHANGED))
+        report = await import_csv(restarted, csv_text(CHANGED))
         assert report.notices == 0
         # Even if the notifying code ran again for the same change, the dedupe key holds.
         async with restarted.db.transaction() as session:
@@ -199,8 +207,8 @@ async def test_notice_exactly_once_across_a_restart(app: App, db_url: str, clock
 
 
 async def test_older_rows_do_not_undo_a_newer_status(app: App) -> None:
-    await import_text(app, csv_text(CHANGED))
-    report = await import_text(app, csv_text(DEMO_ROWS[0]))  # in_review on 20 Nov: older
+    await import_csv(app, csv_text(CHANGED))
+    report = await import_csv(app, csv_text(DEMO_ROWS[0]))  # in_review on 20 Nov: older
     assert report.counts["older"] == 1
     async with app.db.transaction() as session:
         status = await session.scalar(select(Application.status))
@@ -208,11 +216,11 @@ async def test_older_rows_do_not_undo_a_newer_status(app: App) -> None:
 
 
 async def test_night_time_change_waits_for_eight_in_kyiv(app: App, clock: Clock) -> None:
-    await import_text(app, csv_text(*DEMO_ROWS))
+    await import_csv(app, csv_text(*DEMO_ROWS))
     follower = await person(app, "1", "uk")
     await follow(app, follower, "VPO2026000123")
     clock.current = datetime(2026, 11, 24, 21, 30, tzinfo=UTC)  # 23:30 in Kyiv
-    await import_text(app, csv_text(CHANGED))
+    await import_csv(app, csv_text(CHANGED))
     (row,) = await outbox(app)
     assert row.not_before == datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 08:00 in Kyiv
     assert row.created_at == clock()
@@ -221,7 +229,7 @@ async def test_night_time_change_waits_for_eight_in_kyiv(app: App, clock: Clock)
 async def test_erasing_a_person_drops_their_follows_but_keeps_anonymous_attempts(
     app: App,
 ) -> None:
-    await import_text(app, csv_text(*DEMO_ROWS))
+    await import_csv(app, csv_text(*DEMO_ROWS))
     follower = await person(app, "1", "en")
     await follow(app, follower, "VPO2026000123")
     number = parse_number("VPO-2026-000123")
@@ -246,8 +254,17 @@ async def test_erasing_a_person_drops_their_follows_but_keeps_anonymous_attempts
 
 
 async def test_demo_seeder_is_idempotent(app: App) -> None:
-    first = await seed_applications(app)
-    second = await seed_applications(app)
+    async def seed() -> str:
+        async with app.db.transaction() as session:
+            return await seed_applications(
+                session,
+                now=app.runtime.now(),
+                resources=app.runtime.resources,
+                settings=app.settings,
+            )
+
+    first = await seed()
+    second = await seed()
     assert "9 new" in first and "9 unchanged" in second
     assert await count(app, Application) == 9
     assert await count(app, OutboxMessage) == 0
@@ -260,10 +277,10 @@ async def test_import_logs_no_numbers_or_birth_dates(
     # query parameters, which the redacting filter does not catch: see docs/status.md.)
     caplog.set_level(logging.INFO)
     caplog.set_level(logging.DEBUG, logger="bot")
-    await import_text(app, csv_text(*DEMO_ROWS))
+    await import_csv(app, csv_text(*DEMO_ROWS))
     follower = await person(app, "1", "en")
     await follow(app, follower, "VPO2026000123")
-    await import_text(app, csv_text(CHANGED, "bad,1984-03-15,x,y,"))
+    await import_csv(app, csv_text(CHANGED, "bad,1984-03-15,x,y,"))
     logged = caplog.text
     assert "000123" not in logged and "1984" not in logged
 
@@ -277,7 +294,9 @@ async def test_command_reports_bad_rows_and_a_summary(
     csv_file = tmp_path / "statuses.csv"
     csv_file.write_text(csv_text(*DEMO_ROWS, "bad,1984-03-15,paid,2026-11-20T10:00:00+02:00,"))
     settings = make_settings(sqlite_url)
-    assert await import_applications(settings, argparse.Namespace(file=csv_file)) == 0
+    assert (
+        await import_applications.handler(launch(settings), argparse.Namespace(file=csv_file)) == 0
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("line 4: number: not an application number")
     assert lines[-1].startswith("statuses.csv: 3 rows: 2 new")
@@ -286,11 +305,11 @@ async def test_command_reports_bad_rows_and_a_summary(
     latin1 = tmp_path / "latin1.csv"
     latin1.write_bytes("number,birth_date,status,updated_at\nX,1,2,caf\xe9\n".encode("latin-1"))
     with pytest.raises(CommandError, match=r"latin1\.csv: not UTF-8"):
-        await import_applications(settings, argparse.Namespace(file=latin1))
+        await import_applications.handler(launch(settings), argparse.Namespace(file=latin1))
     with pytest.raises(CommandError, match="the header row lacks number"):
         no_header = tmp_path / "no_header.csv"
         no_header.write_text("VPO-2026-000123,1984-03-15\n")
-        await import_applications(settings, argparse.Namespace(file=no_header))
+        await import_applications.handler(launch(settings), argparse.Namespace(file=no_header))
 
 
 def test_command_line_unreadable_file_is_one_line_and_non_zero(tmp_path: Path) -> None:
@@ -339,7 +358,7 @@ def row(i: int) -> str:
 
 
 async def run_import(settings: Any, path: Path) -> int:
-    return await import_applications(settings, argparse.Namespace(file=path))
+    return await import_applications.handler(launch(settings), argparse.Namespace(file=path))
 
 
 @pytest.mark.parametrize(

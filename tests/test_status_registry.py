@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
 
 from bot.app import App, build_app
-from bot.services.status.importer import import_text
 from bot.services.status.lookup import Guesser, Outcome, lookup, number_key
 from bot.services.status.numbers import parse_number
 from bot.services.status.poller import refresh_followed
 from bot.services.status.registry import (
-    RESOURCE_KEY,
     CircuitBreaker,
     RegistryClient,
     RegistryUnavailable,
-    registry_for,
 )
 from handlers.conversation import Conversation
 from storage.models.status import StatusChange
 from tests.conftest import Clock, make_settings, onboard
 from tests.doubles.registry_api import RegistryDouble
-from tests.status_support import DEMO_ROWS, count, csv_text, outbox, person
+from tests.status_support import DEMO_ROWS, count, csv_text, import_csv, outbox, person
 from tests.test_status_import import follow
+
+
+async def refresh(app: App) -> int:
+    return await refresh_followed(
+        app.db,
+        app.runtime.resources.registry,
+        clock=app.runtime.now,
+        default_locale=app.settings.default_locale,
+    )
+
 
 NUMBER = parse_number("VPO-2026-000123")
 assert NUMBER is not None
@@ -107,7 +115,7 @@ def test_breaker_counts_consecutive_failures(clock: Clock) -> None:
 async def test_registry_record_updates_the_saved_copy_and_notifies(
     registry: RegistryDouble, app: App, clock: Clock
 ) -> None:
-    await import_text(app, csv_text(*DEMO_ROWS))  # saved copy: in_review
+    await import_csv(app, csv_text(*DEMO_ROWS))  # saved copy: in_review
     follower = await person(app, "1", "en")
     asker = await person(app, "2", "en")
     await follow(app, follower, "VPO2026000123")
@@ -163,10 +171,12 @@ async def test_dialog_shows_last_known_status_when_the_registry_is_down(
         make_settings(sqlite_url, registry_url=registry.url), migrate=False, clock=clock
     )
     try:
-        await import_text(app, csv_text(*DEMO_ROWS))
-        client = registry_for(app.runtime)
+        await import_csv(app, csv_text(*DEMO_ROWS))
+        client = app.runtime.resources.registry
         assert client is not None and client.timeout == 3.0  # the production default
-        app.runtime.resources[RESOURCE_KEY] = fast_client(registry.url, clock)
+        app.runtime.resources = replace(
+            app.runtime.resources, registry=fast_client(registry.url, clock)
+        )
         chat = Conversation(app.engine, user_id="1")
         await onboard(chat, "en")
         await chat.presses("application status")
@@ -199,17 +209,19 @@ async def test_poller_brings_registry_changes_to_followers(
         make_settings(sqlite_url, registry_url=registry.url), migrate=False, clock=clock
     )
     try:
-        await import_text(app, csv_text(*DEMO_ROWS))
-        app.runtime.resources[RESOURCE_KEY] = fast_client(registry.url, clock)
+        await import_csv(app, csv_text(*DEMO_ROWS))
+        app.runtime.resources = replace(
+            app.runtime.resources, registry=fast_client(registry.url, clock)
+        )
         follower = await person(app, "1", "uk")
         await follow(app, follower, "VPO2026000123")
-        assert await refresh_followed(app) == 1  # in_review → approved in the registry
-        assert await refresh_followed(app) == 0  # nothing new: nothing sent twice
+        assert await refresh(app) == 1  # in_review → approved in the registry
+        assert await refresh(app) == 0  # nothing new: nothing sent twice
         (row,) = await outbox(app)
         assert row.person_id == follower and "Призначено" in row.body[0]["text"]
 
         registry.mode = "down"
-        assert await refresh_followed(app) == 0
+        assert await refresh(app) == 0
         assert len(await outbox(app)) == 1
     finally:
         await app.close()

@@ -175,7 +175,7 @@ async def test_an_error_keeps_what_was_entered(sqlite_app: App) -> None:
             ctx.data["draft"] = event.text
             ctx.goto("ask")
 
-    sqlite_app.runtime.dialogs.register(boom)
+    sqlite_app.engine.dialogs.register(boom)
     from handlers.conversation import Conversation
     from tests.conftest import onboard
 

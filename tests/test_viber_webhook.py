@@ -342,7 +342,7 @@ class AskPlace(Step):
 
 async def test_share_phone_and_location(db_url: str, clock: Clock) -> None:
     async with viber_world(db_url, clock) as world:
-        world.app.runtime.dialogs.register(probe)
+        world.app.engine.dialogs.register(probe)
         person = world.person("geo==", language="en")
         await onboard(person, "en")
         await world.put_in("geo==", "viber_probe", "phone")

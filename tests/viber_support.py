@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 import bot.app
 from bot.app import App, build_app
+from bot.resources import Resources
 from bot.server import build_web_app
 from bot.settings import Settings
 from handlers.viber import ADAPTER_KEY, ViberAdapter, viber_adapter
@@ -60,15 +61,15 @@ class ViberWorld:
             await states.save(person.id, state)
 
 
-_loaded: dict[str, Any] = {}
+_loaded: list[Resources] = []
 _load_resources = bot.app.load_resources
 
 
-def shared_resources(settings: Settings) -> dict[str, Any]:
+def shared_resources(settings: Settings, *args: Any) -> Resources:
     """The shipped service data, read once for all Viber tests (it takes over a second)."""
     if not _loaded:
-        _loaded.update(_load_resources(settings))
-    return dict(_loaded)
+        _loaded.append(_load_resources(settings, *args))
+    return _loaded[0]
 
 
 @asynccontextmanager

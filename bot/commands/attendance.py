@@ -6,10 +6,9 @@ import argparse
 
 from sqlalchemy import select
 
-from bot.app import build_app
-from bot.cli import CommandError, command
+from bot.cli import CommandError
 from bot.services.booking.visits import VisitError, mark_no_shows
-from bot.settings import Settings
+from bot.wiring import Launch, command
 from storage.models.booking import Appointment
 
 
@@ -19,9 +18,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @command("no-show", "mark past appointments nobody came to (or --undo)", _arguments)
-async def no_show(settings: Settings, args: argparse.Namespace) -> int:
+async def no_show(launch: Launch, args: argparse.Namespace) -> int:
     codes = sorted({code.strip().upper() for code in args.codes})
-    app = await build_app(settings)
+    app = await launch.app()
     try:
         now = app.runtime.now()
         async with app.db.transaction() as session:

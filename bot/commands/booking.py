@@ -7,12 +7,11 @@ import csv
 import sys
 from datetime import date
 
-from bot.app import build_app
-from bot.cli import CommandError, command
+from bot.cli import CommandError
 from bot.services.booking import appointments as booking
 from bot.services.booking.reminders import catalog_of
-from bot.settings import Settings
 from bot.spreadsheet import safe_row
+from bot.wiring import Launch, command
 
 CSV_HEADER = ("time", "code", "service", "service_uk", "state")
 
@@ -31,9 +30,9 @@ def _parse_day(value: str) -> date:
 
 
 @command("appointments", "print or export one office's appointments for a day", _arguments)
-async def appointments(settings: Settings, args: argparse.Namespace) -> int:
+async def appointments(launch: Launch, args: argparse.Namespace) -> int:
     day = _parse_day(args.date)
-    app = await build_app(settings)
+    app = await launch.app()
     try:
         catalog = catalog_of(app.runtime)
         office = catalog.office(args.office)

@@ -13,8 +13,7 @@ from typing import TextIO
 from aiohttp import web
 from tqdm import tqdm
 
-from bot.app import App, build_app
-from bot.cli import CommandError, command
+from bot.cli import CommandError
 from bot.delivery.quiet import KYIV
 from bot.delivery.worker import OutboxWorker
 from bot.i18n import translator
@@ -30,6 +29,7 @@ from bot.services.broadcast import (
 from bot.services.broadcast.progress import report_text
 from bot.services.broadcast.schedule import schedule, too_far_ahead
 from bot.settings import Settings
+from bot.wiring import App, Launch, command
 from handlers.demo_delivery import add_demo_messengers
 from storage.models import OutboxMessage
 from storage.models.broadcast import Announcement
@@ -86,14 +86,15 @@ def check_region(settings: Settings, audience: Audience) -> None:
 
 
 @command("broadcast", "queue an announcement; follow delivery unless --at is given", _arguments)
-async def broadcast(settings: Settings, args: argparse.Namespace) -> int:
+async def broadcast(launch: Launch, args: argparse.Namespace) -> int:
+    settings = launch.settings
     try:
         draft = Draft.of(args.text_uk, args.text_en, Audience.parse(args.audience))
     except (AudienceError, AnnouncementError) as exc:
         raise CommandError(str(exc)) from None
     check_region(settings, draft.audience)
     at = parse_at(args.at, datetime.now(UTC))
-    app = await build_app(settings)
+    app = await launch.app()
     try:
         return await queue_and_follow(app, draft, at, sys.stdout, sys.stderr)
     finally:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from bot.app import build_app
-from bot.cli import CommandError, command
+from bot.cli import CommandError
 from bot.console.auth import LINK_LIFETIME, NotStaff, issue_link, link_url
-from bot.settings import Settings
+from bot.wiring import Launch, command
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,12 +20,13 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     "print a one-time sign-in link to the staff console for a staff member",
     _arguments,
 )
-async def console_link(settings: Settings, args: argparse.Namespace) -> int:
+async def console_link(launch: Launch, args: argparse.Namespace) -> int:
+    settings = launch.settings
     staff_id = args.staff.strip()
     if staff_id not in settings.staff_ids:
         # No hint about who is staff beyond "not this one".
         raise CommandError(f"{staff_id!r} is not in STAFF_IDS: no link")
-    app = await build_app(settings)
+    app = await launch.app()
     try:
         async with app.db.transaction() as session:
             try:
@@ -47,11 +47,12 @@ async def console_link(settings: Settings, args: argparse.Namespace) -> int:
     "console",
     "serve the staff web console (with /healthz, /metrics and any configured messenger)",
 )
-async def console(settings: Settings, args: argparse.Namespace) -> int:
+async def console(launch: Launch, args: argparse.Namespace) -> int:
+    settings = launch.settings
     from bot.server import serve
     from handlers.demo_delivery import add_demo_messengers
 
-    app = await build_app(settings)
+    app = await launch.app()
     add_demo_messengers(app)  # only with DEMO_TRANSCRIPT (make demo)
     base = settings.public_base_url or f"http://{settings.http_host}:{settings.http_port}"
     print(f"staff console at {base}{settings.console_path}/ — sign in with a one-time link")

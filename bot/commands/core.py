@@ -7,17 +7,17 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.app import build_app
-from bot.cli import CommandError, command
+from bot.cli import CommandError
 from bot.datafiles import load_all
 from bot.demo import seed_all
 from bot.lifecycle import start_services
-from bot.settings import Settings
+from bot.wiring import Launch, command
 from storage.migrate import upgrade_async
 
 
 @command("migrate", "bring the database schema up to date (Alembic)")
-async def migrate(settings: Settings, args: argparse.Namespace) -> int:
+async def migrate(launch: Launch, args: argparse.Namespace) -> int:
+    settings = launch.settings
     await upgrade_async(settings.database_url)
     print("database is up to date")
     return 0
@@ -28,14 +28,14 @@ def _chat_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @command("chat", "talk to the bot in the terminal (no token needed)", _chat_arguments)
-async def chat(settings: Settings, args: argparse.Namespace) -> int:
+async def chat(launch: Launch, args: argparse.Namespace) -> int:
     from handlers.demo_delivery import add_demo_messengers
     from handlers.terminal import chat as terminal_chat
 
     # Log lines would interleave with the conversation: keep only warnings and errors.
     root = logging.getLogger()
     root.setLevel(max(root.level, logging.WARNING))
-    app = await build_app(settings)
+    app = await launch.app()
     # Bot-initiated messages for the person at the keyboard appear in the chat;
     # with DEMO_TRANSCRIPT, Telegram and Viber deliveries go to that file.
     add_demo_messengers(app, terminal=sys.stdout, user_id=args.user)
@@ -49,7 +49,8 @@ async def chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 @command("run", "start every configured adapter, the HTTP server and the scheduler")
-async def run(settings: Settings, args: argparse.Namespace) -> int:
+async def run(launch: Launch, args: argparse.Namespace) -> int:
+    settings = launch.settings
     from bot.server import bind_http, serve
 
     if not (settings.telegram_token or settings.viber_token):
@@ -59,7 +60,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     # The port is claimed before the database is touched: a taken one stops the start here.
     sockets = bind_http(settings)
     try:
-        app = await build_app(settings)
+        app = await launch.app()
         try:
             await serve(app, sockets=sockets)
         finally:
@@ -77,9 +78,10 @@ def _check_data_arguments(parser: argparse.ArgumentParser) -> None:
 @command(
     "check-data", "validate a service-data folder (programmes, offices)", _check_data_arguments
 )
-async def check_data(settings: Settings, args: argparse.Namespace) -> int:
+async def check_data(launch: Launch, args: argparse.Namespace) -> int:
+    settings = launch.settings
     folder = args.dir or settings.data_dir
-    _, errors = load_all(folder)
+    _, errors = load_all(folder, launch.loaders)
     for error in errors:
         print(error)
     if errors:
@@ -89,8 +91,8 @@ async def check_data(settings: Settings, args: argparse.Namespace) -> int:
 
 
 @command("demo-data", "load the demo content (idempotent) for `make demo`")
-async def demo_data(settings: Settings, args: argparse.Namespace) -> int:
-    app = await build_app(settings)
+async def demo_data(launch: Launch, args: argparse.Namespace) -> int:
+    app = await launch.app()
     try:
         for line in await seed_all(app):
             print(line)

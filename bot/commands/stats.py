@@ -7,12 +7,11 @@ import datetime as dt
 import json
 from datetime import datetime
 
-from bot.app import build_app
-from bot.cli import CommandError, command
+from bot.cli import CommandError
 from bot.i18n import KYIV, translator
 from bot.services.stats.counting import Period, collect
 from bot.services.stats.report import render
-from bot.settings import Settings
+from bot.wiring import Launch, command
 
 
 def _date(value: str) -> dt.date:
@@ -43,9 +42,10 @@ def period_of(start: dt.date | None, end: dt.date | None) -> Period:
     "statistics without personal data: funnel, results, bookings, announcements, cases",
     _arguments,
 )
-async def stats(settings: Settings, args: argparse.Namespace) -> int:
+async def stats(launch: Launch, args: argparse.Namespace) -> int:
+    settings = launch.settings
     period = period_of(args.start, args.end)
-    app = await build_app(settings)
+    app = await launch.app()
     try:
         async with app.db.transaction() as session:
             found = await collect(session, period)

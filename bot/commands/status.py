@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.app import build_app
-from bot.cli import CommandError, command
+from bot.cli import CommandError
 from bot.delivery.quiet import KYIV
 from bot.engine.runtime import system_clock
 from bot.services.status.importer import (
@@ -17,7 +16,7 @@ from bot.services.status.importer import (
     records,
     scan,
 )
-from bot.settings import Settings
+from bot.wiring import Launch, command
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +28,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     "upsert application statuses from a CSV file; a changed status notifies its followers",
     _arguments,
 )
-async def import_applications(settings: Settings, args: argparse.Namespace) -> int:
+async def import_applications(launch: Launch, args: argparse.Namespace) -> int:
+    settings = launch.settings
     path: Path = args.file
     today = system_clock().astimezone(KYIV).date()
     # Check the whole file before touching the database: a file that cannot be used
@@ -40,7 +40,7 @@ async def import_applications(settings: Settings, args: argparse.Namespace) -> i
             checked = scan(lines, today)
     except ImportFileError as exc:
         raise CommandError(f"{path}: {exc}") from None
-    app = await build_app(settings)
+    app = await launch.app()
     try:
         report = ImportReport(problems=list(checked.problems))
         async with app.db.transaction() as session:

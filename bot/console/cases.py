@@ -40,8 +40,7 @@ STATES = {"open": N_("Waiting"), "taken": N_("Taken"), "closed": N_("Closed")}
 
 
 def _canned(request: web.Request) -> CasesData | None:
-    value = console(request).app.runtime.resources.get("cases")
-    return value if isinstance(value, CasesData) else None
+    return console(request).app.runtime.resources.cases
 
 
 async def _inbox_rows(request: web.Request, tr: Translator) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from bot.console.pages import NavItem, register
 from bot.console.web import console, render, tr_of
 from bot.delivery.quiet import KYIV
 from bot.i18n import N_, Translator
+from bot.resources import Resources
 from bot.services.stats.counting import Period, collect
 from bot.services.stats.report import DIALOGS, LANGUAGES, _office, _programme, duration
 
@@ -71,7 +72,7 @@ def _day(text: str) -> date | None:
         return None
 
 
-def charts(stats: dict[str, Any], resources: dict[str, Any], tr: Translator) -> list[Chart]:
+def charts(stats: dict[str, Any], resources: Resources, tr: Translator) -> list[Chart]:
     funnel = [
         (tr._(DIALOGS.get(name, name)), [c["started"], c["completed"]])
         for name, c in stats["funnel"].items()

@@ -96,7 +96,13 @@ async def check(request: web.Request) -> web.Response:
     c = console(request)
     try:
         text = _read_upload(field)
-        report = await import_text(c.app, text, dry_run=True)
+        report = await import_text(
+            c.app.db,
+            text,
+            now=c.now(),
+            default_locale=c.app.settings.default_locale,
+            dry_run=True,
+        )
     except ImportFileError as exc:
         return _page(
             request,

@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 import jinja2
 from aiohttp import web
 
-from bot.app import App
 from bot.console import auth
 from bot.console.pages import PAGE_MODULES, ROUTES, menu
 from bot.i18n import LANGUAGES, N_, Translator, translator
+from bot.wiring import App
 from storage.models.console import ConsoleSession
 
 log = logging.getLogger(__name__)

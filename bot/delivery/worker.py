@@ -52,15 +52,15 @@ from bot.delivery.messenger import DeliveryResult, Messenger, Outcome
 from bot.delivery.outbox import body_for, reply_from_json
 from bot.delivery.ratelimit import SlidingWindowLimiter
 from bot.engine.events import Reply
-from bot.lifecycle import Job, background_service
 from bot.metrics import Metrics
+from bot.ports import Job
 from storage.models import OutboxMessage, Person, UTCDateTime
 from storage.models.broadcast import Announcement
 from storage.repositories import People
 
 if TYPE_CHECKING:
-    from bot.app import App
     from bot.settings import Settings
+    from bot.wiring import App
 
 log = logging.getLogger(__name__)
 
@@ -691,6 +691,5 @@ async def write_outcomes(session: AsyncSession, batch: Sequence[Settled]) -> Non
             await people.mark_unreachable(s.row.platform, s.row.user_id)
 
 
-@background_service
 async def outbox_worker(app: App) -> Job | None:
     return OutboxWorker(app, lease=timedelta(seconds=app.settings.outbox_lease_seconds)).run

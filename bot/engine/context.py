@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -68,6 +68,7 @@ class Context:
         person: Person,
         state: StoredState,
         runtime: Runtime,
+        dialogs: Container[str],
         db: AsyncSession,
         is_staff: bool,
     ) -> None:
@@ -75,6 +76,7 @@ class Context:
         self.person = person
         self.state = state
         self.runtime = runtime
+        self._dialogs = dialogs
         self.db = db
         self.is_staff = is_staff
         self.replies: list[Reply] = []
@@ -117,6 +119,10 @@ class Context:
 
     def now(self) -> datetime:
         return self.runtime.now()
+
+    def has_dialog(self, name: str) -> bool:
+        """Whether this bot runs the dialog `name` (a feature may be left out)."""
+        return name in self._dialogs
 
     # -- speaking ---------------------------------------------------------
     def button(self, label: str, payload: str) -> Button:

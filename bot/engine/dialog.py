@@ -107,7 +107,7 @@ class DialogRegistry:
     def get(self, name: str) -> Dialog | None:
         return self._dialogs.get(name)
 
-    def __contains__(self, name: str) -> bool:
+    def __contains__(self, name: object) -> bool:
         return name in self._dialogs
 
     def names(self) -> list[str]:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.context import Back, Context, Goto, Start
-from bot.engine.dialog import Step
+from bot.engine.dialog import DialogRegistry, Step
 from bot.engine.events import Button, Incoming, Kind, Reply, replies_to_json
 from bot.engine.globals import (
     Global,
@@ -132,9 +132,18 @@ def valid_text(event: Incoming) -> Incoming:
 
 
 class Engine:
-    def __init__(self, db: Database, runtime: Runtime, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        runtime: Runtime,
+        metrics: Metrics | None = None,
+        *,
+        dialogs: DialogRegistry,
+    ) -> None:
         self.db = db
         self.runtime = runtime
+        #: every dialog this bot runs (the features' dialogs, from the composition root)
+        self.dialogs = dialogs
         self.metrics = metrics or Metrics()
         self.locks = KeyedLocks()
 
@@ -197,6 +206,7 @@ class Engine:
                 person=person,
                 state=state,
                 runtime=self.runtime,
+                dialogs=self.dialogs,
                 db=session,
                 is_staff=self.runtime.settings.is_staff(event.platform, event.user_id),
             )
@@ -219,7 +229,7 @@ class Engine:
         parsed = parse_public(event.payload) if event.kind is Kind.BUTTON else None
         if parsed is None:
             return None
-        dialog = self.runtime.dialogs.get(parsed[0])
+        dialog = self.dialogs.get(parsed[0])
         if dialog is None or not dialog.public:
             return None
         existing = await People(session).find(event.platform, event.user_id)
@@ -232,6 +242,7 @@ class Engine:
             person=person,
             state=StoredState(dialog=dialog.name, step=dialog.first),
             runtime=self.runtime,
+            dialogs=self.dialogs,
             db=session,
             is_staff=False,
         )
@@ -252,7 +263,7 @@ class Engine:
         if wanted is not None:
             return await self._global(ctx, wanted)
         public = parse_public(event.payload) if event.kind is Kind.BUTTON else None
-        if public is not None and public[0] in self.runtime.dialogs:
+        if public is not None and public[0] in self.dialogs:
             return await self._enter(ctx, Start(public[0], {}))
 
         if event.kind is Kind.BUTTON and event.payload not in ctx.state.offered:
@@ -292,7 +303,7 @@ class Engine:
         parsed = parse_open(payload)
         if parsed is None:
             return None
-        dialog = self.runtime.dialogs.get(parsed[0])
+        dialog = self.dialogs.get(parsed[0])
         if dialog is None or parsed[1] not in dialog.entry_steps:
             return None
         return Start(dialog.name, {}, parsed[1])
@@ -382,7 +393,7 @@ class Engine:
     def _apply(self, ctx: Context, transition: Goto | Start | Back | None) -> None:
         state = ctx.state
         if isinstance(transition, Goto):
-            dialog = self.runtime.dialogs.get(state.dialog)
+            dialog = self.dialogs.get(state.dialog)
             if dialog is None or dialog.get(transition.step) is None:
                 raise LookupError(f"no step {transition.step!r} in {state.dialog!r}")
             if state.step and state.step != transition.step:
@@ -390,9 +401,9 @@ class Engine:
             state.step = transition.step
             state.failures = 0
         elif isinstance(transition, Start):
-            target = self.runtime.dialogs.get(transition.dialog)
+            target = self.dialogs.get(transition.dialog)
             if target is None or (target.staff_only and not ctx.is_staff):
-                target = self.runtime.dialogs.get(MENU)
+                target = self.dialogs.get(MENU)
                 assert target is not None
                 transition = Start(MENU, {})
             step = transition.step or target.first
@@ -445,7 +456,7 @@ class Engine:
         }
 
     def _current_step(self, ctx: Context) -> Step | None:
-        dialog = self.runtime.dialogs.get(ctx.dialog)
+        dialog = self.dialogs.get(ctx.dialog)
         if dialog is None or (dialog.staff_only and not ctx.is_staff):
             return None
         return dialog.get(ctx.step)
@@ -515,6 +526,7 @@ class Engine:
                     person=person,
                     state=state,
                     runtime=self.runtime,
+                    dialogs=self.dialogs,
                     db=session,
                     is_staff=self.runtime.settings.is_staff(event.platform, event.user_id),
                 )

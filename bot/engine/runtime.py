@@ -1,13 +1,12 @@
-"""Long-lived things a dialog may need: settings, the clock, loaded data, hooks."""
+"""Long-lived things a dialog may need: settings, the clock, the loaded service data."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from bot.engine.dialog import DialogRegistry
+from bot.resources import Resources
 from bot.settings import Settings
 
 
@@ -18,10 +17,9 @@ def system_clock() -> datetime:
 @dataclass
 class Runtime:
     settings: Settings
-    dialogs: DialogRegistry
     clock: Callable[[], datetime] = system_clock
-    #: data loaded once at start (programmes, offices …), keyed by feature
-    resources: dict[str, Any] = field(default_factory=dict)
+    #: data loaded once at start (programmes, offices …) and the registry client
+    resources: Resources = field(default_factory=Resources)
 
     def now(self) -> datetime:
         return self.clock()

@@ -6,16 +6,15 @@ the language choice and the privacy notice like anyone else.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.demo import demo_seeder
+from bot.resources import Resources
 from bot.services.privacy import PRIVACY_VERSION
+from bot.settings import Settings
 from storage.models import Person
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 # (platform, user id, language, oblast KATOTTG code) — invented identities.
 DEMO_PEOPLE = (
@@ -27,30 +26,27 @@ DEMO_PEOPLE = (
 )
 
 
-@demo_seeder
-async def seed_people(app: App) -> str:
-    now = app.runtime.now()
+async def seed_people(
+    session: AsyncSession, *, now: datetime, resources: Resources, settings: Settings
+) -> str:
     added = 0
-    async with app.db.transaction() as session:
-        for platform, user_id, language, region in DEMO_PEOPLE:
-            found = await session.scalar(
-                select(Person).where(
-                    Person.platform == platform, Person.platform_user_id == user_id
-                )
+    for platform, user_id, language, region in DEMO_PEOPLE:
+        found = await session.scalar(
+            select(Person).where(Person.platform == platform, Person.platform_user_id == user_id)
+        )
+        if found is not None:
+            continue
+        session.add(
+            Person(
+                platform=platform,
+                platform_user_id=user_id,
+                locale=language,
+                region=region,
+                consent_at=now,
+                privacy_version=PRIVACY_VERSION,
+                created_at=now,
+                last_seen_at=now,
             )
-            if found is not None:
-                continue
-            session.add(
-                Person(
-                    platform=platform,
-                    platform_user_id=user_id,
-                    locale=language,
-                    region=region,
-                    consent_at=now,
-                    privacy_version=PRIVACY_VERSION,
-                    created_at=now,
-                    last_seen_at=now,
-                )
-            )
-            added += 1
+        )
+        added += 1
     return f"people: {added} added, {len(DEMO_PEOPLE) - added} already there"

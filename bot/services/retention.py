@@ -11,7 +11,6 @@ idempotent: several processes may run it.
 from __future__ import annotations
 
 import asyncio
-import calendar
 import functools
 import logging
 from datetime import datetime, timedelta
@@ -20,9 +19,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.lifecycle import background_service
 from bot.scheduler import current_app
 from bot.services.cases.service import purge_closed_cases
+from bot.services.months import months_before
 from bot.services.personal_data import erase_person
 from bot.services.privacy import RETENTION_MONTHS
 from storage.models import OutboxMessage
@@ -31,7 +30,7 @@ from storage.models.viber import ViberReceipt
 from storage.repositories import People, ProcessedEvents
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.wiring import App
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +67,6 @@ RULES: dict[str, str] = {
     "console_links": "a day after it expired (at the next link issued); names staff only",
     "console_sessions": "a day after it ended or went idle (at the next sign-in); staff only",
 }
-
-
-def months_before(moment: datetime, months: int) -> datetime:
-    """The same day and time `months` earlier (31 March - 1 month = 28/29 February)."""
-    year, month_index = divmod(moment.year * 12 + moment.month - 1 - months, 12)
-    day = min(moment.day, calendar.monthrange(year, month_index + 1)[1])
-    return moment.replace(year=year, month=month_index + 1, day=day)
 
 
 async def apply_retention(session: AsyncSession, now: datetime, batch: int = BATCH) -> int:
@@ -128,7 +120,6 @@ async def retention_job() -> None:
         log.info("retention: deleted %d case(s) closed over %d months ago", cases, months)
 
 
-@background_service
 async def retention_schedule(app: App) -> None:
     if app.scheduler is None:
         return None

@@ -11,10 +11,10 @@ from aiogram.methods.base import Response
 from aiogram.utils.token import TokenValidationError
 from aiohttp import web
 
-from bot.app import App
 from bot.cli import CommandError
-from bot.server import Job
+from bot.ports import Job
 from bot.settings import Settings
+from bot.wiring import App
 from handlers.telegram.adapter import TelegramAdapter
 from handlers.telegram.messenger import TelegramMessenger
 from handlers.telegram.webhook import PATH, WebhookEndpoint

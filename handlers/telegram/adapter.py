@@ -32,12 +32,12 @@ from aiogram.methods import GetUpdates
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiohttp import ClientError, ClientTimeout
 
-from bot.app import App
 from bot.delivery.messenger import Outcome
 from bot.engine.events import Incoming, Kind, Reply, replies_from_json
 from bot.engine.globals import Global
 from bot.i18n import Translator, pick_language, translator
 from bot.services.cases.notify import answer_from_staff_chat
+from bot.wiring import App
 from handlers.telegram.commands import register_commands
 from handlers.telegram.messenger import PLATFORM, TelegramMessenger, error_code
 from storage.repositories import People, ProcessedEvents

@@ -31,12 +31,12 @@ from aiohttp import web
 from viberbot.api.messages import ContactMessage, LocationMessage, TextMessage
 from viberbot.api.viber_requests import create_request
 
-from bot.app import App
 from bot.engine import Context, Incoming, Kind, Reply
 from bot.engine.globals import parse_open
 from bot.engine.locks import KeyedLocks
 from bot.i18n import N_, pick_language, translator
-from bot.lifecycle import Job
+from bot.ports import Job
+from bot.wiring import App
 from handlers import json_body
 from handlers.viber import inputs, receipts
 from handlers.viber.client import ViberClient, ViberUnavailable
@@ -173,7 +173,7 @@ class ViberAdapter:
         The engine would register the person; before they subscribe we keep nothing,
         so the language dialog's first step is shown on a person that is never saved.
         """
-        dialog = self.app.runtime.dialogs.get(LANGUAGE_DIALOG)
+        dialog = self.app.engine.dialogs.get(LANGUAGE_DIALOG)
         assert dialog is not None, "the language dialog is part of the core"
         language = pick_language(language_hint, self.app.settings.default_locale)
         person = Person(platform=PLATFORM, platform_user_id=user_id, locale=None)
@@ -184,6 +184,7 @@ class ViberAdapter:
                 person=person,
                 state=StoredState(dialog=LANGUAGE_DIALOG, step=dialog.first),
                 runtime=self.app.runtime,
+                dialogs=self.app.engine.dialogs,
                 db=unused_session,
                 is_staff=False,
             )

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bot.datafiles import DataError, YamlDocument, data_loader, read_yaml
+from bot.datafiles import DataError, YamlDocument, read_yaml
 from bot.services.booking.model import Holiday, Oblast, Office, OfficeCatalog, Service
 
 FOLDER = "offices"
@@ -134,7 +134,6 @@ def last_loaded() -> OfficeCatalog:
     return _last
 
 
-@data_loader("offices")
 def load_offices(data_dir: Path) -> tuple[OfficeCatalog, list[DataError]]:
     global _last
     catalog, errors = load_catalog(data_dir)

@@ -29,7 +29,6 @@ from bot.engine.events import Button, Reply
 from bot.engine.globals import Global, open_payload
 from bot.engine.runtime import Runtime
 from bot.i18n import Translator, translator
-from bot.lifecycle import background_service
 from bot.scheduler import current_app
 from bot.services.booking import texts
 from bot.services.booking.appointments import sweep
@@ -39,7 +38,7 @@ from storage.models import Person
 from storage.models.booking import BOOKED, Appointment
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.wiring import App
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +50,7 @@ SWEEP_EVERY_SECONDS = 60
 
 
 def catalog_of(runtime: Runtime) -> OfficeCatalog:
-    catalog = runtime.resources.get("offices")
-    return catalog if isinstance(catalog, OfficeCatalog) else OfficeCatalog()
+    return runtime.resources.offices
 
 
 def job_id(appointment_id: int, hours: int) -> str:
@@ -276,7 +274,6 @@ async def sweep_job() -> None:
         await sweep(session, catalog_of(app.runtime), app.runtime.now())
 
 
-@background_service
 async def booking_jobs(app: App) -> None:
     if app.scheduler is None:
         return None

@@ -27,7 +27,7 @@ from storage.models import Person
 from storage.models.broadcast import Announcement
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.wiring import App
 
 log = logging.getLogger(__name__)
 

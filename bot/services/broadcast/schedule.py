@@ -21,7 +21,7 @@ from bot.scheduler import build_scheduler, current_app
 from bot.services.broadcast.announcements import due_scheduled, release
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.wiring import App
 
 log = logging.getLogger(__name__)
 

@@ -7,19 +7,18 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from bot.lifecycle import Job, background_service
+from bot.ports import Job
 from bot.services.broadcast import live
 from bot.services.broadcast.schedule import SWEEP_SECONDS, sweep
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.wiring import App
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
 
 
-@background_service
 async def announcements(app: App) -> Job | None:
     try:
         await sweep(app)

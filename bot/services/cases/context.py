@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
+from bot.resources import Resources
 from bot.services.booking.appointments import upcoming
 from bot.services.booking.model import OfficeCatalog
 from bot.services.eligibility.answers import decode
@@ -30,8 +31,8 @@ from storage.models.status import Application
 MAX_ITEMS = 5
 
 
-def _eligibility(resources: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
-    data = resources.get("eligibility")
+def _eligibility(resources: Resources, hint: dict[str, Any]) -> dict[str, Any] | None:
+    data = resources.eligibility
     raw = hint.get("answers")
     if not isinstance(data, Eligibility) or not isinstance(raw, dict) or not raw:
         return None
@@ -49,7 +50,7 @@ def _eligibility(resources: dict[str, Any], hint: dict[str, Any]) -> dict[str, A
 
 async def gather(
     session: AsyncSession,
-    resources: dict[str, Any],
+    resources: Resources,
     person: Person,
     hint: dict[str, Any],
     now: datetime,
@@ -100,10 +101,10 @@ def _answer_text(data: Eligibility, qid: str, value: Any, tr: Translator) -> str
     return f"{question.label(tr.language)}: {shown}"
 
 
-def describe(context: dict[str, Any], resources: dict[str, Any], tr: Translator) -> list[str]:
+def describe(context: dict[str, Any], resources: Resources, tr: Translator) -> list[str]:
     """The shared context as lines, in the reader's language."""
     lines: list[str] = []
-    data = resources.get("eligibility")
+    data = resources.eligibility
     found = context.get("eligibility")
     if isinstance(found, dict) and isinstance(data, Eligibility):
         programmes = {p.id: p for p in data.programmes}
@@ -130,7 +131,7 @@ def describe(context: dict[str, Any], resources: dict[str, Any], tr: Translator)
                 status=status_label(tr, str(application.get("status", ""))),
             )
         )
-    catalog = resources.get("offices")
+    catalog = resources.offices
     for visit in context.get("appointments", []):
         lines.append(
             tr._(

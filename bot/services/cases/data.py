@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bot.datafiles import DataError, data_loader, read_yaml
+from bot.datafiles import DataError, read_yaml
 from bot.services.eligibility.text import Text
 from bot.settings import DEMO_DATA_DIR
 
@@ -79,7 +79,6 @@ def read(file: Path) -> tuple[CasesData | None, list[DataError]]:
         return None, problems
 
 
-@data_loader("cases")
 def load_cases(data_dir: Path) -> tuple[CasesData | None, list[DataError]]:
     file = data_dir / FOLDER / FILE
     if not file.exists():

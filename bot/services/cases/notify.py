@@ -26,8 +26,8 @@ from storage.models.cases import CLOSED, Case
 from storage.repositories import People, ProcessedEvents
 
 if TYPE_CHECKING:
-    from bot.app import App
     from bot.engine import Context
+    from bot.wiring import App
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from bot.delivery.outbox import Render, enqueue
 from bot.engine.events import Button, Reply
 from bot.engine.globals import open_payload
 from bot.i18n import N_, Translator, translator
+from bot.services.months import months_before
 from bot.services.personal_data import Section, register_section
 from storage.models import Person
 from storage.models.cases import CLOSED, OPEN, TAKEN, Case, CaseMessage
@@ -460,8 +461,6 @@ register_section(Section("cases", describe))
 
 async def purge_closed_cases(session: AsyncSession, now: datetime, months: int) -> int:
     """Delete cases closed more than `months` ago, with their messages (CASE_RETENTION_MONTHS)."""
-    from bot.services.retention import months_before  # the one calendar rule for retention
-
     cutoff = months_before(now, months)
     ids = (
         await session.scalars(

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bot.datafiles import DataError, YamlDocument, data_loader, read_yaml
+from bot.datafiles import DataError, YamlDocument, read_yaml
 from bot.services.eligibility import conditions as c
 from bot.services.eligibility import contradictions
 from bot.services.eligibility.model import (
@@ -49,7 +49,6 @@ _TAGS = set(c.COND_TAGS) | set(c.EXPR_TAGS)
 _UNION_NOISE = {"expr", "literal", "int", "float", "str", "bool", "date", "none"}
 
 
-@data_loader("eligibility")
 def load_eligibility(data_dir: Path) -> tuple[Eligibility | None, list[DataError]]:
     """The eligibility data, or None and the problems found.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.i18n import N_, Translator
+from bot.resources import Resources
 from bot.services.booking.model import OfficeCatalog
 from bot.services.eligibility.model import Eligibility
 
@@ -28,8 +29,8 @@ def duration(tr: Translator, seconds: float | None) -> str:
     return tr.n_("{n} day", "{n} days", round(seconds / 86400))
 
 
-def _programme(resources: dict[str, Any], programme_id: str, tr: Translator) -> str:
-    data = resources.get("eligibility")
+def _programme(resources: Resources, programme_id: str, tr: Translator) -> str:
+    data = resources.eligibility
     if programme_id == "none":
         return tr._("no programme found")
     if isinstance(data, Eligibility):
@@ -39,13 +40,13 @@ def _programme(resources: dict[str, Any], programme_id: str, tr: Translator) -> 
     return programme_id
 
 
-def _office(resources: dict[str, Any], office_id: str, tr: Translator) -> str:
-    catalog = resources.get("offices")
+def _office(resources: Resources, office_id: str, tr: Translator) -> str:
+    catalog = resources.offices
     office = catalog.office(office_id) if isinstance(catalog, OfficeCatalog) else None
     return office.name.in_(tr.language) if office else office_id
 
 
-def render(stats: dict[str, Any], resources: dict[str, Any], tr: Translator) -> str:
+def render(stats: dict[str, Any], resources: Resources, tr: Translator) -> str:
     period = stats["period"]
     if period["from"] or period["to"]:
         head = tr._(

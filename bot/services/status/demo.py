@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
 
-from bot.demo import demo_seeder
-from bot.services.status.importer import import_file
-from bot.settings import DEMO_DATA_DIR
+from sqlalchemy.ext.asyncio import AsyncSession
 
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.resources import Resources
+from bot.services.status.importer import import_into, open_lines
+from bot.settings import DEMO_DATA_DIR, Settings
 
 DEMO_CSV = DEMO_DATA_DIR / "demo" / "applications.csv"
 
 
-@demo_seeder
-async def seed_applications(app: App) -> str:
-    report = await import_file(app, DEMO_CSV)
+async def seed_applications(
+    session: AsyncSession, *, now: datetime, resources: Resources, settings: Settings
+) -> str:
+    report = await import_into(
+        session, lambda: open_lines(DEMO_CSV), now=now, default_locale=settings.default_locale
+    )
     return f"applications: {report.summary()}"

@@ -18,7 +18,6 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,10 +27,8 @@ from bot.services.status.changes import Applied, Effect, Record, apply_record, l
 from bot.services.status.numbers import MAX_LENGTH, MIN_LENGTH, parse_birth_date, parse_number
 from bot.services.status.numbers import parse_timestamp as parse_updated_at
 from bot.services.status.texts import STATUSES
+from storage.db import Database
 from storage.models.status import Application
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 REQUIRED = ("number", "birth_date", "status", "updated_at")
 OPTIONAL = ("note",)
@@ -342,33 +339,47 @@ class _DryRun(Exception):
     """Raised inside the transaction to roll a dry run back."""
 
 
-async def import_lines(
-    app: App,
+async def import_into(
+    session: AsyncSession,
     lines: Callable[[], AbstractContextManager[Iterable[str]]],
     *,
+    now: datetime,
+    default_locale: str,
+) -> ImportReport:
+    """Check a whole file, then load its good rows in the caller's transaction (two passes)."""
+    today = now.astimezone(KYIV).date()
+    with lines() as first:
+        checked = scan(first, today)
+    report = ImportReport(problems=list(checked.problems))
+    with lines() as second:
+        await apply_records(
+            session,
+            records(second, today, checked),
+            now=now,
+            default_locale=default_locale,
+            report=report,
+        )
+    return report
+
+
+async def import_lines(
+    db: Database,
+    lines: Callable[[], AbstractContextManager[Iterable[str]]],
+    *,
+    now: datetime,
+    default_locale: str,
     dry_run: bool = False,
 ) -> ImportReport:
-    """Check a whole file, then load its good rows in one transaction, streaming both passes.
+    """`import_into` in one transaction of its own, streaming both passes.
 
     With `dry_run` every row goes through exactly the same code and the
     transaction is rolled back: the report says what a real import would do
     (new, changed, unchanged, notices) and nothing is stored or sent.
     """
-    now = app.runtime.now()
-    today = now.astimezone(KYIV).date()
-    with lines() as first:
-        checked = scan(first, today)
-    report = ImportReport(problems=list(checked.problems))
+    report = ImportReport()
     try:
-        async with app.db.transaction() as session:
-            with lines() as second:
-                await apply_records(
-                    session,
-                    records(second, today, checked),
-                    now=now,
-                    default_locale=app.settings.default_locale,
-                    report=report,
-                )
+        async with db.transaction() as session:
+            report = await import_into(session, lines, now=now, default_locale=default_locale)
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -376,10 +387,20 @@ async def import_lines(
     return report
 
 
-async def import_text(app: App, text: str, *, dry_run: bool = False) -> ImportReport:
-    """Parse and load a whole CSV text with the app's clock; one transaction."""
-    return await import_lines(app, lambda: nullcontext(text_lines(text)), dry_run=dry_run)
+async def import_text(
+    db: Database, text: str, *, now: datetime, default_locale: str, dry_run: bool = False
+) -> ImportReport:
+    """Parse and load a whole CSV text; one transaction."""
+    return await import_lines(
+        db,
+        lambda: nullcontext(text_lines(text)),
+        now=now,
+        default_locale=default_locale,
+        dry_run=dry_run,
+    )
 
 
-async def import_file(app: App, path: Path) -> ImportReport:
-    return await import_lines(app, lambda: open_lines(path))
+async def import_file(
+    db: Database, path: Path, *, now: datetime, default_locale: str
+) -> ImportReport:
+    return await import_lines(db, lambda: open_lines(path), now=now, default_locale=default_locale)

@@ -10,36 +10,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from bot.lifecycle import Job, background_service
+from bot.ports import Clock, Job
 from bot.services.status.changes import apply_record, lock_applications
 from bot.services.status.numbers import ApplicationNumber
-from bot.services.status.registry import RegistryUnavailable, registry_for
+from bot.services.status.registry import RegistryClient, RegistryUnavailable
+from storage.db import Database
 from storage.models.status import Application, Follow
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
 POLL_EVERY_SECONDS = 300.0
 
 
-async def refresh_followed(app: App) -> int:
+async def refresh_followed(
+    db: Database, client: RegistryClient | None, *, clock: Clock, default_locale: str
+) -> int:
     """Ask the registry about every followed application; returns how many changed status."""
-    client = registry_for(app.runtime)
     if client is None:
         return 0
-    async with app.db.transaction() as session:
+    async with db.transaction() as session:
         ids = list(await session.scalars(select(Follow.application_id).distinct()))
     changed = 0
     for application_id in sorted(ids):
         if client.breaker.is_open:
             break  # it is down: try the rest next round
-        async with app.db.transaction() as session:
+        async with db.transaction() as session:
             application = await session.get(Application, application_id)
             if application is None:
                 continue
@@ -54,23 +52,25 @@ async def refresh_followed(app: App) -> int:
             applied = await apply_record(
                 session,
                 record,
-                now=app.runtime.now(),
+                now=clock(),
                 source="registry",
-                default_locale=app.settings.default_locale,
+                default_locale=default_locale,
             )
             changed += applied.effect == "changed"
     return changed
 
 
-@background_service
-async def registry_poller(app: App) -> Job | None:
-    if not app.settings.registry_url:
+def registry_poller(
+    db: Database, client: RegistryClient | None, *, clock: Clock, default_locale: str
+) -> Job | None:
+    """The polling loop, when a registry is configured (REGISTRY_URL)."""
+    if client is None:
         return None
 
     async def run() -> None:
         while True:
             try:
-                await refresh_followed(app)
+                await refresh_followed(db, client, clock=clock, default_locale=default_locale)
             except Exception as exc:  # the loop must outlive one bad round
                 log.error("status registry poll failed: %s", type(exc).__name__)
             await asyncio.sleep(POLL_EVERY_SECONDS)

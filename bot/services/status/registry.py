@@ -23,7 +23,6 @@ from typing import Any
 
 import aiohttp
 
-from bot.engine.runtime import Runtime
 from bot.services.status.changes import Record
 from bot.services.status.numbers import ApplicationNumber, parse_timestamp
 from bot.services.status.texts import STATUSES
@@ -31,7 +30,6 @@ from bot.services.status.texts import STATUSES
 log = logging.getLogger(__name__)
 
 LOOKUP_PATH = "/applications/lookup"
-RESOURCE_KEY = "status.registry"
 
 
 class RegistryUnavailable(Exception):
@@ -167,15 +165,3 @@ def _record(data: Any, number: ApplicationNumber, birth_date: date) -> Record:
         updated_at=updated_at,
         note=note,
     )
-
-
-def registry_for(runtime: Runtime) -> RegistryClient | None:
-    """The process-wide client (its circuit breaker must outlive one message), if configured."""
-    url = runtime.settings.registry_url
-    if not url:
-        return None
-    client = runtime.resources.get(RESOURCE_KEY)
-    if not isinstance(client, RegistryClient) or client.base_url != url.rstrip("/"):
-        client = RegistryClient(url, clock=runtime.now)
-        runtime.resources[RESOURCE_KEY] = client
-    return client

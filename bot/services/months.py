@@ -1,0 +1,13 @@
+"""The one calendar rule for "kept N months": shared by retention and the cases purge."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` earlier (31 March - 1 month = 28/29 February)."""
+    year, month_index = divmod(moment.year * 12 + moment.month - 1 - months, 12)
+    day = min(moment.day, calendar.monthrange(year, month_index + 1)[1])
+    return moment.replace(year=year, month=month_index + 1, day=day)

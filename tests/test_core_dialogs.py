@@ -164,12 +164,33 @@ async def test_announcements_toggle(chat_factory: Chat) -> None:
     chat.expect("you will receive announcements")
 
 
-async def test_declining_privacy_erases(chat_factory: Chat) -> None:
-    chat = chat_factory()
+async def test_declining_privacy_erases(chat_factory: Chat, sqlite_app: App) -> None:
+    """The seam between the privacy dialog and `erase_person`: the rows are gone."""
+    await onboard(chat_factory("2"), "en")  # someone else, who stays
+    chat = chat_factory("1")
     await chat.says("/start")
     await chat.presses("English")
+    assert await stored_for(sqlite_app, "1") == (1, 1)  # registered, on the notice
     await chat.presses("No, delete my data")
     chat.expect("deleted what I stored")
+    assert await stored_for(sqlite_app, "1") == (0, 0)
+    assert await stored_for(sqlite_app, "2") == (1, 1)
+
+
+async def stored_for(app: App, user_id: str) -> tuple[int, int]:
+    """How many person rows and dialog states one user of the test chat has."""
+    async with app.db.transaction() as session:
+        person = await session.scalar(
+            select(Person).where(Person.platform == "test", Person.platform_user_id == user_id)
+        )
+        if person is None:
+            return 0, 0
+        states = await session.scalar(
+            select(func.count())
+            .select_from(DialogStateRow)
+            .where(DialogStateRow.person_id == person.id)
+        )
+    return 1, int(states or 0)
 
 
 @pytest.mark.parametrize(

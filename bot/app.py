@@ -18,6 +18,12 @@ from datetime import datetime
 
 from bot import cli
 from bot.commands import attendance, booking, broadcast, console, core, stats, status
+from bot.console import announcements as announcements_page
+from bot.console import appointments as appointments_page
+from bot.console import audit as audit_page
+from bot.console import cases as cases_page
+from bot.console import dashboard as dashboard_page
+from bot.console import statuses as statuses_page
 from bot.datafiles import DataProblems, Loader, load_all
 from bot.delivery.worker import outbox_worker
 from bot.engine import DialogRegistry, Engine, Runtime
@@ -96,6 +102,7 @@ FEATURES: tuple[Feature, ...] = (
         services=(status_poller,),
         commands=(status.import_applications,),
         seeders=(status_demo.seed_applications,),
+        console_pages=(statuses_page.CONSOLE_PAGE,),
     ),
     Feature(
         "booking",
@@ -105,6 +112,7 @@ FEATURES: tuple[Feature, ...] = (
         services=(reminders.booking_jobs,),
         commands=(booking.appointments, attendance.no_show),
         seeders=(booking_demo.booking_demo,),
+        console_pages=(appointments_page.CONSOLE_PAGE,),
     ),
     Feature(
         "announcements",
@@ -112,18 +120,21 @@ FEATURES: tuple[Feature, ...] = (
         dialogs=(announcements,),
         services=(broadcast_service.announcements,),
         commands=(broadcast.broadcast,),
+        console_pages=(announcements_page.CONSOLE_PAGE,),
     ),
     Feature(
         "cases",
         domain="cases",
         dialogs=(cases, staff_cases),
         loaders={"cases": load_cases},
+        console_pages=(cases_page.CONSOLE_PAGE,),
     ),
     Feature(
         "console",
         domain="console",
         dialogs=(console_link,),
         commands=(console.console_link, console.console),
+        console_pages=(dashboard_page.CONSOLE_PAGE, audit_page.CONSOLE_PAGE),
     ),
 )
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.console.pages import Page
 from bot.datafiles import Loader
 from bot.delivery.messenger import Messengers
 from bot.engine import Dialog, Engine, Runtime
@@ -137,6 +138,8 @@ class Feature:
     services: Sequence[Service] = ()
     commands: Sequence[Command] = ()
     seeders: Sequence[Seeder] = ()
+    #: its pages in the staff web console
+    console_pages: Sequence[Page] = ()
 
 
 __all__ = [

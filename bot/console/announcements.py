@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from babel.numbers import format_currency
 
-from bot.console.pages import NavItem, register
+from bot.console.pages import NavItem, Page
 from bot.console.web import console, render, staff_session, tr_of, url
 from bot.delivery.worker import wake
 from bot.i18n import N_, Translator
@@ -34,7 +34,7 @@ from bot.services.broadcast.schedule import parse_kyiv_time, schedule
 
 routes = web.RouteTableDef()
 PATH = "/announcements"
-register(NavItem("announcements", N_("Announcements"), PATH, 30), routes)
+CONSOLE_PAGE = Page(NavItem("announcements", N_("Announcements"), PATH, 30), routes)
 HISTORY = 20
 
 STATES = {

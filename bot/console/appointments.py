@@ -6,7 +6,7 @@ from datetime import date
 
 from aiohttp import web
 
-from bot.console.pages import NavItem, register
+from bot.console.pages import NavItem, Page
 from bot.console.web import console, render, staff_session, tr_of, url
 from bot.i18n import N_
 from bot.services.booking import texts
@@ -23,7 +23,7 @@ from storage.models.booking import Appointment
 
 routes = web.RouteTableDef()
 PATH = "/appointments"
-register(NavItem("appointments", N_("Appointments"), PATH, 50), routes)
+CONSOLE_PAGE = Page(NavItem("appointments", N_("Appointments"), PATH, 50), routes)
 
 STATES = {
     "booked": N_("Booked"),

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.console.pages import NavItem, register
+from bot.console.pages import NavItem, Page
 from bot.console.web import console, render, tr_of
 from bot.delivery.quiet import KYIV
 from bot.i18n import N_
@@ -16,7 +16,7 @@ from storage.models import AuditEntry
 
 routes = web.RouteTableDef()
 PATH = "/audit"
-register(NavItem("audit", N_("Audit log"), PATH, 90), routes)
+CONSOLE_PAGE = Page(NavItem("audit", N_("Audit log"), PATH, 90), routes)
 PAGE = 100
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.console.pages import NavItem, register
+from bot.console.pages import NavItem, Page
 from bot.console.web import console, render, staff_session, tr_of, url
 from bot.delivery.worker import wake
 from bot.i18n import N_, Translator
@@ -27,7 +27,7 @@ from storage.models.cases import OPEN, TAKEN, Case
 
 routes = web.RouteTableDef()
 PATH = "/cases"
-register(NavItem("cases", N_("Cases"), PATH, 20), routes)
+CONSOLE_PAGE = Page(NavItem("cases", N_("Cases"), PATH, 20), routes)
 INBOX = 50
 
 REASONS = {

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.console.pages import NavItem, register
+from bot.console.pages import NavItem, Page
 from bot.console.web import console, render, tr_of
 from bot.delivery.quiet import KYIV
 from bot.i18n import N_, Translator
@@ -23,7 +23,7 @@ from bot.services.stats.report import DIALOGS, LANGUAGES, _office, _programme, d
 
 routes = web.RouteTableDef()
 PATH = "/dashboard"
-register(NavItem("dashboard", N_("Dashboard"), PATH, 10), routes)
+CONSOLE_PAGE = Page(NavItem("dashboard", N_("Dashboard"), PATH, 10), routes)
 DEFAULT_DAYS = 30
 #: chart geometry, in SVG units
 LABEL_WIDTH, BAR_WIDTH, ROW, VALUE_WIDTH = 260, 360, 26, 60

@@ -1,25 +1,16 @@
-"""The console's pages: each feature module registers its routes and its place in the menu.
+"""The console's pages: each feature lists its own in its manifest entry (`bot.app.FEATURES`).
 
-A page module builds a `web.RouteTableDef` and calls `register(...)`; the
-console imports every module in `PAGE_MODULES`. The Cases inbox and the
-Dashboard plug in the same way (``bot.console.cases``, ``bot.console.dashboard``)
-once their services exist: nothing else in the console changes.
+A page module builds a `web.RouteTableDef` and a `Page` naming its place in the
+menu; the console serves the pages of the features the bot was built with, so
+a feature left out of the manifest has no page either.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiohttp import web
-
-PAGE_MODULES: list[str] = [
-    "bot.console.dashboard",
-    "bot.console.cases",
-    "bot.console.announcements",
-    "bot.console.statuses",
-    "bot.console.appointments",
-    "bot.console.audit",
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +22,11 @@ class NavItem:
     order: int
 
 
-NAV: dict[str, NavItem] = {}
-ROUTES: dict[str, web.RouteTableDef] = {}
+@dataclass(frozen=True, slots=True)
+class Page:
+    nav: NavItem
+    routes: web.RouteTableDef
 
 
-def register(item: NavItem, routes: web.RouteTableDef) -> None:
-    NAV[item.key] = item
-    ROUTES[item.key] = routes
-
-
-def menu() -> list[NavItem]:
-    return sorted(NAV.values(), key=lambda item: item.order)
+def menu(pages: Iterable[Page]) -> list[NavItem]:
+    return sorted((page.nav for page in pages), key=lambda item: item.order)

@@ -14,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.web_request import FileField
 
-from bot.console.pages import NavItem, register
+from bot.console.pages import NavItem, Page
 from bot.console.web import console, render, staff_session, tr_of
 from bot.delivery.quiet import KYIV
 from bot.delivery.worker import wake
@@ -32,7 +32,7 @@ from storage.repositories import AuditLog
 
 routes = web.RouteTableDef()
 PATH = "/statuses"
-register(NavItem("statuses", N_("Application statuses"), PATH, 40), routes)
+CONSOLE_PAGE = Page(NavItem("statuses", N_("Application statuses"), PATH, 40), routes)
 #: checked files kept for "confirm", per process (the oldest goes first)
 MAX_PENDING = 20
 

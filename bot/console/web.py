@@ -8,7 +8,6 @@ CSRF token. Handlers call the same services the chat and the CLI use.
 
 from __future__ import annotations
 
-import importlib
 import ipaddress
 import logging
 import secrets
@@ -23,7 +22,7 @@ import jinja2
 from aiohttp import web
 
 from bot.console import auth
-from bot.console.pages import PAGE_MODULES, ROUTES, menu
+from bot.console.pages import Page, menu
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.wiring import App
 from storage.models.console import ConsoleSession
@@ -47,6 +46,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class Console:
     app: App
     env: jinja2.Environment
+    #: the pages of the features this bot was built with, in menu order
+    pages: list[Page] = field(default_factory=list)
     limiter: auth.RateLimit = field(default_factory=auth.RateLimit)
     #: checked uploads waiting for "confirm": id → (session hash, CSV text)
     uploads: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -100,7 +101,7 @@ def render(
         base=c.app.settings.console_path,
         csrf=row.csrf if row else "",
         staff=row.staff_id if row else None,
-        nav=menu() if row else [],
+        nav=menu(c.pages) if row else [],
         current=request.path,
         **values,
     )
@@ -264,7 +265,7 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
 
 
 async def home(request: web.Request) -> web.StreamResponse:
-    items = menu()
+    items = menu(console(request).pages)
     raise web.HTTPSeeOther(url(request, items[0].path if items else "/audit"))
 
 
@@ -297,10 +298,9 @@ async def _revoke_former_staff(sub: web.Application) -> None:
 
 
 def build_console(app: App) -> web.Application:
-    for module in PAGE_MODULES:
-        importlib.import_module(module)
+    pages = [page for feature in app.features for page in feature.console_pages]
     sub = web.Application(middlewares=[security_headers, require_staff])
-    sub[CONSOLE_KEY] = Console(app=app, env=_environment())
+    sub[CONSOLE_KEY] = Console(app=app, env=_environment(), pages=pages)
     sub.on_startup.append(_revoke_former_staff)
     sub.router.add_get("/", home)
     sub.router.add_get("/signin/{token}", signin_page)
@@ -309,8 +309,8 @@ def build_console(app: App) -> web.Application:
     sub.router.add_get("/signed-out", signed_out)
     sub.router.add_get("/language", choose_language)
     sub.router.add_static("/static/", HERE / "static", append_version=False)
-    for routes in ROUTES.values():
-        sub.router.add_routes(routes)
+    for page in pages:
+        sub.router.add_routes(page.routes)
     return sub
 
 

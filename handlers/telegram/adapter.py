@@ -1,7 +1,11 @@
 """Telegram updates → engine `Incoming` → replies, on aiogram 3.
 
 The adapter decides nothing: it translates an update into an event, hands it
-to the engine, and sends what comes back.
+to the engine, and sends what comes back. It stores nothing and says nothing of
+its own: the texts it sends outside a dialog (a flood warning, "private chats
+only", the command menu) come from the engine, the replies kept until sent are
+the engine's (`Engine.replies_sent` / `take_unsent`), and a person who blocked
+the bot is marked through the `Reachability` port.
 
 Every chat has a lane (`Lane`): its updates go to the engine one at a time in
 Telegram's order, and its replies leave one at a time in the same order, on a

@@ -5,17 +5,20 @@ bot token, header X-Viber-Content-Signature); anything else gets 403 before a
 byte of it is read as JSON. Then:
 
 * `webhook` (Viber checking the URL after set_webhook): 200.
-* `conversation_started`: the welcome with the language keyboard, returned as the
-  HTTP response body — the only message Viber lets a bot send before a person
-  subscribes. Nothing is stored: opening a chat is not consent to anything.
-* `subscribed` / `unsubscribed`: the stored person (if any) is marked so; an
-  unsubscribed person is never written to until they write again.
-* `message`: text, a pressed button (its ActionBody arrives as text), a shared
-  phone or location → `Incoming` → the engine → replies sent with send_message.
-* `delivered` / `seen` / `failed`: recorded by message token (`receipts.py`).
+* `conversation_started`: the engine's welcome (`Engine.welcome`) with the language
+  keyboard, returned as the HTTP response body — the only message Viber lets a bot
+  send before a person subscribes. Nothing is stored: opening a chat is not consent.
+* `subscribed` / `unsubscribed`: `Engine.note_subscription`; an unsubscribed person
+  is never written to until they write again.
+* `message`: text, a pressed button (its ActionBody arrives as text, so the engine
+  tells the two apart: `Engine.read_text`), a shared phone or location → `Incoming`
+  → the engine → replies sent with send_message.
+* `delivered` / `seen` / `failed`: kept by message token through the `Receipts` port.
 
-Viber re-delivers a callback until it gets 200; each is handled once (the engine
-claims `event_id = message_token`).
+The adapter reads and writes nothing itself and says nothing of its own: what is
+stored goes through the engine or a port (bot/ports.py), what a person reads comes
+from the engine. Viber re-delivers a callback until it gets 200; each is handled
+once (the engine claims `event_id = message_token`).
 """
 
 from __future__ import annotations
@@ -231,7 +234,7 @@ class ViberAdapter:
             message_token=token,
             event=str(data["event"]),
             user_id=user_id,
-            at=receipts.callback_time(data.get("timestamp"), self.app.runtime.now()),
+            at=receipts.callback_time(data.get("timestamp"), self.engine.runtime.now()),
             reason=reason,
         )
 

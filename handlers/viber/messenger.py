@@ -1,8 +1,9 @@
 """Viber's sending side for the outbox (and for replies to a person's message).
 
 Viber may only be written to by people who subscribed (or wrote first); status 6
-means they left, so the person is marked unsubscribed here and nobody writes to
-them again until their next message (the engine marks them subscribed then).
+means they left, so the person is marked unsubscribed (through the `Subscribers`
+port, bot/ports.py) and nobody writes to them again until their next message
+(the engine marks them subscribed then).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ the engine, an adapter or storage, so every layer may depend on this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -46,6 +47,36 @@ class Reachability(Protocol):
     """Records that a person can no longer be written to (blocked the bot, left Viber)."""
 
     async def mark_unreachable(self, platform: str, platform_user_id: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Receiver:
+    """What a messenger that needs consent first (Viber) must know before writing."""
+
+    subscribed: bool
+    api_version: int | None  # the level of their client's API, when it told us
+
+
+class Subscribers(Reachability, Protocol):
+    """Who may be written to on Viber: only people who subscribed (or wrote first)."""
+
+    async def receivers(self, platform: str, user_ids: Sequence[str]) -> dict[str, Receiver]:
+        """The people among `user_ids` we know, by id (an unknown id is missing)."""
+        ...
+
+    async def mark_unsubscribed(self, platform: str, user_ids: Sequence[str]) -> None:
+        """They left: never written to until they write again."""
+        ...
+
+
+class Receipts(Protocol):
+    """Delivered / seen / failed callbacks, kept by message token (announcement reports)."""
+
+    async def record(
+        self, *, message_token: str, event: str, user_id: str, at: datetime, reason: str = ""
+    ) -> bool:
+        """Keep one receipt; False when this very callback was kept before (a re-delivery)."""
+        ...
 
 
 class NoSignal:

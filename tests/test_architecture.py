@@ -54,17 +54,7 @@ PENDING_CORE: frozenset[tuple[str, str]] = frozenset(
 )
 
 #: adapters: handlers reach people and receipts through the engine and ports, not storage
-PENDING_ADAPTERS: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("handlers/viber/receipts.py", "storage.models.viber"),
-        ("handlers/viber/messenger.py", "storage.db"),
-        ("handlers/viber/messenger.py", "storage.models"),
-        ("handlers/viber/messenger.py", "storage.repositories"),
-        ("handlers/viber/adapter.py", "storage.models"),
-        ("handlers/viber/adapter.py", "storage.repositories"),
-        ("handlers/telegram/adapter.py", "storage.repositories"),
-    }
-)
+PENDING_ADAPTERS: frozenset[tuple[str, str]] = frozenset()
 
 
 # -- reading imports -----------------------------------------------------------------
@@ -426,3 +416,44 @@ def test_the_allow_lists_name_real_imports() -> None:
     for file, module in PENDING_CORE | PENDING_ADAPTERS:
         names = {name for _, name in imported(ROOT / file)}
         assert any(is_within(name, (module,)) for name in names), (file, module)
+
+
+#: what marks a string for translation: `_("…")`, `tr._("…")`, `N_(…)`, gettext …
+TRANSLATION_CALLS = ("_", "N_", "n_", "gettext", "ngettext", "pgettext")
+
+
+def translatable_strings(path: Path) -> Iterator[int]:
+    """Lines of `path` that mark text for translation (a call or an import of a marker)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name in TRANSLATION_CALLS:
+                yield node.lineno
+        elif isinstance(node, ast.ImportFrom) and any(
+            alias.name in TRANSLATION_CALLS for alias in node.names
+        ):
+            yield node.lineno
+
+
+@pytest.mark.parametrize("path", modules("handlers"), ids=relative)
+def test_adapters_hold_no_storage_and_no_text(path: Path) -> None:
+    """Adapters translate events and render replies: what a person reads comes from the
+    engine and the dialogs (their catalogs), what is stored goes through the engine or a
+    port (bot/ports.py) — never a session or a repository of their own."""
+    storage = [
+        (line, name) for line, name in imported(path) if is_within(name, ("storage", "sqlalchemy"))
+    ]
+    assert not storage, f"{relative(path)} reaches storage itself: {storage}"
+    texts = list(translatable_strings(path))
+    assert not texts, f"{relative(path)} holds user-facing text (lines {texts})"
+
+
+def test_the_text_checker_sees_markers(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from bot.i18n import N_\nA = N_('x')\ndef f(tr):\n    return tr._('y'), _('z')\n",
+        encoding="utf-8",
+    )
+    assert list(translatable_strings(probe)) == [1, 2, 4, 4]

@@ -143,7 +143,7 @@ def test_every_table_has_a_retention_rule() -> None:
 
 
 async def test_retention_forgets_old_receipts(app: App, clock: Clock) -> None:
-    from handlers.viber import receipts
+    from bot.services import receipts
 
     now = clock()
     async with app.db.transaction() as session:

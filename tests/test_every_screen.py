@@ -19,6 +19,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.app import App
 from bot.metrics import Metrics
+from bot.services.reachability import StoredReachability
 from handlers.telegram.messenger import SINGLE_ATTEMPT, TelegramMessenger
 from handlers.viber import render
 from handlers.viber.client import ViberClient
@@ -96,7 +97,7 @@ async def test_every_screen_can_be_broadcast_to_every_viber_client(
             viber.api_versions[receiver] = level
             viber.subscribed.add(receiver)
     client = ViberClient(TOKEN, viber.base_url, backoff=0.0)
-    messenger = ViberMessenger(client, sqlite_app.db, sender_name=SENDER)
+    messenger = ViberMessenger(client, StoredReachability(sqlite_app.db), sender_name=SENDER)
     failed: list[str] = []
     # each distinct message once (the menu, the help … come back on many screens)
     replies = {reply: screen for screen in screens for reply in screen.replies}

@@ -372,7 +372,7 @@ async def test_unsupported_message_gets_a_polite_answer(sqlite_url: str, clock: 
 async def test_receipts_are_recorded_once_without_personal_data(db_url: str, clock: Clock) -> None:
     from sqlalchemy import select
 
-    from handlers.viber import receipts
+    from bot.services import receipts
     from storage.models.viber import ViberReceipt
 
     async with viber_world(db_url, clock) as world:

@@ -32,6 +32,7 @@ from bot.engine.globals import (
     typed_global,
 )
 from bot.engine.locks import KeyedLocks
+from bot.engine.platform import PlatformCalls
 from bot.engine.runtime import Runtime
 from bot.i18n import LANGUAGES, pick_language, translator
 from bot.metrics import Metrics
@@ -131,7 +132,7 @@ def valid_text(event: Incoming) -> Incoming:
     return event
 
 
-class Engine:
+class Engine(PlatformCalls):
     def __init__(
         self,
         db: Database,

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.cli import CommandError
 from bot.ports import Job
+from bot.services.reachability import StoredReachability
 from bot.settings import Settings
 from bot.wiring import App
 from handlers.telegram.adapter import TelegramAdapter
@@ -65,7 +66,7 @@ async def telegram(app: App, web_app: web.Application) -> Job:
     pin_response_models()
     bot = make_bot(settings)
     messenger = TelegramMessenger(bot, app.metrics)
-    adapter = TelegramAdapter(app, bot, messenger)
+    adapter = TelegramAdapter(app, bot, messenger, StoredReachability(app.db))
     app.messengers.add(messenger)
     web_app[TELEGRAM_ADAPTER] = adapter
     if settings.telegram_mode != "webhook":

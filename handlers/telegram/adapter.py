@@ -1,7 +1,11 @@
 """Telegram updates → engine `Incoming` → replies, on aiogram 3.
 
 The adapter decides nothing: it translates an update into an event, hands it
-to the engine, and sends what comes back.
+to the engine, and sends what comes back. It stores nothing and says nothing of
+its own: the texts it sends outside a dialog (a flood warning, "private chats
+only", the command menu) come from the engine, the replies kept until sent are
+the engine's (`Engine.replies_sent` / `take_unsent`), and a person who blocked
+the bot is marked through the `Reachability` port.
 
 Every chat has a lane (`Lane`): its updates go to the engine one at a time in
 Telegram's order, and its replies leave one at a time in the same order, on a
@@ -33,14 +37,13 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiohttp import ClientError, ClientTimeout
 
 from bot.delivery.messenger import Outcome
-from bot.engine.events import Incoming, Kind, Reply, replies_from_json
-from bot.engine.globals import Global
-from bot.i18n import Translator, pick_language, translator
+from bot.engine.events import Incoming, Kind, Reply
+from bot.engine.platform import Notice
+from bot.ports import Reachability
 from bot.services.cases.notify import answer_from_staff_chat
 from bot.wiring import App
 from handlers.telegram.commands import register_commands
 from handlers.telegram.messenger import PLATFORM, TelegramMessenger, error_code
-from storage.repositories import People, ProcessedEvents
 
 log = logging.getLogger(__name__)
 
@@ -148,14 +151,17 @@ class TelegramAdapter:
         app: App,
         bot: Bot,
         messenger: TelegramMessenger,
+        reachability: Reachability,
         *,
         polling_timeout: int = POLLING_TIMEOUT,
         restart_delay: tuple[float, float] = RESTART_DELAY,
         concurrency: int = MAX_CONCURRENT_UPDATES,
     ) -> None:
         self.app = app
+        self.engine = app.engine
         self.bot = bot
         self.messenger = messenger
+        self.reachability = reachability
         self.polling_timeout = polling_timeout
         self.restart_delay = restart_delay
         self.progress = Progress()
@@ -182,7 +188,11 @@ class TelegramAdapter:
             await self._call_quietly("deleteWebhook", self.bot.delete_webhook())
             await self._start_resending()
             # In the background: a slow API must not delay the first answers.
-            self._spawn(register_commands(self.bot, self.app.settings.default_locale))
+            self._spawn(
+                register_commands(
+                    self.bot, self.engine.command_menu, self.app.settings.default_locale
+                )
+            )
             await self._poll()
         finally:
             await self.close()
@@ -275,7 +285,11 @@ class TelegramAdapter:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.restart_delay[1])
             log.info("Telegram webhook registered")
-            self._spawn(register_commands(self.bot, self.app.settings.default_locale))
+            self._spawn(
+                register_commands(
+                    self.bot, self.engine.command_menu, self.app.settings.default_locale
+                )
+            )
             await asyncio.Event().wait()
         finally:
             await self.close()
@@ -324,13 +338,8 @@ class TelegramAdapter:
             sender = update.message.from_user if update.message else None
             if update.callback_query is not None:
                 sender = update.callback_query.from_user
-            tr = self._translator_for(sender)
-            wait = tr._(
-                "You are writing faster than I can answer. Please wait for my reply. "
-                "Messages sent in the meantime stay unanswered: after my reply, "
-                "send again whatever matters."
-            )
-            lane.outbound.append(Outgoing(lane.key, None, [Reply(text=wait)]))
+            wait = self.engine.notice(Notice.FLOOD, _language_code(sender))
+            lane.outbound.append(Outgoing(lane.key, None, [wait]))
             self._start_sending(lane)
         self._spawn(self.progress.mark(update.update_id))
 
@@ -418,8 +427,7 @@ class TelegramAdapter:
         self._flush_due = False
         sent, self._sent_ids = self._sent_ids, []
         try:
-            async with self.app.db.transaction() as session:
-                await ProcessedEvents(session).replies_sent(PLATFORM, sent)
+            await self.engine.replies_sent(PLATFORM, sent)
         except Exception as exc:  # they stay stored: sent again only after a crash
             log.warning("could not mark replies sent (%s)", type(exc).__name__)
 
@@ -446,20 +454,17 @@ class TelegramAdapter:
 
     async def _resend(self, claimed_before: datetime) -> None:
         try:
-            async with self.app.db.transaction() as session:
-                stored = await ProcessedEvents(session).take_unsent(PLATFORM, claimed_before)
+            stored = await self.engine.take_unsent(PLATFORM, claimed_before)
         except Exception as exc:
             log.error("could not read unsent replies (%s)", type(exc).__name__)
             return
-        for _, data in stored:
+        for kept in stored:
             try:
-                kept = json.loads(data)
-                chat_id = int(kept["to"])
-                replies = replies_from_json(kept["replies"])
-            except (ValueError, KeyError, TypeError):
+                chat_id = int(kept.to)
+            except ValueError:
                 log.error("a stored reply could not be read; skipped")
                 continue
-            self._reply(chat_id, None, replies, None)
+            self._reply(chat_id, None, kept.replies, None)
         if stored:
             log.warning("sending %d answers committed before a restart", len(stored))
 
@@ -535,21 +540,14 @@ class TelegramAdapter:
             return
         self._groups_told.add(chat_id)
         self.app.metrics.updates.labels(PLATFORM, "group").inc()
-        tr = self._translator_for(message.from_user)
+        language_code = _language_code(message.from_user)
         username = await self._username()
-        text = (
-            tr._(
-                "I answer only in a private chat, so that what you tell me stays between us. "
-                "Please write to me directly: @{username}",
-                username=username,
-            )
+        notice = (
+            self.engine.notice(Notice.PRIVATE_CHAT_ONLY_NAMED, language_code, username=username)
             if username
-            else tr._(
-                "I answer only in a private chat, so that what you tell me stays between us. "
-                "Please write to me directly."
-            )
+            else self.engine.notice(Notice.PRIVATE_CHAT_ONLY, language_code)
         )
-        self._reply(chat_id, None, [Reply(text=text)], None)
+        self._reply(chat_id, None, [notice], None)
 
     async def _on_staff_chat(self, message: Message, event_update: Update) -> None:
         """STAFF_CHAT_ID: a reply to a case's post answers the person (docs/cases.md)."""
@@ -569,31 +567,13 @@ class TelegramAdapter:
     async def _refuse_contact(self, chat_id: int, event: Incoming) -> None:
         """Someone else's contact is never stored; the person is asked again for their own."""
         self.app.metrics.updates.labels(PLATFORM, "foreign_contact").inc()
-        # RESUME re-shows the current question (and its share button) after the refusal.
-        resume = Incoming(
-            platform=PLATFORM,
-            user_id=event.user_id,
-            kind=Kind.BUTTON,
-            payload=Global.RESUME.value,
-            language_code=event.language_code,
-            event_id=event.event_id,
-        )
-        replies = await self.app.engine.handle(resume)
-        if not replies:  # a redelivered update, answered already
-            return
-        tr = translator(await self._locale_of(event))
-        refusal = Reply(
-            text=tr._(
-                "This is someone else's contact. I can only take your own number: "
-                "please press the button to share it."
-            )
-        )
-        self._reply(chat_id, event.user_id, [refusal, *replies], None)
+        replies = await self.engine.refuse_contact(event)
+        self._reply(chat_id, event.user_id, replies, None)
 
     async def _converse(self, chat_id: int, event: Incoming) -> None:
         # The lane keeps the order: this chat's next update waits for this commit, and
         # the replies queue behind the chat's earlier ones (`_send_lane`).
-        replies = await self.app.engine.handle(event, keep_for=str(chat_id))
+        replies = await self.engine.handle(event, keep_for=str(chat_id))
         self._reply(chat_id, event.user_id, replies, event.event_id)
 
     async def _send(self, chat_id: int, user_id: str | None, replies: list[Reply]) -> None:
@@ -602,8 +582,7 @@ class TelegramAdapter:
         result = await self.messenger.send(chat_id, replies)
         if result.outcome is Outcome.BLOCKED and user_id is not None:
             # Until they write again (the engine's touch makes them reachable).
-            async with self.app.db.transaction() as session:
-                await People(session).mark_unreachable(PLATFORM, user_id)
+            await self.reachability.mark_unreachable(PLATFORM, user_id)
 
     # -- helpers -------------------------------------------------------------------
     @staticmethod
@@ -617,23 +596,16 @@ class TelegramAdapter:
             **values,
         )
 
-    def _translator_for(self, user: User | None) -> Translator:
-        language_code = user.language_code if user is not None else None
-        return translator(pick_language(language_code, self.app.settings.default_locale))
-
-    async def _locale_of(self, event: Incoming) -> str:
-        async with self.app.db.transaction() as session:
-            person = await People(session).find(PLATFORM, event.user_id)
-        if person is not None and person.locale:
-            return person.locale
-        return pick_language(event.language_code, self.app.settings.default_locale)
-
     async def _username(self) -> str | None:
         try:
             return (await self.bot.me()).username
         except Exception as exc:
             log.warning("getMe failed: %s", error_code(exc))
             return None
+
+
+def _language_code(user: User | None) -> str | None:
+    return user.language_code if user is not None else None
 
 
 def _confirmable(in_hand: dict[int, asyncio.Future[bool]], offset: int | None) -> int | None:

@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from aiogram import Bot
 from aiogram.types import BotCommand
 
-from bot.i18n import LANGUAGES, N_, translator
+from bot.i18n import LANGUAGES
 from handlers.telegram.messenger import error_code
 
 log = logging.getLogger(__name__)
 
-COMMANDS = (
-    ("start", N_("Start: main menu")),
-    ("menu", N_("Main menu")),
-    ("language", N_("Change the language")),
-    ("help", N_("Help")),
-    ("cancel", N_("Cancel what I am doing")),
-)
+#: (command, description) in a language: `Engine.command_menu`
+CommandMenu = Callable[[str], list[tuple[str, str]]]
 
 
-def commands_in(language: str) -> list[BotCommand]:
-    tr = translator(language)
-    return [BotCommand(command=name, description=tr._(text)) for name, text in COMMANDS]
+def commands_in(menu: CommandMenu, language: str) -> list[BotCommand]:
+    return [BotCommand(command=name, description=text) for name, text in menu(language)]
 
 
-async def register_commands(bot: Bot, default_language: str) -> bool:
+async def register_commands(bot: Bot, menu: CommandMenu, default_language: str) -> bool:
     """setMyCommands for uk, en and everyone else; a failure is logged, never fatal.
 
     The commands only decorate the menu button: every one of them also works typed.
@@ -36,7 +31,7 @@ async def register_commands(bot: Bot, default_language: str) -> bool:
     ok = True
     for language_code, language in wanted:
         try:
-            await bot.set_my_commands(commands_in(language), language_code=language_code)
+            await bot.set_my_commands(commands_in(menu, language), language_code=language_code)
         except Exception as exc:
             ok = False
             log.warning(

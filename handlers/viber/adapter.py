@@ -5,17 +5,20 @@ bot token, header X-Viber-Content-Signature); anything else gets 403 before a
 byte of it is read as JSON. Then:
 
 * `webhook` (Viber checking the URL after set_webhook): 200.
-* `conversation_started`: the welcome with the language keyboard, returned as the
-  HTTP response body — the only message Viber lets a bot send before a person
-  subscribes. Nothing is stored: opening a chat is not consent to anything.
-* `subscribed` / `unsubscribed`: the stored person (if any) is marked so; an
-  unsubscribed person is never written to until they write again.
-* `message`: text, a pressed button (its ActionBody arrives as text), a shared
-  phone or location → `Incoming` → the engine → replies sent with send_message.
-* `delivered` / `seen` / `failed`: recorded by message token (`receipts.py`).
+* `conversation_started`: the engine's welcome (`Engine.welcome`) with the language
+  keyboard, returned as the HTTP response body — the only message Viber lets a bot
+  send before a person subscribes. Nothing is stored: opening a chat is not consent.
+* `subscribed` / `unsubscribed`: `Engine.note_subscription`; an unsubscribed person
+  is never written to until they write again.
+* `message`: text, a pressed button (its ActionBody arrives as text, so the engine
+  tells the two apart: `Engine.read_text`), a shared phone or location → `Incoming`
+  → the engine → replies sent with send_message.
+* `delivered` / `seen` / `failed`: kept by message token through the `Receipts` port.
 
-Viber re-delivers a callback until it gets 200; each is handled once (the engine
-claims `event_id = message_token`).
+The adapter reads and writes nothing itself and says nothing of its own: what is
+stored goes through the engine or a port (bot/ports.py), what a person reads comes
+from the engine. Viber re-delivers a callback until it gets 200; each is handled
+once (the engine claims `event_id = message_token`).
 """
 
 from __future__ import annotations
@@ -31,19 +34,17 @@ from aiohttp import web
 from viberbot.api.messages import ContactMessage, LocationMessage, TextMessage
 from viberbot.api.viber_requests import create_request
 
-from bot.engine import Context, Incoming, Kind, Reply
-from bot.engine.globals import parse_open
+from bot.engine import Incoming, Kind, Reply
 from bot.engine.locks import KeyedLocks
-from bot.i18n import N_, pick_language, translator
-from bot.ports import Job
+from bot.ports import Job, Receipts
+from bot.services.reachability import StoredReachability
+from bot.services.receipts import StoredReceipts
 from bot.wiring import App
 from handlers import json_body
 from handlers.viber import inputs, receipts
 from handlers.viber.client import ViberClient, ViberUnavailable
 from handlers.viber.messenger import PLATFORM, ViberMessenger
 from handlers.viber.render import welcome
-from storage.models import Person, utcnow
-from storage.repositories import DialogStates, People, ProcessedEvents, StoredState
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +57,6 @@ EVENT_TYPES = (
     "subscribed",
     "unsubscribed",
     "conversation_started",
-)
-LANGUAGE_DIALOG = "language"
-GREETING = N_(
-    "Hello! I help with social services: benefits you may get, the status of your "
-    "application, booking an office visit."
 )
 
 
@@ -84,11 +80,15 @@ def signature_ok(token: bytes, body: bytes, given: str | None) -> bool:
 
 
 class ViberAdapter:
-    def __init__(self, app: App, client: ViberClient, messenger: ViberMessenger) -> None:
+    def __init__(
+        self, app: App, client: ViberClient, messenger: ViberMessenger, receipts: Receipts
+    ) -> None:
         assert app.settings.viber_token is not None
         self.app = app
+        self.engine = app.engine
         self.client = client
         self.messenger = messenger
+        self.receipts = receipts
         self._token = app.settings.viber_token.get_secret_value().encode()
         self.sender_name = app.settings.viber_bot_name
         # Replies to one person go out in the order their messages came in.
@@ -163,37 +163,10 @@ class ViberAdapter:
     # -- events ------------------------------------------------------------------------
     async def on_conversation_started(self, data: dict[str, Any]) -> web.Response:
         parsed = create_request(data)
-        replies = await self.welcome_replies(inputs.user_id(parsed.user.id), parsed.user.language)
+        user_id = inputs.user_id(parsed.user.id)
+        replies = await self.engine.welcome(PLATFORM, user_id, parsed.user.language)
         level = api_version_of(data.get("user"))
         return web.json_response(welcome(replies, self.sender_name, api_version=level))
-
-    async def welcome_replies(self, user_id: str, language_hint: str | None) -> list[Reply]:
-        """The language screen, as the engine shows it at first contact, without storing anyone.
-
-        The engine would register the person; before they subscribe we keep nothing,
-        so the language dialog's first step is shown on a person that is never saved.
-        """
-        dialog = self.app.engine.dialogs.get(LANGUAGE_DIALOG)
-        assert dialog is not None, "the language dialog is part of the core"
-        language = pick_language(language_hint, self.app.settings.default_locale)
-        person = Person(platform=PLATFORM, platform_user_id=user_id, locale=None)
-        event = Incoming(PLATFORM, user_id, Kind.COMMAND, text="/start")
-        async with self.app.db.sessions() as unused_session:  # the screen reads nothing
-            ctx = Context(
-                event=event,
-                person=person,
-                state=StoredState(dialog=LANGUAGE_DIALOG, step=dialog.first),
-                runtime=self.app.runtime,
-                dialogs=self.app.engine.dialogs,
-                db=unused_session,
-                is_staff=False,
-            )
-            ctx.tr = translator(language)
-            ctx.say(ctx._(GREETING))
-            step = dialog.get(dialog.first)
-            assert step is not None
-            await step.show(ctx)
-        return ctx.replies
 
     async def on_message(self, data: dict[str, Any]) -> None:
         sender = data["sender"]
@@ -201,7 +174,7 @@ class ViberAdapter:
         async with self.locks.hold(user_id):
             replies: list[Reply] = []
             for event in await self.incoming(data, user_id, sender.get("language")):
-                replies = await self.app.engine.handle(event)
+                replies = await self.engine.handle(event)
             if replies:
                 level = api_version_of(sender)
                 await self.messenger.send_replies(user_id, replies, api_version=level)
@@ -235,79 +208,34 @@ class ViberAdapter:
             ]
         if not isinstance(message, TextMessage) or not message.text:
             return [base]
-        text = str(message.text)
-        offered, stored, has_locale = await self._offered(
-            user_id, api_version_of(data.get("sender"))
-        )
-        if text in offered or parse_open(text) is not None:
-            # "o:" buttons come from messages the bot started (reminders, offers); the
-            # engine opens only the steps a dialog allows, so typing one gains nothing.
-            return [_with(base, kind=Kind.BUTTON, payload=text)]
-        welcome_buttons = await self._welcome_buttons(user_id)
-        if text in welcome_buttons:
-            # A language button from the welcome (sent before anything was stored): open
-            # the language screen first, so the press lands where it was made.
-            command = "/language" if stored and has_locale else "/start"
-            opening = _with(base, kind=Kind.COMMAND, text=command, event_id=f"{token}:welcome")
-            return [opening, _with(base, kind=Kind.BUTTON, payload=welcome_buttons[text])]
-        # Typed text, even one spelling a payload: only what was offered counts as a press.
-        kind = Kind.COMMAND if text.startswith("/") else Kind.TEXT
-        return [_with(base, kind=kind, text=text)]
-
-    async def _offered(
-        self, user_id: str, api_version: int | None = None
-    ) -> tuple[dict[str, str], bool, bool]:
-        async with self.app.db.transaction() as session:
-            person = await People(session).find(PLATFORM, user_id)
-            if person is None:
-                return {}, False, False
-            if api_version is not None and person.api_version != api_version:
-                person.api_version = api_version  # for messages the bot starts later
-            state = await DialogStates(session).load(person.id)
-            return (state.offered if state else {}), True, person.locale is not None
-
-    async def _welcome_buttons(self, user_id: str) -> dict[str, str]:
-        """What the welcome's buttons send → their payload: the payload itself, or the
-        label on clients without silent buttons (see render.py)."""
-        replies = await self.welcome_replies(user_id, None)
-        buttons = [button for reply in replies for row in reply.buttons for button in row]
-        sent = {button.label: button.payload for button in buttons}
-        return sent | {button.payload: button.payload for button in buttons}
+        # Buttons arrive as text here: the engine knows which ones were offered.
+        typed = _with(base, kind=Kind.TEXT, text=str(message.text))
+        return await self.engine.read_text(typed, api_version=api_version_of(data.get("sender")))
 
     async def on_subscription(self, data: dict[str, Any], *, subscribed: bool) -> None:
         parsed = create_request(data)
         user_id = inputs.user_id(parsed.user.id if subscribed else parsed.user_id)
         token = inputs.message_token(data["message_token"])
-        async with self.app.db.transaction() as session:
-            if not await ProcessedEvents(session).claim(PLATFORM, token):
-                return
-            people = People(session)
-            if not subscribed:
-                await people.mark_unsubscribed(PLATFORM, user_id)
-                return
-            # Someone we never talked to is not stored on subscribing: the record starts
-            # with their first message, where the language and privacy questions are.
-            person = await people.find(PLATFORM, user_id)
-            if person is not None:
-                person.subscribed = True
-                person.reachable = True
-                person.api_version = api_version_of(data.get("user")) or person.api_version
+        await self.engine.note_subscription(
+            PLATFORM,
+            user_id,
+            subscribed=subscribed,
+            event_id=token,
+            api_version=api_version_of(data.get("user")) if subscribed else None,
+        )
 
     async def on_receipt(self, data: dict[str, Any]) -> None:
         parsed = create_request(data)
         reason = str(getattr(parsed, "desc", "") or "") if data["event"] == "failed" else ""
         user_id = inputs.user_id(parsed.user_id)
         token = inputs.message_token(data["message_token"])
-        async with self.app.db.transaction() as session:
-            await receipts.record(
-                session,
-                self.app.settings,
-                message_token=token,
-                event=str(data["event"]),
-                user_id=user_id,
-                at=receipts.callback_time(data.get("timestamp"), utcnow()),
-                reason=reason,
-            )
+        await self.receipts.record(
+            message_token=token,
+            event=str(data["event"]),
+            user_id=user_id,
+            at=receipts.callback_time(data.get("timestamp"), self.engine.runtime.now()),
+            reason=reason,
+        )
 
 
 def _with(event: Incoming, **changes: Any) -> Incoming:
@@ -324,11 +252,11 @@ async def viber_adapter(app: App, web_app: web.Application) -> Job | None:
     client = ViberClient(settings.viber_token.get_secret_value(), settings.viber_api_base)
     messenger = ViberMessenger(
         client,
-        app.db,
+        StoredReachability(app.db),
         sender_name=settings.viber_bot_name,
         metrics=app.metrics,
     )
-    adapter = ViberAdapter(app, client, messenger)
+    adapter = ViberAdapter(app, client, messenger, StoredReceipts(app.db, settings))
     web_app[ADAPTER_KEY] = adapter
     web_app.router.add_post(WEBHOOK_PATH, adapter.handle)
 

@@ -1,8 +1,9 @@
 """Viber's sending side for the outbox (and for replies to a person's message).
 
 Viber may only be written to by people who subscribed (or wrote first); status 6
-means they left, so the person is marked unsubscribed here and nobody writes to
-them again until their next message (the engine marks them subscribed then).
+means they left, so the person is marked unsubscribed (through the `Subscribers`
+port, bot/ports.py) and nobody writes to them again until their next message
+(the engine marks them subscribed then).
 """
 
 from __future__ import annotations
@@ -11,16 +12,12 @@ import json
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import select
-
 from bot.delivery.messenger import DeliveryResult, Outcome
 from bot.engine.events import Reply
 from bot.metrics import Metrics
+from bot.ports import Subscribers
 from handlers.viber import render
 from handlers.viber.client import BROADCAST_LIMIT, Status, ViberClient, ViberUnavailable
-from storage.db import Database
-from storage.models import Person
-from storage.repositories import People
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +57,13 @@ class ViberMessenger:
     def __init__(
         self,
         client: ViberClient,
-        db: Database,
+        people: Subscribers,
         *,
         sender_name: str,
         metrics: Metrics | None = None,
     ) -> None:
         self.client = client
-        self.db = db
+        self.people = people
         self.sender_name = sender_name
         self.metrics = metrics or Metrics()
 
@@ -169,22 +166,9 @@ class ViberMessenger:
     async def _receivers(self, user_ids: Sequence[str]) -> tuple[set[str], dict[str, int | None]]:
         """Who left us (unsubscribed callback or status 6: never written to until they
         return), and the API level of each known person's Viber client."""
-        if not user_ids:
-            return set(), {}
-        async with self.db.transaction() as session:
-            rows = await session.execute(
-                select(Person.platform_user_id, Person.subscribed, Person.api_version).where(
-                    Person.platform == PLATFORM,
-                    Person.platform_user_id.in_(list(user_ids)),
-                )
-            )
-            left: set[str] = set()
-            levels: dict[str, int | None] = {}
-            for user_id, subscribed, api_version in rows.all():
-                if not subscribed:
-                    left.add(user_id)
-                levels[user_id] = api_version
-            return left, levels
+        known = await self.people.receivers(PLATFORM, list(user_ids)) if user_ids else {}
+        left = {user_id for user_id, receiver in known.items() if not receiver.subscribed}
+        return left, {user_id: receiver.api_version for user_id, receiver in known.items()}
 
     async def _remember(self, results: Sequence[tuple[str, DeliveryResult]]) -> None:
         left = [
@@ -195,10 +179,7 @@ class ViberMessenger:
         ]
         if not left and not gone:
             return
-        async with self.db.transaction() as session:
-            people = People(session)
-            for user_id in left:
-                await people.mark_unsubscribed(PLATFORM, user_id)
-            for user_id in gone:
-                await people.mark_unreachable(PLATFORM, user_id)
+        await self.people.mark_unsubscribed(PLATFORM, left)
+        for user_id in gone:  # left Viber altogether: rare, one at a time is fine
+            await self.people.mark_unreachable(PLATFORM, user_id)
         log.info("Viber: %d unsubscribed, %d no longer on Viber", len(left), len(gone))

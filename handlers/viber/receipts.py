@@ -1,30 +1,13 @@
-"""delivered / seen / failed callbacks, kept by message token (for announcement reports)."""
+"""delivered / seen / failed callbacks: which events they are, and when they happened.
+
+They are kept through the `Receipts` port (bot/ports.py; bot/services/receipts.py).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.secret_key import keyed_hash
-from bot.settings import Settings
-from storage.models.viber import ViberReceipt
-
 EVENTS = ("delivered", "seen", "failed")
-PURPOSE = "viber-receipt"
-
-
-def receiver_key(settings: Settings, user_id: str) -> str:
-    """Tells the receivers of one message apart without naming them.
-
-    Keyed with SECRET_KEY, never a key written in the code: anyone who knows a
-    Viber id could otherwise compute its key and find that person's receipts,
-    also after "Delete my data".
-    """
-    return keyed_hash(settings, PURPOSE, user_id)[:32]
 
 
 def callback_time(timestamp_ms: object, fallback: datetime) -> datetime:
@@ -32,41 +15,3 @@ def callback_time(timestamp_ms: object, fallback: datetime) -> datetime:
         return datetime.fromtimestamp(int(timestamp_ms) / 1000, tz=UTC)  # type: ignore[call-overload]
     except (TypeError, ValueError, OverflowError, OSError):
         return fallback
-
-
-async def record(
-    session: AsyncSession,
-    settings: Settings,
-    *,
-    message_token: str,
-    event: str,
-    user_id: str,
-    at: datetime,
-    reason: str = "",
-) -> bool:
-    """Store one receipt; False when this very callback was stored before (a re-delivery)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(ViberReceipt)
-        .values(
-            message_token=message_token[:24],
-            event=event,
-            receiver_key=receiver_key(settings, user_id),
-            reason=reason[:64],
-            at=at,
-        )
-        .on_conflict_do_nothing(index_elements=["message_token", "event", "receiver_key"])
-    )
-    result = await session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def counts(session: AsyncSession, message_token: str) -> dict[str, int]:
-    """How many receivers got / read / failed one message (a broadcast counts each)."""
-    rows = await session.execute(
-        select(ViberReceipt.event, func.count())
-        .where(ViberReceipt.message_token == message_token)
-        .group_by(ViberReceipt.event)
-    )
-    found = {event: int(n) for event, n in rows.all()}
-    return {event: found.get(event, 0) for event in EVENTS}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from bot.engine import Context, Dialog, Incoming, Kind, Step
+from bot.engine.choices import Choices
 from bot.i18n import N_
 from bot.services.booking import appointments as booking
 from bot.services.booking import texts
@@ -30,6 +31,13 @@ from dialogs.booking_common import (
 booking_dialog = Dialog("booking", entry_steps=("service", "mine"))
 
 CHOOSE = N_("Please choose one of the buttons.")
+
+SERVICE = Choices("s")
+OFFICE = Choices("of")  # the position in ctx.data["offices"]
+DAY = Choices("d")  # YYYYMMDD
+TIME = Choices("t")  # a UTC timestamp
+APPOINTMENT = Choices("a")
+WAITING = Choices("w")  # a waiting-list entry
 
 
 def _after_commit_sync(ctx: Context, *ids: int | None) -> None:
@@ -58,7 +66,7 @@ class ChooseService(Step):
         office = data.office(ctx.data.get("office", ""))
         ids = office.services if office else [s for s in data.services if data.offering(s)]
         rows = [
-            [ctx.button(service.name.in_(ctx.language), f"s:{service.id}")]
+            [SERVICE.button(service.id, service.name.in_(ctx.language))]
             for service_id in ids
             if (service := data.service(service_id)) is not None
         ]
@@ -80,8 +88,8 @@ class ChooseService(Step):
             return ctx.goto("mine")
         if payload in ("offer:yes", "offer:no"):
             return await self._answer_offer(ctx, payload == "offer:yes")
-        service_id = payload.removeprefix("s:")
-        if not payload.startswith("s:") or data.service(service_id) is None:
+        service_id = SERVICE.parse(payload)
+        if service_id is None or data.service(service_id) is None:
             return ctx.invalid(ctx._(CHOOSE))
         existing = await booking.booked_for_service(ctx.db, ctx.person.id, service_id, ctx.now())
         if existing is not None:
@@ -166,7 +174,7 @@ class ChooseOffice(Step):
             for n, office in enumerate(offices, start=1)
         ]
         buttons = [
-            [ctx.button(f"{n}. {office.name.in_(ctx.language)}", f"of:{n - 1}")]
+            [OFFICE.button(n - 1, f"{n}. {office.name.in_(ctx.language)}")]
             for n, office in enumerate(offices, start=1)
         ]
         ctx.ask(
@@ -176,10 +184,10 @@ class ChooseOffice(Step):
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         ids: list[str] = ctx.data.get("offices") or []
-        index = payload.removeprefix("of:")
-        if not payload.startswith("of:") or not index.isdigit() or int(index) >= len(ids):
+        index = OFFICE.index(payload, len(ids))
+        if index is None:
             return ctx.invalid(ctx._(CHOOSE))
-        ctx.data["office"] = ids[int(index)]
+        ctx.data["office"] = ids[index]
         return ctx.goto("day")
 
     async def handle(self, ctx: Context, event: Incoming) -> None:
@@ -215,7 +223,7 @@ class ChooseDay(Step):
             )
             return
         buttons = [
-            ctx.button(texts.day_label(ctx.tr, day), f"d:{day:%Y%m%d}") for day in sorted(days)
+            DAY.button(f"{day:%Y%m%d}", texts.day_label(ctx.tr, day)) for day in sorted(days)
         ]
         ctx.ask(
             ctx._("{office}\nChoose a day:", office=office.name.in_(ctx.language)),
@@ -231,7 +239,7 @@ class ChooseDay(Step):
         if payload == "ask":  # nothing free: a human may find a way (dialogs/cases.py)
             hint = {"office": ctx.data.get("office", ""), "service": ctx.data.get("service", "")}
             return ctx.start("cases", {"topic": "booking", "from": hint})
-        digits = payload.removeprefix("d:")
+        digits = DAY.parse(payload) or ""
         try:
             day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
         except ValueError:
@@ -270,7 +278,7 @@ class ChooseTime(Step):
             ctx.say(ctx._("Sorry, there are no free times left on this day."))
             return ctx.goto("day")
         buttons = [
-            ctx.button(ctx.tr.time(slot.starts_at), f"t:{int(slot.starts_at.timestamp())}")
+            TIME.button(int(slot.starts_at.timestamp()), ctx.tr.time(slot.starts_at))
             for slot in slots
         ]
         ctx.ask(
@@ -279,8 +287,8 @@ class ChooseTime(Step):
         )
 
     async def on_button(self, ctx: Context, payload: str) -> None:
-        stamp = payload.removeprefix("t:")
-        if not payload.startswith("t:") or not stamp.isdigit():
+        stamp = TIME.number(payload)
+        if stamp is None:
             return ctx.invalid(ctx._(CHOOSE))
         held = await booking.hold(
             ctx.db,
@@ -288,7 +296,7 @@ class ChooseTime(Step):
             person_id=ctx.person.id,
             office_id=ctx.data.get("office", ""),
             service_id=ctx.data.get("service", ""),
-            starts_at=datetime.fromtimestamp(int(stamp), UTC),
+            starts_at=datetime.fromtimestamp(stamp, UTC),
             now=ctx.now(),
             replaces_id=ctx.data.get("move"),
         )
@@ -461,7 +469,7 @@ class Mine(Step):
                 f"{texts.day_label(ctx.tr, appointment.starts_at.astimezone(ctx.tr.tz).date())}, "
                 f"{ctx.tr.time(appointment.starts_at)}"
             )
-            buttons.append([ctx.button(label, f"a:{appointment.id}")])
+            buttons.append([APPOINTMENT.button(appointment.id, label)])
         for entry in entries:
             lines.append(
                 ctx._(
@@ -472,12 +480,12 @@ class Mine(Step):
             )
             buttons.append(
                 [
-                    ctx.button(
+                    WAITING.button(
+                        entry.id,
                         ctx._(
                             "Leave the waiting list: {office}",
                             office=texts.office_name(ctx.tr, data, entry.office_id),
                         ),
-                        f"w:{entry.id}",
                     )
                 ]
             )
@@ -491,14 +499,12 @@ class Mine(Step):
     async def on_button(self, ctx: Context, payload: str) -> None:
         if payload == "new":
             return ctx.start("booking")
-        kind, _, number = payload.partition(":")
-        if not number.isdigit():
-            return ctx.invalid(ctx._(CHOOSE))
-        if kind == "a":
-            ctx.data["appt"] = int(number)
+        if (appointment := APPOINTMENT.number(payload)) is not None:
+            ctx.data["appt"] = appointment
             return ctx.goto("appt")
-        if kind == "w":  # confirmed first: a stray number must not drop one's place
-            ctx.data["leave"] = int(number)
+        if (entry := WAITING.number(payload)) is not None:
+            # confirmed first: a stray number must not drop one's place
+            ctx.data["leave"] = entry
             return ctx.goto("leave")
         return ctx.invalid(ctx._(CHOOSE))
 

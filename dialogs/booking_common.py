@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bot.engine import Context, Incoming, Kind, Request
+from bot.engine.choices import Choices
 from bot.engine.context import ButtonRows
-from bot.services.booking import geo
+from bot.services.booking import appointments, geo
 from bot.services.booking.model import Oblast, Office, OfficeCatalog
 from bot.services.booking.reminders import catalog_of
-from storage.repositories import People
 
 NEAREST = 3
 UK_ALPHABET = "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"
@@ -37,23 +37,27 @@ def sorted_oblasts(ctx: Context, oblasts: list[Oblast]) -> list[Oblast]:
     return sorted(oblasts, key=key)
 
 
+#: an oblast by the two digits of its KATOTTG code after "UA"
+OBLAST = Choices("ob")
+
+
 def oblast_payload(oblast: Oblast) -> str:
-    return f"ob:{oblast.code[2:4]}"
+    return OBLAST.payload(oblast.code[2:4])
 
 
 def oblast_from_payload(catalog: OfficeCatalog, payload: str) -> Oblast | None:
-    digits = payload.removeprefix("ob:")
+    digits = OBLAST.parse(payload)
     return next((o for o in catalog.oblasts.values() if o.code[2:4] == digits), None)
 
 
 def oblast_buttons(ctx: Context, oblasts: list[Oblast]) -> ButtonRows:
-    buttons = [ctx.button(o.name.in_(ctx.language), oblast_payload(o)) for o in oblasts]
+    buttons = [OBLAST.button(o.code[2:4], o.name.in_(ctx.language)) for o in oblasts]
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
 async def remember_region(ctx: Context, oblast: Oblast) -> None:
     """The oblast someone looks in is their region, so announcements for it reach them."""
-    await People(ctx.db).set_region(ctx.person, oblast.code)
+    await appointments.remember_region(ctx.db, ctx.person, oblast.code)
 
 
 def ask_location(ctx: Context, text: str, buttons: ButtonRows) -> None:

@@ -4,6 +4,7 @@ with today's hours and the phone; one tap to book there."""
 from __future__ import annotations
 
 from bot.engine import Context, Dialog, Incoming, Kind, Step
+from bot.engine.choices import Choices
 from bot.services.booking import texts
 from bot.services.booking.slots import local_day
 from dialogs.booking_common import (
@@ -18,6 +19,8 @@ from dialogs.booking_common import (
 )
 
 offices_dialog = Dialog("offices")
+
+BOOK = Choices("b")  # book at the office at this position in ctx.data["offices"]
 
 
 @offices_dialog.step("how")
@@ -68,11 +71,7 @@ class List(Step):
             for n, office in enumerate(offices)
         ]
         buttons = [
-            [
-                ctx.button(
-                    ctx._("📅 Book: {office}", office=office.name.in_(ctx.language)), f"b:{n}"
-                )
-            ]
+            [BOOK.button(n, ctx._("📅 Book: {office}", office=office.name.in_(ctx.language)))]
             for n, office in enumerate(offices)
         ]
         ctx.ask("\n\n".join(cards) + demo_note(ctx, offices), buttons, title=ctx._("Offices"))
@@ -84,7 +83,7 @@ class List(Step):
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         ids: list[str] = ctx.data.get("offices") or []
-        index = payload.removeprefix("b:")
-        if not payload.startswith("b:") or not index.isdigit() or int(index) >= len(ids):
+        index = BOOK.index(payload, len(ids))
+        if index is None:
             return ctx.invalid(ctx._("Please choose one of the buttons."))
-        return ctx.start("booking", {"office": ids[int(index)]})
+        return ctx.start("booking", {"office": ids[index]})

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.engine import Button, Context, Dialog, Incoming, Kind, Step
+from bot.engine.choices import Choices
 from bot.services.status import follows
 from bot.services.status.lookup import (
     Guesser,
@@ -36,6 +37,9 @@ from bot.services.status.texts import DEMO_NOTICE, explain, is_demo, label
 from storage.models.status import Application
 
 status = Dialog("status")
+
+SHOW = Choices("show")  # a followed application's id
+UNFOLLOW = Choices("unf")
 
 
 def until_text(ctx: Context, until: datetime) -> str:
@@ -240,7 +244,7 @@ class Result(Step):
     async def show(self, ctx: Context) -> None:
         application_id = ctx.data.get("app")
         application = (
-            await ctx.db.get(Application, application_id)
+            await follows.application(ctx.db, application_id)
             if isinstance(application_id, int)
             else None
         )
@@ -317,8 +321,8 @@ class Followed(Step):
         ]
         rows = [
             [
-                ctx.button(f"📄 {a.printed_number}", f"show:{a.id}"),
-                ctx.button(ctx._("🔕 Stop notifications"), f"unf:{a.id}"),
+                SHOW.button(a.id, f"📄 {a.printed_number}"),
+                UNFOLLOW.button(a.id, ctx._("🔕 Stop notifications")),
             ]
             for a in applications
         ]
@@ -334,15 +338,17 @@ class Followed(Step):
         if payload == "again":
             ctx.data.clear()
             return ctx.goto("number")
-        action, _, raw_id = payload.partition(":")
-        application_id = int(raw_id) if raw_id.isdigit() else 0
+        show, unfollow = SHOW.number(payload), UNFOLLOW.number(payload)
+        application_id = show if show is not None else unfollow
+        if application_id is None:
+            return ctx.invalid(ctx._("Please choose one of the buttons."))
         application = await follows.followed_application(ctx.db, ctx.person.id, application_id)
         if application is None:  # unfollowed meanwhile (another device, erased data)
             return ctx.goto("followed")
-        if action == "unf":
+        if unfollow is not None:
             ctx.data["unf"] = application.id
             return ctx.goto("unfollow")
-        if action == "show":
+        if show is not None:
             result = await refresh(
                 ctx.db,
                 application,

@@ -56,6 +56,7 @@ from storage.models.booking import (
     SlotSeat,
     WaitlistEntry,
 )
+from storage.repositories import People
 
 HOLD = timedelta(minutes=10)
 BOOKING_DAYS = 14
@@ -127,6 +128,11 @@ async def free_slots(
         session, office.id, slots[0].starts_at, slots[-1].starts_at + timedelta(seconds=1), now
     )
     return group_by_day(s for s in slots if taken.get(s.starts_at, 0) < office.seats)
+
+
+async def remember_region(session: AsyncSession, person: Person, region: str) -> None:
+    """The oblast someone looks in is their region, so announcements for it reach them."""
+    await People(session).set_region(person, region)
 
 
 async def get_appointment(

@@ -20,6 +20,7 @@ from dialogs.booking_common import (
     answer_where,
     ask_location,
     catalog,
+    chosen,
     demo_note,
     oblast_buttons,
     oblast_from_payload,
@@ -63,7 +64,7 @@ class ChooseService(Step):
                 ],
                 title=ctx._("A place has opened for you"),
             )
-        office = data.office(ctx.data.get("office", ""))
+        office = data.office(chosen(ctx).get("office", ""))
         ids = office.services if office else [s for s in data.services if data.offering(s)]
         rows = [
             [SERVICE.button(service.id, service.name.in_(ctx.language))]
@@ -99,14 +100,14 @@ class ChooseService(Step):
                     "You can move it or cancel it here."
                 )
             )
-            ctx.data["appt"] = existing.id
+            chosen(ctx)["appt"] = existing.id
             return ctx.goto("appt")
-        ctx.data["service"] = service_id
-        ctx.data.pop("move", None)
-        office = data.office(ctx.data.get("office", ""))
+        chosen(ctx)["service"] = service_id
+        chosen(ctx).pop("move", None)
+        office = data.office(chosen(ctx).get("office", ""))
         if office is not None and service_id in office.services:
             return ctx.goto("day")
-        ctx.data.pop("office", None)
+        chosen(ctx).pop("office", None)
         return ctx.goto("find")
 
     async def _answer_offer(self, ctx: Context, take: bool) -> None:
@@ -139,14 +140,14 @@ class FindOffice(Step):
         )
 
     async def handle(self, ctx: Context, event: Incoming) -> None:
-        answer_where(ctx, event, catalog(ctx).offering(ctx.data.get("service")), "office")
+        answer_where(ctx, event, catalog(ctx).offering(chosen(ctx).get("service")), "office")
 
 
 @booking_dialog.step("oblast")
 class ChooseOblast(Step):
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
-        oblasts = sorted_oblasts(ctx, data.oblasts_with_offices(ctx.data.get("service")))
+        oblasts = sorted_oblasts(ctx, data.oblasts_with_offices(chosen(ctx).get("service")))
         ctx.ask(ctx._("Choose the oblast:"), oblast_buttons(ctx, oblasts))
 
     async def on_button(self, ctx: Context, payload: str) -> None:
@@ -155,9 +156,9 @@ class ChooseOblast(Step):
         if oblast is None:
             return ctx.invalid(ctx._(CHOOSE))
         await remember_region(ctx, oblast)
-        offices = [o for o in data.offering(ctx.data.get("service")) if o.oblast == oblast.code]
-        ctx.data["offices"] = [office.id for office in offices]
-        ctx.data["km"] = None
+        offices = [o for o in data.offering(chosen(ctx).get("service")) if o.oblast == oblast.code]
+        chosen(ctx)["offices"] = [office.id for office in offices]
+        chosen(ctx)["km"] = None
         return ctx.goto("office")
 
 
@@ -165,8 +166,8 @@ class ChooseOblast(Step):
 class ChooseOffice(Step):
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
-        ids: list[str] = ctx.data.get("offices") or []
-        km: list[float] | None = ctx.data.get("km")
+        ids: list[str] = chosen(ctx).get("offices") or []
+        km: list[float] | None = chosen(ctx).get("km")
         offices = [o for i in ids if (o := data.office(i)) is not None]
         today = booking.window(ctx.now())[0]
         cards = [
@@ -183,16 +184,16 @@ class ChooseOffice(Step):
         )
 
     async def on_button(self, ctx: Context, payload: str) -> None:
-        ids: list[str] = ctx.data.get("offices") or []
+        ids: list[str] = chosen(ctx).get("offices") or []
         index = OFFICE.index(payload, len(ids))
         if index is None:
             return ctx.invalid(ctx._(CHOOSE))
-        ctx.data["office"] = ids[index]
+        chosen(ctx)["office"] = ids[index]
         return ctx.goto("day")
 
     async def handle(self, ctx: Context, event: Incoming) -> None:
         if event.kind is Kind.LOCATION:  # a new location: the offices nearest to it
-            offices = catalog(ctx).offering(ctx.data.get("service"))
+            offices = catalog(ctx).offering(chosen(ctx).get("service"))
             return answer_where(ctx, event, offices, "office")
         return await super().handle(ctx, event)
 
@@ -203,7 +204,7 @@ class ChooseDay(Step):
 
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
-        office = data.office(ctx.data.get("office", ""))
+        office = data.office(chosen(ctx).get("office", ""))
         if office is None:
             return ctx.goto("find")
         days = await booking.free_slots(ctx.db, data, office, ctx.now())
@@ -232,27 +233,30 @@ class ChooseDay(Step):
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         if payload == "other":
-            ctx.data.pop("office", None)
+            chosen(ctx).pop("office", None)
             return ctx.goto("find")
         if payload == "join":
             return await self._join(ctx)
         if payload == "ask":  # nothing free: a human may find a way (dialogs/cases.py)
-            hint = {"office": ctx.data.get("office", ""), "service": ctx.data.get("service", "")}
+            hint = {
+                "office": chosen(ctx).get("office", ""),
+                "service": chosen(ctx).get("service", ""),
+            }
             return ctx.start("cases", {"topic": "booking", "from": hint})
         digits = DAY.parse(payload) or ""
         try:
             day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
         except ValueError:
             return ctx.invalid(ctx._(CHOOSE))
-        ctx.data["day"] = day.isoformat()
+        chosen(ctx)["day"] = day.isoformat()
         return ctx.goto("time")
 
     async def _join(self, ctx: Context) -> None:
         _, place = await booking.join_waitlist(
             ctx.db,
             person_id=ctx.person.id,
-            office_id=ctx.data.get("office", ""),
-            service_id=ctx.data.get("service", ""),
+            office_id=chosen(ctx).get("office", ""),
+            service_id=chosen(ctx).get("service", ""),
             now=ctx.now(),
         )
         ctx.say(
@@ -269,10 +273,10 @@ class ChooseDay(Step):
 class ChooseTime(Step):
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
-        office = data.office(ctx.data.get("office", ""))
+        office = data.office(chosen(ctx).get("office", ""))
         if office is None:
             return ctx.goto("find")
-        day = date.fromisoformat(ctx.data["day"])
+        day = date.fromisoformat(chosen(ctx)["day"])
         slots = (await booking.free_slots(ctx.db, data, office, ctx.now())).get(day, [])
         if not slots:
             ctx.say(ctx._("Sorry, there are no free times left on this day."))
@@ -294,24 +298,24 @@ class ChooseTime(Step):
             ctx.db,
             catalog(ctx),
             person_id=ctx.person.id,
-            office_id=ctx.data.get("office", ""),
-            service_id=ctx.data.get("service", ""),
+            office_id=chosen(ctx).get("office", ""),
+            service_id=chosen(ctx).get("service", ""),
             starts_at=datetime.fromtimestamp(stamp, UTC),
             now=ctx.now(),
-            replaces_id=ctx.data.get("move"),
+            replaces_id=chosen(ctx).get("move"),
         )
         if held is None:
             return ctx.invalid(
                 ctx._("Sorry, someone has just taken this time. Please choose another.")
             )
-        ctx.data["held"] = held.id
+        chosen(ctx)["held"] = held.id
         return ctx.goto("confirm")
 
 
 @booking_dialog.step("confirm")
 class Confirm(Step):
     async def show(self, ctx: Context) -> None:
-        held = await booking.get_appointment(ctx.db, ctx.data.get("held", 0), ctx.person.id)
+        held = await booking.get_appointment(ctx.db, chosen(ctx).get("held", 0), ctx.person.id)
         if held is None or held.state != "held" or held.hold_until is None:
             ctx.say(ctx._("This time is no longer kept for you. Please choose again."))
             return ctx.goto("day")
@@ -332,7 +336,7 @@ class Confirm(Step):
     async def on_button(self, ctx: Context, payload: str) -> None:
         data = catalog(ctx)
         if payload == "no":
-            held = await booking.get_appointment(ctx.db, ctx.data.get("held", 0), ctx.person.id)
+            held = await booking.get_appointment(ctx.db, chosen(ctx).get("held", 0), ctx.person.id)
             original = (
                 await booking.get_appointment(ctx.db, held.replaces_id, ctx.person.id)
                 if held is not None and held.replaces_id
@@ -349,14 +353,14 @@ class Confirm(Step):
                         code=original.code,
                     )
                 )
-                ctx.data["appt"] = original.id
+                chosen(ctx)["appt"] = original.id
                 return ctx.goto("mine")
             ctx.say(ctx._("Not booked. The time is free for others again."))
             return ctx.menu()
         if payload != "yes":
             return ctx.invalid(ctx._(CHOOSE))
         result = await booking.confirm(
-            ctx.db, data, ctx.data.get("held", 0), ctx.person.id, ctx.now()
+            ctx.db, data, chosen(ctx).get("held", 0), ctx.person.id, ctx.now()
         )
         return _after_confirm(ctx, result)
 
@@ -375,7 +379,7 @@ def _after_confirm(ctx: Context, result: booking.Confirmation) -> None:
                 "Please choose a time again."
             )
         )
-        return ctx.goto("day") if ctx.data.get("office") else ctx.goto("service")
+        return ctx.goto("day") if chosen(ctx).get("office") else ctx.goto("service")
     if result.outcome is Outcome.DUPLICATE:
         ctx.say(
             ctx._(
@@ -408,10 +412,12 @@ class Done(Step):
 
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
-        appointment = await booking.get_appointment(ctx.db, ctx.data.get("appt", 0), ctx.person.id)
+        appointment = await booking.get_appointment(
+            ctx.db, chosen(ctx).get("appt", 0), ctx.person.id
+        )
         if appointment is None:
             return ctx.menu()
-        old_code = ctx.data.get("old_code")
+        old_code = chosen(ctx).get("old_code")
         moved = (
             ctx._(
                 "Your old booking code {old} is no longer valid. Show the new code: {new}.",
@@ -419,7 +425,7 @@ class Done(Step):
                 new=appointment.code,
             )
             + "\n\n"
-            if ctx.data.get("moved") and old_code
+            if chosen(ctx).get("moved") and old_code
             else ""
         )
         ctx.ask(
@@ -433,7 +439,7 @@ class Done(Step):
                 [ctx.button(ctx._("📋 My appointments"), "mine")],
             ],
             title=ctx._("✅ Your appointment is moved")
-            if ctx.data.get("moved")
+            if chosen(ctx).get("moved")
             else ctx._("✅ You are booked"),
         )
 
@@ -500,11 +506,11 @@ class Mine(Step):
         if payload == "new":
             return ctx.start("booking")
         if (appointment := APPOINTMENT.number(payload)) is not None:
-            ctx.data["appt"] = appointment
+            chosen(ctx)["appt"] = appointment
             return ctx.goto("appt")
         if (entry := WAITING.number(payload)) is not None:
             # confirmed first: a stray number must not drop one's place
-            ctx.data["leave"] = entry
+            chosen(ctx)["leave"] = entry
             return ctx.goto("leave")
         return ctx.invalid(ctx._(CHOOSE))
 
@@ -522,7 +528,7 @@ class LeaveWaitlist(Step):
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         if payload == "yes":
-            entry = int(ctx.data.pop("leave", 0) or 0)
+            entry = int(chosen(ctx).pop("leave", 0) or 0)
             if await booking.leave_waitlist(ctx.db, entry, ctx.person.id, ctx.now()):
                 ctx.say(ctx._("You have left the waiting list."))
             return ctx.goto("mine")
@@ -535,7 +541,9 @@ class LeaveWaitlist(Step):
 class AppointmentCard(Step):
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
-        appointment = await booking.get_appointment(ctx.db, ctx.data.get("appt", 0), ctx.person.id)
+        appointment = await booking.get_appointment(
+            ctx.db, chosen(ctx).get("appt", 0), ctx.person.id
+        )
         if appointment is None or appointment.state != "booked":
             ctx.say(ctx._("This appointment is no longer active."))
             return ctx.goto("mine")
@@ -551,14 +559,18 @@ class AppointmentCard(Step):
         )
 
     async def on_button(self, ctx: Context, payload: str) -> None:
-        appointment = await booking.get_appointment(ctx.db, ctx.data.get("appt", 0), ctx.person.id)
+        appointment = await booking.get_appointment(
+            ctx.db, chosen(ctx).get("appt", 0), ctx.person.id
+        )
         if appointment is None or appointment.state != "booked":
             return ctx.goto("mine")
         if payload == "move":
-            ctx.data.update(
-                move=appointment.id,
-                service=appointment.service_id,
-                office=appointment.office_id,
+            chosen(ctx).update(
+                {
+                    "move": appointment.id,
+                    "service": appointment.service_id,
+                    "office": appointment.office_id,
+                }
             )
             return ctx.goto("day")
         if payload == "cancel":
@@ -569,7 +581,9 @@ class AppointmentCard(Step):
 @booking_dialog.step("cancel")
 class CancelAppointment(Step):
     async def show(self, ctx: Context) -> None:
-        appointment = await booking.get_appointment(ctx.db, ctx.data.get("appt", 0), ctx.person.id)
+        appointment = await booking.get_appointment(
+            ctx.db, chosen(ctx).get("appt", 0), ctx.person.id
+        )
         if appointment is None:
             return ctx.goto("mine")
         ctx.ask(
@@ -589,7 +603,7 @@ class CancelAppointment(Step):
         if payload != "yes":
             return ctx.invalid(ctx._(CHOOSE))
         cancelled = await booking.cancel(
-            ctx.db, catalog(ctx), ctx.data.get("appt", 0), ctx.person.id, ctx.now()
+            ctx.db, catalog(ctx), chosen(ctx).get("appt", 0), ctx.person.id, ctx.now()
         )
         if cancelled is not None:
             _after_commit_sync(ctx, cancelled.id)

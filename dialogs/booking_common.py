@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict, cast
+
 from bot.engine import Context, Incoming, Kind, Request
 from bot.engine.choices import Choices
 from bot.engine.context import ButtonRows
@@ -11,6 +13,29 @@ from bot.services.booking.reminders import catalog_of
 
 NEAREST = 3
 UK_ALPHABET = "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"
+
+
+class Chosen(TypedDict, total=False):
+    """What the booking and find-an-office dialogs keep between steps (`ctx.data`).
+
+    Saved with the dialog state as JSON, so only plain values; mypy checks every key.
+    """
+
+    service: str  # the service's id
+    office: str  # the office's id
+    offices: list[str]  # the offices listed to choose from (nearest first, or one oblast's)
+    km: list[float] | None  # their distances, when found from a shared location
+    day: str  # the chosen day, ISO
+    held: int  # the appointment held for the person while they confirm
+    appt: int  # the appointment being looked at, moved or cancelled
+    move: int  # the appointment a new time replaces
+    moved: bool  # the booking just made replaced one
+    old_code: str | None  # the replaced appointment's code
+    leave: int  # the waiting-list entry to leave, once confirmed
+
+
+def chosen(ctx: Context) -> Chosen:
+    return cast(Chosen, ctx.data)
 
 
 def catalog(ctx: Context) -> OfficeCatalog:
@@ -100,8 +125,8 @@ def answer_where(ctx: Context, event: Incoming, offices: list[Office], listing: 
             )
     near = nearest_from(event, offices)
     if near is not None:
-        ctx.data["offices"] = [office.id for office, _ in near]
-        ctx.data["km"] = [round(km, 2) for _, km in near]
+        chosen(ctx)["offices"] = [office.id for office, _ in near]
+        chosen(ctx)["km"] = [round(km, 2) for _, km in near]
         return ctx.goto(listing)
     if event.kind is Kind.BUTTON and event.payload == "obl":
         return ctx.goto("oblast")

@@ -11,6 +11,7 @@ from dialogs.booking_common import (
     answer_where,
     ask_location,
     catalog,
+    chosen,
     demo_note,
     oblast_buttons,
     oblast_from_payload,
@@ -20,7 +21,7 @@ from dialogs.booking_common import (
 
 offices_dialog = Dialog("offices")
 
-BOOK = Choices("b")  # book at the office at this position in ctx.data["offices"]
+BOOK = Choices("b")  # book at the office at this position in chosen(ctx)["offices"]
 
 
 @offices_dialog.step("how")
@@ -54,8 +55,8 @@ class Oblast(Step):
         if oblast is None:
             return ctx.invalid(ctx._("Please choose one of the buttons."))
         await remember_region(ctx, oblast)
-        ctx.data["offices"] = [o.id for o in data.offices.values() if o.oblast == oblast.code]
-        ctx.data["km"] = None
+        chosen(ctx)["offices"] = [o.id for o in data.offices.values() if o.oblast == oblast.code]
+        chosen(ctx)["km"] = None
         return ctx.goto("list")
 
 
@@ -63,8 +64,10 @@ class Oblast(Step):
 class List(Step):
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
-        km: list[float] | None = ctx.data.get("km")
-        offices = [o for i in ctx.data.get("offices") or [] if (o := data.office(i)) is not None]
+        km: list[float] | None = chosen(ctx).get("km")
+        offices = [
+            o for i in chosen(ctx).get("offices") or [] if (o := data.office(i)) is not None
+        ]
         today = local_day(ctx.now())
         cards = [
             texts.office_card(ctx.tr, data, office, today, km[n] if km else None)
@@ -82,7 +85,7 @@ class List(Step):
         return await super().handle(ctx, event)
 
     async def on_button(self, ctx: Context, payload: str) -> None:
-        ids: list[str] = ctx.data.get("offices") or []
+        ids: list[str] = chosen(ctx).get("offices") or []
         index = BOOK.index(payload, len(ids))
         if index is None:
             return ctx.invalid(ctx._("Please choose one of the buttons."))

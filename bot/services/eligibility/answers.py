@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bot.engine.choices import Choices
 from bot.i18n import Translator
 from bot.services.eligibility import conditions as c
 from bot.services.eligibility.model import Eligibility, Question
@@ -95,14 +96,14 @@ def bounds(
 def button_payload(data: Eligibility, question: Question, code: str) -> str:
     """A button's payload names its question, so a button left from an earlier question
     (the same "Yes", the same "none" option) can never answer the current one."""
-    return f"{data.order[question.id]}:{code}"
+    return Choices(str(data.order[question.id])).payload(code)
 
 
 def _answer_code(data: Eligibility, question: Question, payload: str | None) -> str | None:
-    if payload is None:
+    index = data.order.get(question.id)
+    if payload is None or index is None:
         return None
-    index, _, code = payload.partition(":")
-    return code if index == str(data.order.get(question.id)) else None
+    return Choices(str(index)).parse(payload)
 
 
 def _number(value: c.Value) -> Decimal | None:

@@ -30,10 +30,11 @@ RUN pip install --no-deps --no-build-isolation --editable . \
  && python -m bot.i18n_tools compile
 
 # An unprivileged user owns only the data folder (the embedded SQLite database lives there).
+# USER names it by number, which the host resolves even without this image's /etc/passwd.
 RUN useradd --create-home --uid 10001 --user-group poruch \
  && mkdir -p /app/data \
  && chown poruch:poruch /app/data
-USER poruch
+USER 10001
 VOLUME ["/app/data"]
 
 EXPOSE 8080

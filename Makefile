@@ -50,6 +50,7 @@ demo-staff: setup  ## a staff member's terminal chat, beside `make demo`
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint --failure-threshold info Dockerfile
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

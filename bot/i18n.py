@@ -56,14 +56,19 @@ def _load_domain(po_path: Path) -> _gettext.GNUTranslations:
 
 @cache
 def catalog_for(language: str, locales_dir: Path = LOCALES_DIR) -> _gettext.NullTranslations:
-    """Every domain of one language merged into one translations object."""
+    """Every domain of one language as one translations object: gettext fallbacks.
+
+    A message is looked up in each domain in turn; where two domains translate the same
+    msgid, the one later in name order wins.
+    """
+    paths = sorted((locales_dir / language / "LC_MESSAGES").glob("*.po"), reverse=True)
     merged: _gettext.NullTranslations = _gettext.NullTranslations()
-    for po_path in sorted((locales_dir / language / "LC_MESSAGES").glob("*.po")):
+    for n, po_path in enumerate(paths):
         domain = _load_domain(po_path)
-        if isinstance(merged, _gettext.GNUTranslations):
-            merged._catalog.update(domain._catalog)  # type: ignore[attr-defined]
-        else:
+        if n == 0:
             merged = domain
+        else:
+            merged.add_fallback(domain)
     return merged
 
 

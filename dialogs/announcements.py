@@ -13,6 +13,7 @@ from babel.numbers import format_currency
 from bot.delivery.quiet import daytime_from
 from bot.delivery.worker import wake_after_commit
 from bot.engine import Context, Dialog, Incoming, Kind, Step
+from bot.engine.choices import Choices
 from bot.i18n import N_
 from bot.scheduler import current_app
 from bot.services.broadcast import (
@@ -39,13 +40,17 @@ from dialogs.booking_common import catalog, sorted_oblasts
 # in dialog_states, and the menu and tests start it by that name.
 announcements = Dialog("staff", staff_only=True)
 
+AUDIENCE = Choices("a")  # an audience code (bot/services/broadcast/audience.py)
+REGION = Choices("r")  # a region's KATOTTG code
+ANNOUNCEMENT = Choices("open")  # an announcement's id
+
 AUDIENCES = (
-    ("a:all", N_("👥 Everyone")),
-    ("a:lang:uk", N_("🇺🇦 Reading Ukrainian")),
-    ("a:lang:en", N_("🇬🇧 Reading English")),
-    ("a:platform:telegram", N_("✈️ Telegram")),
-    ("a:platform:viber", N_("💜 Viber")),
-    ("a:following", N_("📄 Following an application")),
+    ("all", N_("👥 Everyone")),
+    ("lang:uk", N_("🇺🇦 Reading Ukrainian")),
+    ("lang:en", N_("🇬🇧 Reading English")),
+    ("platform:telegram", N_("✈️ Telegram")),
+    ("platform:viber", N_("💜 Viber")),
+    ("following", N_("📄 Following an application")),
 )
 
 
@@ -187,15 +192,18 @@ class OneText(Step):
 @announcements.step("audience")
 class ChooseAudience(Step):
     async def show(self, ctx: Context) -> None:
-        rows = [[ctx.button(ctx._(label), payload)] for payload, label in AUDIENCES]
+        rows = [[AUDIENCE.button(code, ctx._(label))] for code, label in AUDIENCES]
         rows.insert(5, [ctx.button(ctx._("📍 In one region"), "region")])
         ctx.ask(ctx._("Who should receive it?"), rows)
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         if payload == "region":
             return ctx.goto("region")
-        if payload.startswith("a:"):
-            ctx.data["audience"] = Audience.parse(payload[2:]).code
+        if (code := AUDIENCE.parse(payload)) is not None:
+            try:
+                ctx.data["audience"] = Audience.parse(code).code
+            except AudienceError:
+                return ctx.invalid(ctx._("Please choose one of the buttons."))
             return ctx.goto("preview")
         return ctx.invalid(ctx._("Please choose one of the buttons."))
 
@@ -207,7 +215,7 @@ class ChooseRegion(Step):
         known = dict(await regions(ctx.db))
         oblasts = sorted_oblasts(ctx, list(catalog(ctx).oblasts.values()))
         buttons = [
-            ctx.button(f"{o.name.in_(ctx.language)} ({known.get(o.code, 0)})", f"r:{o.code}")
+            REGION.button(o.code, f"{o.name.in_(ctx.language)} ({known.get(o.code, 0)})")
             for o in oblasts
         ]
         ctx.ask(
@@ -216,7 +224,7 @@ class ChooseRegion(Step):
         )
 
     async def handle(self, ctx: Context, event: Incoming) -> None:
-        code = event.payload[2:] if event.kind is Kind.BUTTON else event.text
+        code = (REGION.parse(event.payload) or "") if event.kind is Kind.BUTTON else event.text
         typed = " ".join(code.split()).casefold()
         named = next(
             (
@@ -465,15 +473,15 @@ class Recent(Step):
         for announcement in items:
             preview = (announcement.text_uk or announcement.text_en).replace("\n", " ")
             label = f"#{announcement.id} · {preview[:30]}"
-            rows.append([ctx.button(label, f"open:{announcement.id}")])
+            rows.append([ANNOUNCEMENT.button(announcement.id, label)])
         ctx.ask(
             ctx._("The latest announcements:") if items else ctx._("No announcements yet."),
             rows,
         )
 
     async def on_button(self, ctx: Context, payload: str) -> None:
-        if payload.startswith("open:") and payload[5:].isdigit():
+        if (announcement_id := ANNOUNCEMENT.number(payload)) is not None:
             ctx.data.clear()
-            ctx.data["id"] = int(payload[5:])
+            ctx.data["id"] = announcement_id
             return ctx.goto("progress")
         return ctx.invalid(ctx._("Please choose one of the buttons."))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from bot.engine import Context, Dialog, Incoming, Kind, Step
+from bot.engine.choices import Choices
 from bot.i18n import N_
 from bot.services.booking import appointments as booking
 from bot.services.booking import texts
@@ -19,6 +20,7 @@ from dialogs.booking_common import (
     answer_where,
     ask_location,
     catalog,
+    chosen,
     demo_note,
     oblast_buttons,
     oblast_from_payload,
@@ -30,6 +32,13 @@ from dialogs.booking_common import (
 booking_dialog = Dialog("booking", entry_steps=("service", "mine"))
 
 CHOOSE = N_("Please choose one of the buttons.")
+
+SERVICE = Choices("s")
+OFFICE = Choices("of")  # the position in ctx.data["offices"]
+DAY = Choices("d")  # YYYYMMDD
+TIME = Choices("t")  # a UTC timestamp
+APPOINTMENT = Choices("a")
+WAITING = Choices("w")  # a waiting-list entry
 
 
 def _after_commit_sync(ctx: Context, *ids: int | None) -> None:
@@ -55,10 +64,10 @@ class ChooseService(Step):
                 ],
                 title=ctx._("A place has opened for you"),
             )
-        office = data.office(ctx.data.get("office", ""))
+        office = data.office(chosen(ctx).get("office", ""))
         ids = office.services if office else [s for s in data.services if data.offering(s)]
         rows = [
-            [ctx.button(service.name.in_(ctx.language), f"s:{service.id}")]
+            [SERVICE.button(service.id, service.name.in_(ctx.language))]
             for service_id in ids
             if (service := data.service(service_id)) is not None
         ]
@@ -80,8 +89,8 @@ class ChooseService(Step):
             return ctx.goto("mine")
         if payload in ("offer:yes", "offer:no"):
             return await self._answer_offer(ctx, payload == "offer:yes")
-        service_id = payload.removeprefix("s:")
-        if not payload.startswith("s:") or data.service(service_id) is None:
+        service_id = SERVICE.parse(payload)
+        if service_id is None or data.service(service_id) is None:
             return ctx.invalid(ctx._(CHOOSE))
         existing = await booking.booked_for_service(ctx.db, ctx.person.id, service_id, ctx.now())
         if existing is not None:
@@ -91,14 +100,14 @@ class ChooseService(Step):
                     "You can move it or cancel it here."
                 )
             )
-            ctx.data["appt"] = existing.id
+            chosen(ctx)["appt"] = existing.id
             return ctx.goto("appt")
-        ctx.data["service"] = service_id
-        ctx.data.pop("move", None)
-        office = data.office(ctx.data.get("office", ""))
+        chosen(ctx)["service"] = service_id
+        chosen(ctx).pop("move", None)
+        office = data.office(chosen(ctx).get("office", ""))
         if office is not None and service_id in office.services:
             return ctx.goto("day")
-        ctx.data.pop("office", None)
+        chosen(ctx).pop("office", None)
         return ctx.goto("find")
 
     async def _answer_offer(self, ctx: Context, take: bool) -> None:
@@ -131,14 +140,14 @@ class FindOffice(Step):
         )
 
     async def handle(self, ctx: Context, event: Incoming) -> None:
-        answer_where(ctx, event, catalog(ctx).offering(ctx.data.get("service")), "office")
+        answer_where(ctx, event, catalog(ctx).offering(chosen(ctx).get("service")), "office")
 
 
 @booking_dialog.step("oblast")
 class ChooseOblast(Step):
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
-        oblasts = sorted_oblasts(ctx, data.oblasts_with_offices(ctx.data.get("service")))
+        oblasts = sorted_oblasts(ctx, data.oblasts_with_offices(chosen(ctx).get("service")))
         ctx.ask(ctx._("Choose the oblast:"), oblast_buttons(ctx, oblasts))
 
     async def on_button(self, ctx: Context, payload: str) -> None:
@@ -147,9 +156,9 @@ class ChooseOblast(Step):
         if oblast is None:
             return ctx.invalid(ctx._(CHOOSE))
         await remember_region(ctx, oblast)
-        offices = [o for o in data.offering(ctx.data.get("service")) if o.oblast == oblast.code]
-        ctx.data["offices"] = [office.id for office in offices]
-        ctx.data["km"] = None
+        offices = [o for o in data.offering(chosen(ctx).get("service")) if o.oblast == oblast.code]
+        chosen(ctx)["offices"] = [office.id for office in offices]
+        chosen(ctx)["km"] = None
         return ctx.goto("office")
 
 
@@ -157,8 +166,8 @@ class ChooseOblast(Step):
 class ChooseOffice(Step):
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
-        ids: list[str] = ctx.data.get("offices") or []
-        km: list[float] | None = ctx.data.get("km")
+        ids: list[str] = chosen(ctx).get("offices") or []
+        km: list[float] | None = chosen(ctx).get("km")
         offices = [o for i in ids if (o := data.office(i)) is not None]
         today = booking.window(ctx.now())[0]
         cards = [
@@ -166,7 +175,7 @@ class ChooseOffice(Step):
             for n, office in enumerate(offices, start=1)
         ]
         buttons = [
-            [ctx.button(f"{n}. {office.name.in_(ctx.language)}", f"of:{n - 1}")]
+            [OFFICE.button(n - 1, f"{n}. {office.name.in_(ctx.language)}")]
             for n, office in enumerate(offices, start=1)
         ]
         ctx.ask(
@@ -175,16 +184,16 @@ class ChooseOffice(Step):
         )
 
     async def on_button(self, ctx: Context, payload: str) -> None:
-        ids: list[str] = ctx.data.get("offices") or []
-        index = payload.removeprefix("of:")
-        if not payload.startswith("of:") or not index.isdigit() or int(index) >= len(ids):
+        ids: list[str] = chosen(ctx).get("offices") or []
+        index = OFFICE.index(payload, len(ids))
+        if index is None:
             return ctx.invalid(ctx._(CHOOSE))
-        ctx.data["office"] = ids[int(index)]
+        chosen(ctx)["office"] = ids[index]
         return ctx.goto("day")
 
     async def handle(self, ctx: Context, event: Incoming) -> None:
         if event.kind is Kind.LOCATION:  # a new location: the offices nearest to it
-            offices = catalog(ctx).offering(ctx.data.get("service"))
+            offices = catalog(ctx).offering(chosen(ctx).get("service"))
             return answer_where(ctx, event, offices, "office")
         return await super().handle(ctx, event)
 
@@ -195,7 +204,7 @@ class ChooseDay(Step):
 
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
-        office = data.office(ctx.data.get("office", ""))
+        office = data.office(chosen(ctx).get("office", ""))
         if office is None:
             return ctx.goto("find")
         days = await booking.free_slots(ctx.db, data, office, ctx.now())
@@ -215,7 +224,7 @@ class ChooseDay(Step):
             )
             return
         buttons = [
-            ctx.button(texts.day_label(ctx.tr, day), f"d:{day:%Y%m%d}") for day in sorted(days)
+            DAY.button(f"{day:%Y%m%d}", texts.day_label(ctx.tr, day)) for day in sorted(days)
         ]
         ctx.ask(
             ctx._("{office}\nChoose a day:", office=office.name.in_(ctx.language)),
@@ -224,27 +233,30 @@ class ChooseDay(Step):
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         if payload == "other":
-            ctx.data.pop("office", None)
+            chosen(ctx).pop("office", None)
             return ctx.goto("find")
         if payload == "join":
             return await self._join(ctx)
         if payload == "ask":  # nothing free: a human may find a way (dialogs/cases.py)
-            hint = {"office": ctx.data.get("office", ""), "service": ctx.data.get("service", "")}
+            hint = {
+                "office": chosen(ctx).get("office", ""),
+                "service": chosen(ctx).get("service", ""),
+            }
             return ctx.start("cases", {"topic": "booking", "from": hint})
-        digits = payload.removeprefix("d:")
+        digits = DAY.parse(payload) or ""
         try:
             day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
         except ValueError:
             return ctx.invalid(ctx._(CHOOSE))
-        ctx.data["day"] = day.isoformat()
+        chosen(ctx)["day"] = day.isoformat()
         return ctx.goto("time")
 
     async def _join(self, ctx: Context) -> None:
         _, place = await booking.join_waitlist(
             ctx.db,
             person_id=ctx.person.id,
-            office_id=ctx.data.get("office", ""),
-            service_id=ctx.data.get("service", ""),
+            office_id=chosen(ctx).get("office", ""),
+            service_id=chosen(ctx).get("service", ""),
             now=ctx.now(),
         )
         ctx.say(
@@ -261,16 +273,16 @@ class ChooseDay(Step):
 class ChooseTime(Step):
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
-        office = data.office(ctx.data.get("office", ""))
+        office = data.office(chosen(ctx).get("office", ""))
         if office is None:
             return ctx.goto("find")
-        day = date.fromisoformat(ctx.data["day"])
+        day = date.fromisoformat(chosen(ctx)["day"])
         slots = (await booking.free_slots(ctx.db, data, office, ctx.now())).get(day, [])
         if not slots:
             ctx.say(ctx._("Sorry, there are no free times left on this day."))
             return ctx.goto("day")
         buttons = [
-            ctx.button(ctx.tr.time(slot.starts_at), f"t:{int(slot.starts_at.timestamp())}")
+            TIME.button(int(slot.starts_at.timestamp()), ctx.tr.time(slot.starts_at))
             for slot in slots
         ]
         ctx.ask(
@@ -279,31 +291,31 @@ class ChooseTime(Step):
         )
 
     async def on_button(self, ctx: Context, payload: str) -> None:
-        stamp = payload.removeprefix("t:")
-        if not payload.startswith("t:") or not stamp.isdigit():
+        stamp = TIME.number(payload)
+        if stamp is None:
             return ctx.invalid(ctx._(CHOOSE))
         held = await booking.hold(
             ctx.db,
             catalog(ctx),
             person_id=ctx.person.id,
-            office_id=ctx.data.get("office", ""),
-            service_id=ctx.data.get("service", ""),
-            starts_at=datetime.fromtimestamp(int(stamp), UTC),
+            office_id=chosen(ctx).get("office", ""),
+            service_id=chosen(ctx).get("service", ""),
+            starts_at=datetime.fromtimestamp(stamp, UTC),
             now=ctx.now(),
-            replaces_id=ctx.data.get("move"),
+            replaces_id=chosen(ctx).get("move"),
         )
         if held is None:
             return ctx.invalid(
                 ctx._("Sorry, someone has just taken this time. Please choose another.")
             )
-        ctx.data["held"] = held.id
+        chosen(ctx)["held"] = held.id
         return ctx.goto("confirm")
 
 
 @booking_dialog.step("confirm")
 class Confirm(Step):
     async def show(self, ctx: Context) -> None:
-        held = await booking.get_appointment(ctx.db, ctx.data.get("held", 0), ctx.person.id)
+        held = await booking.get_appointment(ctx.db, chosen(ctx).get("held", 0), ctx.person.id)
         if held is None or held.state != "held" or held.hold_until is None:
             ctx.say(ctx._("This time is no longer kept for you. Please choose again."))
             return ctx.goto("day")
@@ -324,7 +336,7 @@ class Confirm(Step):
     async def on_button(self, ctx: Context, payload: str) -> None:
         data = catalog(ctx)
         if payload == "no":
-            held = await booking.get_appointment(ctx.db, ctx.data.get("held", 0), ctx.person.id)
+            held = await booking.get_appointment(ctx.db, chosen(ctx).get("held", 0), ctx.person.id)
             original = (
                 await booking.get_appointment(ctx.db, held.replaces_id, ctx.person.id)
                 if held is not None and held.replaces_id
@@ -341,14 +353,14 @@ class Confirm(Step):
                         code=original.code,
                     )
                 )
-                ctx.data["appt"] = original.id
+                chosen(ctx)["appt"] = original.id
                 return ctx.goto("mine")
             ctx.say(ctx._("Not booked. The time is free for others again."))
             return ctx.menu()
         if payload != "yes":
             return ctx.invalid(ctx._(CHOOSE))
         result = await booking.confirm(
-            ctx.db, data, ctx.data.get("held", 0), ctx.person.id, ctx.now()
+            ctx.db, data, chosen(ctx).get("held", 0), ctx.person.id, ctx.now()
         )
         return _after_confirm(ctx, result)
 
@@ -367,7 +379,7 @@ def _after_confirm(ctx: Context, result: booking.Confirmation) -> None:
                 "Please choose a time again."
             )
         )
-        return ctx.goto("day") if ctx.data.get("office") else ctx.goto("service")
+        return ctx.goto("day") if chosen(ctx).get("office") else ctx.goto("service")
     if result.outcome is Outcome.DUPLICATE:
         ctx.say(
             ctx._(
@@ -400,10 +412,12 @@ class Done(Step):
 
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
-        appointment = await booking.get_appointment(ctx.db, ctx.data.get("appt", 0), ctx.person.id)
+        appointment = await booking.get_appointment(
+            ctx.db, chosen(ctx).get("appt", 0), ctx.person.id
+        )
         if appointment is None:
             return ctx.menu()
-        old_code = ctx.data.get("old_code")
+        old_code = chosen(ctx).get("old_code")
         moved = (
             ctx._(
                 "Your old booking code {old} is no longer valid. Show the new code: {new}.",
@@ -411,7 +425,7 @@ class Done(Step):
                 new=appointment.code,
             )
             + "\n\n"
-            if ctx.data.get("moved") and old_code
+            if chosen(ctx).get("moved") and old_code
             else ""
         )
         ctx.ask(
@@ -425,7 +439,7 @@ class Done(Step):
                 [ctx.button(ctx._("📋 My appointments"), "mine")],
             ],
             title=ctx._("✅ Your appointment is moved")
-            if ctx.data.get("moved")
+            if chosen(ctx).get("moved")
             else ctx._("✅ You are booked"),
         )
 
@@ -461,7 +475,7 @@ class Mine(Step):
                 f"{texts.day_label(ctx.tr, appointment.starts_at.astimezone(ctx.tr.tz).date())}, "
                 f"{ctx.tr.time(appointment.starts_at)}"
             )
-            buttons.append([ctx.button(label, f"a:{appointment.id}")])
+            buttons.append([APPOINTMENT.button(appointment.id, label)])
         for entry in entries:
             lines.append(
                 ctx._(
@@ -472,12 +486,12 @@ class Mine(Step):
             )
             buttons.append(
                 [
-                    ctx.button(
+                    WAITING.button(
+                        entry.id,
                         ctx._(
                             "Leave the waiting list: {office}",
                             office=texts.office_name(ctx.tr, data, entry.office_id),
                         ),
-                        f"w:{entry.id}",
                     )
                 ]
             )
@@ -491,14 +505,12 @@ class Mine(Step):
     async def on_button(self, ctx: Context, payload: str) -> None:
         if payload == "new":
             return ctx.start("booking")
-        kind, _, number = payload.partition(":")
-        if not number.isdigit():
-            return ctx.invalid(ctx._(CHOOSE))
-        if kind == "a":
-            ctx.data["appt"] = int(number)
+        if (appointment := APPOINTMENT.number(payload)) is not None:
+            chosen(ctx)["appt"] = appointment
             return ctx.goto("appt")
-        if kind == "w":  # confirmed first: a stray number must not drop one's place
-            ctx.data["leave"] = int(number)
+        if (entry := WAITING.number(payload)) is not None:
+            # confirmed first: a stray number must not drop one's place
+            chosen(ctx)["leave"] = entry
             return ctx.goto("leave")
         return ctx.invalid(ctx._(CHOOSE))
 
@@ -516,7 +528,7 @@ class LeaveWaitlist(Step):
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         if payload == "yes":
-            entry = int(ctx.data.pop("leave", 0) or 0)
+            entry = int(chosen(ctx).pop("leave", 0) or 0)
             if await booking.leave_waitlist(ctx.db, entry, ctx.person.id, ctx.now()):
                 ctx.say(ctx._("You have left the waiting list."))
             return ctx.goto("mine")
@@ -529,7 +541,9 @@ class LeaveWaitlist(Step):
 class AppointmentCard(Step):
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
-        appointment = await booking.get_appointment(ctx.db, ctx.data.get("appt", 0), ctx.person.id)
+        appointment = await booking.get_appointment(
+            ctx.db, chosen(ctx).get("appt", 0), ctx.person.id
+        )
         if appointment is None or appointment.state != "booked":
             ctx.say(ctx._("This appointment is no longer active."))
             return ctx.goto("mine")
@@ -545,14 +559,18 @@ class AppointmentCard(Step):
         )
 
     async def on_button(self, ctx: Context, payload: str) -> None:
-        appointment = await booking.get_appointment(ctx.db, ctx.data.get("appt", 0), ctx.person.id)
+        appointment = await booking.get_appointment(
+            ctx.db, chosen(ctx).get("appt", 0), ctx.person.id
+        )
         if appointment is None or appointment.state != "booked":
             return ctx.goto("mine")
         if payload == "move":
-            ctx.data.update(
-                move=appointment.id,
-                service=appointment.service_id,
-                office=appointment.office_id,
+            chosen(ctx).update(
+                {
+                    "move": appointment.id,
+                    "service": appointment.service_id,
+                    "office": appointment.office_id,
+                }
             )
             return ctx.goto("day")
         if payload == "cancel":
@@ -563,7 +581,9 @@ class AppointmentCard(Step):
 @booking_dialog.step("cancel")
 class CancelAppointment(Step):
     async def show(self, ctx: Context) -> None:
-        appointment = await booking.get_appointment(ctx.db, ctx.data.get("appt", 0), ctx.person.id)
+        appointment = await booking.get_appointment(
+            ctx.db, chosen(ctx).get("appt", 0), ctx.person.id
+        )
         if appointment is None:
             return ctx.goto("mine")
         ctx.ask(
@@ -583,7 +603,7 @@ class CancelAppointment(Step):
         if payload != "yes":
             return ctx.invalid(ctx._(CHOOSE))
         cancelled = await booking.cancel(
-            ctx.db, catalog(ctx), ctx.data.get("appt", 0), ctx.person.id, ctx.now()
+            ctx.db, catalog(ctx), chosen(ctx).get("appt", 0), ctx.person.id, ctx.now()
         )
         if cancelled is not None:
             _after_commit_sync(ctx, cancelled.id)

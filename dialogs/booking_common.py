@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+from typing import TypedDict, cast
+
 from bot.engine import Context, Incoming, Kind, Request
+from bot.engine.choices import Choices
 from bot.engine.context import ButtonRows
-from bot.services.booking import geo
+from bot.services.booking import appointments, geo
 from bot.services.booking.model import Oblast, Office, OfficeCatalog
-from storage.repositories import People
 
 NEAREST = 3
 UK_ALPHABET = "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"
+
+
+class Chosen(TypedDict, total=False):
+    """What the booking and find-an-office dialogs keep between steps (`ctx.data`).
+
+    Saved with the dialog state as JSON, so only plain values; mypy checks every key.
+    """
+
+    service: str  # the service's id
+    office: str  # the office's id
+    offices: list[str]  # the offices listed to choose from (nearest first, or one oblast's)
+    km: list[float] | None  # their distances, when found from a shared location
+    day: str  # the chosen day, ISO
+    held: int  # the appointment held for the person while they confirm
+    appt: int  # the appointment being looked at, moved or cancelled
+    move: int  # the appointment a new time replaces
+    moved: bool  # the booking just made replaced one
+    old_code: str | None  # the replaced appointment's code
+    leave: int  # the waiting-list entry to leave, once confirmed
+
+
+def chosen(ctx: Context) -> Chosen:
+    return cast(Chosen, ctx.data)
 
 
 def catalog(ctx: Context) -> OfficeCatalog:
@@ -36,23 +61,27 @@ def sorted_oblasts(ctx: Context, oblasts: list[Oblast]) -> list[Oblast]:
     return sorted(oblasts, key=key)
 
 
+#: an oblast by the two digits of its KATOTTG code after "UA"
+OBLAST = Choices("ob")
+
+
 def oblast_payload(oblast: Oblast) -> str:
-    return f"ob:{oblast.code[2:4]}"
+    return OBLAST.payload(oblast.code[2:4])
 
 
 def oblast_from_payload(catalog: OfficeCatalog, payload: str) -> Oblast | None:
-    digits = payload.removeprefix("ob:")
+    digits = OBLAST.parse(payload)
     return next((o for o in catalog.oblasts.values() if o.code[2:4] == digits), None)
 
 
 def oblast_buttons(ctx: Context, oblasts: list[Oblast]) -> ButtonRows:
-    buttons = [ctx.button(o.name.in_(ctx.language), oblast_payload(o)) for o in oblasts]
+    buttons = [OBLAST.button(o.code[2:4], o.name.in_(ctx.language)) for o in oblasts]
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
 async def remember_region(ctx: Context, oblast: Oblast) -> None:
     """The oblast someone looks in is their region, so announcements for it reach them."""
-    await People(ctx.db).set_region(ctx.person, oblast.code)
+    await appointments.remember_region(ctx.db, ctx.person, oblast.code)
 
 
 def ask_location(ctx: Context, text: str, buttons: ButtonRows) -> None:
@@ -95,8 +124,8 @@ def answer_where(ctx: Context, event: Incoming, offices: list[Office], listing: 
             )
     near = nearest_from(event, offices)
     if near is not None:
-        ctx.data["offices"] = [office.id for office, _ in near]
-        ctx.data["km"] = [round(km, 2) for _, km in near]
+        chosen(ctx)["offices"] = [office.id for office, _ in near]
+        chosen(ctx)["km"] = [round(km, 2) for _, km in near]
         return ctx.goto(listing)
     if event.kind is Kind.BUTTON and event.payload == "obl":
         return ctx.goto("oblast")

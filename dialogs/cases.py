@@ -16,6 +16,7 @@ from babel.dates import get_day_names
 
 from bot.delivery.worker import wake_after_commit
 from bot.engine import Context, Dialog, Incoming, Kind, Request, Step
+from bot.engine.choices import Choices
 from bot.i18n import N_
 from bot.services.cases import service
 from bot.services.cases.context import describe, gather
@@ -28,6 +29,8 @@ RATING_STEPS = tuple(f"r{n}" for n in range(1, 6))
 cases = Dialog("cases", entry_steps=("home", "add", "close", *RATING_STEPS))
 
 TOPICS = service.TOPICS
+TOPIC = Choices("t")  # a key of TOPICS
+SCORE = Choices("s")  # a rating, 1 to 5
 STATES = {
     "open": N_("waiting for a specialist"),
     "taken": N_("a specialist is working on it"),
@@ -140,7 +143,7 @@ class Home(Step):
 @cases.step("topic")
 class Topic(Step):
     async def show(self, ctx: Context) -> None:
-        rows = [[ctx.button(ctx._(label), f"t:{code}")] for code, label in TOPICS.items()]
+        rows = [[TOPIC.button(code, ctx._(label))] for code, label in TOPICS.items()]
         ctx.ask(
             ctx._(
                 "A specialist of the social protection service will answer you here, in this "
@@ -151,7 +154,7 @@ class Topic(Step):
         )
 
     async def on_button(self, ctx: Context, payload: str) -> None:
-        topic = payload.removeprefix("t:")
+        topic = TOPIC.parse(payload)
         if topic not in TOPICS:
             return ctx.invalid(ctx._("Please choose one of the buttons."))
         ctx.data["topic"] = topic
@@ -350,17 +353,17 @@ class Rate(Step):
                 code=case.code,
             ),
             [
-                [ctx.button(str(n), f"s:{n}") for n in range(1, 6)],
+                [SCORE.button(n, str(n)) for n in range(1, 6)],
                 [ctx.button(ctx._("Skip"), "skip")],
             ],
         )
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         case_id = ctx.data.get("rate")
-        value = payload.removeprefix("s:")
-        if not isinstance(case_id, int) or not (payload == "skip" or value in "12345"):
+        value = SCORE.number(payload)
+        if not isinstance(case_id, int) or not (payload == "skip" or value in range(1, 6)):
             return ctx.invalid(ctx._("Please choose one of the buttons."))
-        rating = None if payload == "skip" else int(value)
+        rating = None if payload == "skip" else value
         await service.rate(ctx.db, case_id, ctx.person.id, rating, ctx.now())
         say_thanks(ctx, rating)
         return ctx.menu()

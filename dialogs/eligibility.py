@@ -16,6 +16,7 @@ import datetime as dt
 from typing import Any
 
 from bot.engine import Context, Dialog, Incoming, Kind, Link, Step
+from bot.engine.choices import Choices
 from bot.i18n import KYIV
 from bot.services.eligibility.answers import (
     MORE,
@@ -39,6 +40,7 @@ eligibility = Dialog("eligibility")
 
 QUESTION_STEPS = ("q0", "q1")
 RESTART = "restart"
+DETAIL = Choices("d")  # a programme found eligible, to read about
 MAX_NUMBER_BUTTONS_PER_ROW = 6
 
 
@@ -306,7 +308,7 @@ class Result(Step):
                 ctx.count("eligibility_result", found)
         title, text = result_message(ctx, data, decisions, answers)
         rows = [
-            [ctx.button("ℹ️ " + d.active.programme.short_title(ctx.language), f"d:{d.id}")]
+            [DETAIL.button(d.id, "ℹ️ " + d.active.programme.short_title(ctx.language))]
             for d in _eligible(decisions)
         ]
         if any(d.outcome is not Outcome.ELIGIBLE for d in decisions):
@@ -321,8 +323,8 @@ class Result(Step):
 
 
 async def _after_result(ctx: Context, payload: str) -> None:
-    if payload.startswith("d:"):
-        ctx.data["detail"] = payload[2:]
+    if (programme := DETAIL.parse(payload)) is not None:
+        ctx.data["detail"] = programme
         return ctx.goto("detail")
     if payload == "result":
         return ctx.goto("result")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from bot.engine import Context, Dialog, Step
+from bot.engine.choices import Choices
 from bot.services import privacy
 
 language = Dialog("language")
 
 NAMES = {"uk": "🇺🇦 Українська", "en": "🇬🇧 English"}
+LANGUAGE = Choices("lang")
 
 
 @language.step("choose")
@@ -17,11 +19,11 @@ class Choose(Step):
         # Always in the same order, so the buttons never swap places under a finger.
         ctx.ask(
             "Оберіть мову, будь ласка.\nPlease choose your language.",
-            [[ctx.button(name, f"lang:{code}") for code, name in NAMES.items()]],
+            [[LANGUAGE.button(code, name) for code, name in NAMES.items()]],
         )
 
     async def on_button(self, ctx: Context, payload: str) -> None:
-        code = payload.removeprefix("lang:")
+        code = LANGUAGE.parse(payload)
         if code not in NAMES:
             return ctx.invalid("Оберіть мову кнопкою. / Please choose with a button.")
         ctx.use_language(code)

@@ -4,12 +4,14 @@ with today's hours and the phone; one tap to book there."""
 from __future__ import annotations
 
 from bot.engine import Context, Dialog, Incoming, Kind, Step
+from bot.engine.choices import Choices
 from bot.services.booking import texts
 from bot.services.booking.slots import local_day
 from dialogs.booking_common import (
     answer_where,
     ask_location,
     catalog,
+    chosen,
     demo_note,
     oblast_buttons,
     oblast_from_payload,
@@ -18,6 +20,8 @@ from dialogs.booking_common import (
 )
 
 offices_dialog = Dialog("offices")
+
+BOOK = Choices("b")  # book at the office at this position in chosen(ctx)["offices"]
 
 
 @offices_dialog.step("how")
@@ -51,8 +55,8 @@ class Oblast(Step):
         if oblast is None:
             return ctx.invalid(ctx._("Please choose one of the buttons."))
         await remember_region(ctx, oblast)
-        ctx.data["offices"] = [o.id for o in data.offices.values() if o.oblast == oblast.code]
-        ctx.data["km"] = None
+        chosen(ctx)["offices"] = [o.id for o in data.offices.values() if o.oblast == oblast.code]
+        chosen(ctx)["km"] = None
         return ctx.goto("list")
 
 
@@ -60,19 +64,17 @@ class Oblast(Step):
 class List(Step):
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
-        km: list[float] | None = ctx.data.get("km")
-        offices = [o for i in ctx.data.get("offices") or [] if (o := data.office(i)) is not None]
+        km: list[float] | None = chosen(ctx).get("km")
+        offices = [
+            o for i in chosen(ctx).get("offices") or [] if (o := data.office(i)) is not None
+        ]
         today = local_day(ctx.now())
         cards = [
             texts.office_card(ctx.tr, data, office, today, km[n] if km else None)
             for n, office in enumerate(offices)
         ]
         buttons = [
-            [
-                ctx.button(
-                    ctx._("📅 Book: {office}", office=office.name.in_(ctx.language)), f"b:{n}"
-                )
-            ]
+            [BOOK.button(n, ctx._("📅 Book: {office}", office=office.name.in_(ctx.language)))]
             for n, office in enumerate(offices)
         ]
         ctx.ask("\n\n".join(cards) + demo_note(ctx, offices), buttons, title=ctx._("Offices"))
@@ -83,8 +85,8 @@ class List(Step):
         return await super().handle(ctx, event)
 
     async def on_button(self, ctx: Context, payload: str) -> None:
-        ids: list[str] = ctx.data.get("offices") or []
-        index = payload.removeprefix("b:")
-        if not payload.startswith("b:") or not index.isdigit() or int(index) >= len(ids):
+        ids: list[str] = chosen(ctx).get("offices") or []
+        index = BOOK.index(payload, len(ids))
+        if index is None:
             return ctx.invalid(ctx._("Please choose one of the buttons."))
-        return ctx.start("booking", {"office": ids[int(index)]})
+        return ctx.start("booking", {"office": ids[index]})

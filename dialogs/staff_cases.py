@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.delivery.worker import wake_after_commit
 from bot.engine import Context, Dialog, Incoming, Kind, Step
+from bot.engine.choices import Choices
 from bot.i18n import N_
 from bot.services.cases import service
 from bot.services.cases.context import describe
@@ -20,10 +21,13 @@ from bot.services.cases.data import CasesData
 from bot.services.stats.counting import Period, collect
 from bot.services.stats.report import render
 from dialogs.cases import TOPICS, duration_text
-from storage.models import Person
 from storage.models.cases import OPEN, TAKEN, Case
 
 staff_cases = Dialog("staff_cases", staff_only=True, entry_steps=("list", "stats"))
+
+CASE = Choices("c")
+CANNED = Choices("k")  # a ready answer's id (cases/cases.yaml)
+REASON = Choices("why")  # why a case is closed: a key of REASONS
 
 REASONS = {
     "answered": N_("✅ Answered"),
@@ -69,7 +73,7 @@ class Queue(Step):
         items = await service.queue(ctx.db, me(ctx), staff_ids(ctx))
         people = {
             p.id: p
-            for p in [await ctx.db.get(Person, case.person_id) for case in items]
+            for p in [await service.person_of(ctx.db, case) for case in items]
             if p is not None
         }
         rows = []
@@ -82,7 +86,7 @@ class Queue(Step):
                 f"{mark}{case.code} · {ctx._(TOPICS.get(case.topic, case.topic))} · "
                 f"{language} · {platform} · {waited(ctx, case.created_at)}"
             )
-            rows.append([ctx.button(label, f"c:{case.id}")])
+            rows.append([CASE.button(case.id, label)])
         rows.append([ctx.button(ctx._("🔄 Refresh"), "refresh")])
         ctx.ask(
             ctx._("Open cases, oldest first. ✋ marks the ones you hold.")
@@ -95,8 +99,8 @@ class Queue(Step):
     async def on_button(self, ctx: Context, payload: str) -> None:
         if payload == "refresh":
             return ctx.goto("list")
-        raw = payload.removeprefix("c:")
-        case = await service.get_case(ctx.db, int(raw)) if raw.isdigit() else None
+        case_id = CASE.number(payload)
+        case = await service.get_case(ctx.db, case_id) if case_id is not None else None
         if case is None:
             return ctx.invalid(ctx._("Please choose one of the buttons."))
         ctx.data["case"] = case.id
@@ -111,7 +115,7 @@ class ShowCase(Step):
         if case is None:
             ctx.say(ctx._("This case no longer exists (the person deleted their data)."))
             return ctx.goto("list")
-        person = await ctx.db.get(Person, case.person_id)
+        person = await service.person_of(ctx.db, case)
         holder = ctx._("you") if is_mine(ctx, case) else (case.assignee or ctx._("nobody"))
         lines = [
             ctx._("Topic: {topic}", topic=ctx._(TOPICS.get(case.topic, case.topic))),
@@ -225,12 +229,13 @@ class Canned(Step):
             return ctx.goto("case")
         ctx.ask(
             ctx._("Choose a ready answer; you will see it before it is sent."),
-            [[ctx.button(a.title(ctx.language), f"k:{a.id}")] for a in answers],
+            [[CANNED.button(a.id, a.title(ctx.language))] for a in answers],
         )
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         data = _canned(ctx)
-        answer = data.canned_answer(payload.removeprefix("k:")) if data else None
+        answer_id = CANNED.parse(payload)
+        answer = data.canned_answer(answer_id) if data and answer_id else None
         if answer is None:
             return ctx.invalid(ctx._("Please choose one of the buttons."))
         ctx.data["canned"] = answer.id
@@ -239,7 +244,7 @@ class Canned(Step):
 
 async def _person_language(ctx: Context) -> str:
     case = await service.get_case(ctx.db, _case_id(ctx))
-    person = await ctx.db.get(Person, case.person_id) if case else None
+    person = await service.person_of(ctx.db, case) if case else None
     return (person.locale if person else None) or ctx.runtime.settings.default_locale
 
 
@@ -273,11 +278,11 @@ class CloseCase(Step):
     async def show(self, ctx: Context) -> None:
         ctx.ask(
             ctx._("Why is the case closed? The person is told, and asked to rate the help."),
-            [[ctx.button(ctx._(label), f"why:{code}")] for code, label in REASONS.items()],
+            [[REASON.button(code, ctx._(label))] for code, label in REASONS.items()],
         )
 
     async def on_button(self, ctx: Context, payload: str) -> None:
-        reason = payload.removeprefix("why:")
+        reason = REASON.parse(payload)
         if reason not in REASONS:
             return ctx.invalid(ctx._("Please choose one of the buttons."))
         closed = await service.close_by_staff(

@@ -8,8 +8,10 @@ person's dialog state (erased with them) only while they are in this dialog.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypedDict, cast
 
 from bot.engine import Button, Context, Dialog, Incoming, Kind, Step
+from bot.engine.choices import Choices
 from bot.services.status import follows
 from bot.services.status.lookup import (
     Guesser,
@@ -35,6 +37,23 @@ from bot.services.status.texts import DEMO_NOTICE, explain, is_demo, label
 from storage.models.status import Application
 
 status = Dialog("status")
+
+
+class Looked(TypedDict, total=False):
+    """What the status dialog keeps between steps (`ctx.data`); mypy checks every key."""
+
+    number: str  # the number typed, printed form, while the birth date is asked
+    app: int  # the application found (its id), after the birth date matched
+    as_of: str | None  # a saved copy shown (registry down): when last confirmed, ISO
+    unf: int  # the application to stop following, once confirmed
+
+
+def looked(ctx: Context) -> Looked:
+    return cast(Looked, ctx.data)
+
+
+SHOW = Choices("show")  # a followed application's id
+UNFOLLOW = Choices("unf")
 
 
 def until_text(ctx: Context, until: datetime) -> str:
@@ -103,7 +122,7 @@ class Number(Step):
         if paused is not None:
             say_locked(ctx, paused)
             return ctx.goto("number")
-        ctx.data["number"] = number.printed
+        looked(ctx)["number"] = number.printed
         return ctx.goto("birth")
 
 
@@ -118,7 +137,7 @@ class Birth(Step):
         )
 
     async def handle(self, ctx: Context, event: Incoming) -> None:
-        number = parse_number(str(ctx.data.get("number", "")))
+        number = parse_number(str(looked(ctx).get("number", "")))
         if number is None:
             return ctx.goto("number")
         if event.kind is not Kind.TEXT:
@@ -139,7 +158,7 @@ class Birth(Step):
         if result.outcome is Outcome.FOUND:
             ctx.count("completed", "status")
             return show_found(ctx, result)  # the number stays: Back re-asks only the date
-        ctx.data.pop("number", None)
+        looked(ctx).pop("number", None)
         if result.outcome is Outcome.MISMATCH:
             text = ctx._(
                 "Not found, or the details do not match. "
@@ -202,8 +221,8 @@ def date_error(ctx: Context, problem: DateProblem) -> str:
 
 def show_found(ctx: Context, result: LookupResult) -> None:
     assert result.application is not None
-    ctx.data["app"] = result.application.id
-    ctx.data["as_of"] = result.as_of.isoformat() if result.as_of else None
+    looked(ctx)["app"] = result.application.id
+    looked(ctx)["as_of"] = result.as_of.isoformat() if result.as_of else None
     ctx.goto("result")
 
 
@@ -237,16 +256,16 @@ def render(ctx: Context, application: Application, result: LookupResult) -> str:
 @status.step("result")
 class Result(Step):
     async def show(self, ctx: Context) -> None:
-        application_id = ctx.data.get("app")
+        application_id = looked(ctx).get("app")
         application = (
-            await ctx.db.get(Application, application_id)
+            await follows.application(ctx.db, application_id)
             if isinstance(application_id, int)
             else None
         )
         if application is None:
             return ctx.goto("number")
         history = await follows.history(ctx.db, application.id)
-        as_of_raw = ctx.data.get("as_of")
+        as_of_raw = looked(ctx).get("as_of")
         as_of = datetime.fromisoformat(as_of_raw) if isinstance(as_of_raw, str) else None
         result = LookupResult(Outcome.FOUND, application, history, as_of=as_of)
         following = await follows.is_following(ctx.db, ctx.person.id, application.id)
@@ -265,7 +284,7 @@ class Result(Step):
         )
 
     async def on_button(self, ctx: Context, payload: str) -> None:
-        application_id = ctx.data.get("app")
+        application_id = looked(ctx).get("app")
         if not isinstance(application_id, int):
             return ctx.goto("number")
         if payload == "follow":
@@ -287,7 +306,7 @@ class Result(Step):
             )
             return ctx.goto("followed")
         if payload == "unfollow":
-            ctx.data["unf"] = application_id
+            looked(ctx)["unf"] = application_id
             return ctx.goto("unfollow")
         if payload == "again":
             ctx.data.clear()
@@ -316,8 +335,8 @@ class Followed(Step):
         ]
         rows = [
             [
-                ctx.button(f"📄 {a.printed_number}", f"show:{a.id}"),
-                ctx.button(ctx._("🔕 Stop notifications"), f"unf:{a.id}"),
+                SHOW.button(a.id, f"📄 {a.printed_number}"),
+                UNFOLLOW.button(a.id, ctx._("🔕 Stop notifications")),
             ]
             for a in applications
         ]
@@ -333,15 +352,17 @@ class Followed(Step):
         if payload == "again":
             ctx.data.clear()
             return ctx.goto("number")
-        action, _, raw_id = payload.partition(":")
-        application_id = int(raw_id) if raw_id.isdigit() else 0
+        show, unfollow = SHOW.number(payload), UNFOLLOW.number(payload)
+        application_id = show if show is not None else unfollow
+        if application_id is None:
+            return ctx.invalid(ctx._("Please choose one of the buttons."))
         application = await follows.followed_application(ctx.db, ctx.person.id, application_id)
         if application is None:  # unfollowed meanwhile (another device, erased data)
             return ctx.goto("followed")
-        if action == "unf":
-            ctx.data["unf"] = application.id
+        if unfollow is not None:
+            looked(ctx)["unf"] = application.id
             return ctx.goto("unfollow")
-        if action == "show":
+        if show is not None:
             result = await refresh(
                 ctx.db,
                 application,
@@ -359,7 +380,7 @@ class Unfollow(Step):
 
     async def show(self, ctx: Context) -> None:
         application = await follows.followed_application(
-            ctx.db, ctx.person.id, int(ctx.data.get("unf") or 0)
+            ctx.db, ctx.person.id, int(looked(ctx).get("unf") or 0)
         )
         if application is None:
             return ctx.goto("followed")
@@ -377,7 +398,7 @@ class Unfollow(Step):
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         application = await follows.followed_application(
-            ctx.db, ctx.person.id, int(ctx.data.pop("unf", 0) or 0)
+            ctx.db, ctx.person.id, int(looked(ctx).pop("unf", 0) or 0)
         )
         if payload == "yes" and application is not None:
             await follows.unfollow(ctx.db, ctx.person.id, application.id)

@@ -212,3 +212,34 @@ def test_ukrainian_wording_fixes_from_issue_13() -> None:
         "I never ask for passwords or card numbers."
     )
     assert "доки ви їх не видалите або 12 місяців" in notice
+
+
+def test_every_domain_of_a_language_is_consulted(tmp_path: Path) -> None:
+    """Domains are looked up in turn (gettext fallbacks): each one's messages and plurals."""
+    from bot.i18n import catalog_for
+
+    header = (
+        'msgid ""\nmsgstr ""\n"Language: uk\\n"\n'
+        '"Plural-Forms: nplurals=3; plural=(n%10==1 && n%100!=11 ? 0 : n%10>=2 && '
+        'n%10<=4 && (n%100<10 || n%100>=20) ? 1 : 2);\\n"\n'
+        '"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+    )
+    folder = tmp_path / "uk" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "a.po").write_text(
+        header + 'msgid "Hello"\nmsgstr "Привіт"\n\nmsgid "Shared"\nmsgstr "Спільне A"\n'
+    )
+    (folder / "b.po").write_text(
+        header + 'msgid "Shared"\nmsgstr "Спільне B"\n\n'
+        'msgid "{n} day"\nmsgid_plural "{n} days"\n'
+        'msgstr[0] "{n} день"\nmsgstr[1] "{n} дні"\nmsgstr[2] "{n} днів"\n'
+    )
+    catalog = catalog_for("uk", tmp_path)
+    assert catalog.gettext("Hello") == "Привіт"
+    assert catalog.gettext("Shared") == "Спільне B"  # the later domain wins, as before
+    assert [catalog.ngettext("{n} day", "{n} days", n) for n in (1, 3, 5)] == [
+        "{n} день",
+        "{n} дні",
+        "{n} днів",
+    ]
+    assert catalog.gettext("Unknown") == "Unknown"

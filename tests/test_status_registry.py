@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import date, timedelta
@@ -69,6 +70,17 @@ async def test_slow_times_out_and_retries(registry: RegistryDouble, clock: Clock
     assert len(registry.requests) == 3  # first try + two retries
     registry.delay = 0.01  # slow but within the timeout: fine
     assert await client.fetch(NUMBER, BORN) is not None
+
+
+async def test_retries_stop_within_the_budget(registry: RegistryDouble, clock: Clock) -> None:
+    """A retry whose wait would end past the budget is not made: the person is not held up."""
+    registry.mode = "down"
+    client = fast_client(registry.url, clock, retries=5, backoff=0.2, budget=0.5)
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(RegistryUnavailable, match="HTTP 5"):
+        await client.fetch(NUMBER, BORN)
+    assert asyncio.get_running_loop().time() - started < 0.5
+    assert len(registry.requests) == 2  # waits 0.2 s once; another 0.4 s would end past 0.5 s
 
 
 async def test_down_opens_the_circuit_then_tries_again_later(

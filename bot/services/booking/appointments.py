@@ -56,6 +56,7 @@ from storage.models.booking import (
     SlotSeat,
     WaitlistEntry,
 )
+from storage.repositories import People
 
 HOLD = timedelta(minutes=10)
 BOOKING_DAYS = 14
@@ -127,6 +128,11 @@ async def free_slots(
         session, office.id, slots[0].starts_at, slots[-1].starts_at + timedelta(seconds=1), now
     )
     return group_by_day(s for s in slots if taken.get(s.starts_at, 0) < office.seats)
+
+
+async def remember_region(session: AsyncSession, person: Person, region: str) -> None:
+    """The oblast someone looks in is their region, so announcements for it reach them."""
+    await People(session).set_region(person, region)
 
 
 async def get_appointment(
@@ -418,52 +424,85 @@ async def confirm(
         appointment.replaces_id,
         appointment.waitlist_id,
     )
-    moved: Appointment | None = None
     try:
-        async with session.begin_nested():
-            kept = await session.execute(
-                update(SlotSeat)
-                .where(SlotSeat.appointment_id == held_id, SlotSeat.held_until > now)
-                .values(held_until=None)
-            )
-            if not kept.rowcount:  # type: ignore[attr-defined]
-                raise _HoldLapsed
-            if replaces_id is not None:
-                old = await get_appointment(session, replaces_id, person_id)
-                if old is not None and await _set_state(session, old.id, BOOKED, MOVED, now):
-                    moved = old
-            await session.execute(
-                update(Appointment)
-                .where(Appointment.id == held_id, Appointment.state == HELD)
-                .values(state=BOOKED, hold_until=None, updated_at=now)
-            )
+        moved = await _book_held(session, held_id, replaces_id, person_id, now)
     except _HoldLapsed:
-        if await _set_state(session, held_id, HELD, EXPIRED, now):
-            await _free_seats(session, catalog, held_id, now)
-        await _close_offer(session, waitlist_id, LAPSED, now)
+        await _let_go(session, catalog, held_id, EXPIRED, waitlist_id, LAPSED, now)
         return Confirmation(Outcome.EXPIRED)
     except IntegrityError:
         # Already booked for this service: let the held place go rather than waste it.
-        if await _set_state(session, held_id, HELD, RELEASED, now):
-            await _free_seats(session, catalog, held_id, now)
-        await _close_offer(session, waitlist_id, DECLINED, now)
+        await _let_go(session, catalog, held_id, RELEASED, waitlist_id, DECLINED, now)
         return Confirmation(Outcome.DUPLICATE)
     if moved is not None:
         await _free_seats(session, catalog, moved.id, now)
         await session.refresh(moved)
     await session.refresh(appointment)
     await _close_offer(session, waitlist_id, TAKEN, now)
-    # Booked now: waiting for the same service elsewhere would only block others.
+    await _leave_waitlists(session, person_id, appointment.service_id, now)
+    return Confirmation(Outcome.BOOKED, appointment, moved)
+
+
+async def _book_held(
+    session: AsyncSession,
+    held_id: int,
+    replaces_id: int | None,
+    person_id: int,
+    now: datetime,
+) -> Appointment | None:
+    """Keep the held seat and book it, in one savepoint; the appointment it moved, if any.
+
+    Raises _HoldLapsed when the hold ran out, IntegrityError when the person is
+    already booked for this service.
+    """
+    moved: Appointment | None = None
+    async with session.begin_nested():
+        kept = await session.execute(
+            update(SlotSeat)
+            .where(SlotSeat.appointment_id == held_id, SlotSeat.held_until > now)
+            .values(held_until=None)
+        )
+        if not kept.rowcount:  # type: ignore[attr-defined]
+            raise _HoldLapsed
+        if replaces_id is not None:
+            old = await get_appointment(session, replaces_id, person_id)
+            if old is not None and await _set_state(session, old.id, BOOKED, MOVED, now):
+                moved = old
+        await session.execute(
+            update(Appointment)
+            .where(Appointment.id == held_id, Appointment.state == HELD)
+            .values(state=BOOKED, hold_until=None, updated_at=now)
+        )
+    return moved
+
+
+async def _let_go(
+    session: AsyncSession,
+    catalog: OfficeCatalog,
+    held_id: int,
+    state: str,
+    waitlist_id: int | None,
+    offer_state: str,
+    now: datetime,
+) -> None:
+    """A hold that did not become a booking: its seat is free again, its offer closed."""
+    if await _set_state(session, held_id, HELD, state, now):
+        await _free_seats(session, catalog, held_id, now)
+    await _close_offer(session, waitlist_id, offer_state, now)
+
+
+async def _leave_waitlists(
+    session: AsyncSession, person_id: int, service_id: str, now: datetime
+) -> None:
+    """Booked now: waiting for the same service elsewhere would only block others."""
     await session.execute(
         update(WaitlistEntry)
         .where(
             WaitlistEntry.person_id == person_id,
-            WaitlistEntry.service_id == appointment.service_id,
+            WaitlistEntry.service_id == service_id,
             WaitlistEntry.state == WAITING,
         )
         .values(state=LEFT, updated_at=now)
     )
-    return Confirmation(Outcome.BOOKED, appointment, moved)
 
 
 class _HoldLapsed(Exception):
@@ -638,7 +677,15 @@ async def offer_freed_slot(
     if slot is None:
         return None
     until = min(now + OFFER_FOR, starts_at - MIN_LEAD)
-    queue = (
+    for entry in await _waiting_at(session, office_id):
+        if entry.service_id in office.services and await _claim(session, entry, now):
+            return await _offer(session, catalog, office, slot, entry, until, now)
+    return None
+
+
+async def _waiting_at(session: AsyncSession, office_id: str) -> Sequence[WaitlistEntry]:
+    """The office's waiting list, first come first served."""
+    return (
         await session.scalars(
             select(WaitlistEntry)
             .where(WaitlistEntry.office_id == office_id, WaitlistEntry.state == WAITING)
@@ -646,49 +693,60 @@ async def offer_freed_slot(
             .limit(50)
         )
     ).all()
-    for entry in queue:
-        if entry.service_id not in office.services:
-            continue
-        if await booked_for_service(session, entry.person_id, entry.service_id, now) is not None:
-            await session.execute(
-                update(WaitlistEntry)
-                .where(WaitlistEntry.id == entry.id, WaitlistEntry.state == WAITING)
-                .values(state=LEFT, updated_at=now)
-            )
-            continue
-        # Claim the entry first, so two processes never offer one place to two people.
-        claimed = await session.execute(
+
+
+async def _claim(session: AsyncSession, entry: WaitlistEntry, now: datetime) -> bool:
+    """Mark the entry offered, unless its person has booked meanwhile (then they leave)."""
+    if await booked_for_service(session, entry.person_id, entry.service_id, now) is not None:
+        await session.execute(
             update(WaitlistEntry)
             .where(WaitlistEntry.id == entry.id, WaitlistEntry.state == WAITING)
-            .values(state=OFFERED, updated_at=now)
+            .values(state=LEFT, updated_at=now)
         )
-        if not claimed.rowcount:  # type: ignore[attr-defined]
-            continue
-        appointment = await _hold(
-            session,
-            office,
-            slot,
-            person_id=entry.person_id,
-            service_id=entry.service_id,
-            until=until,
-            now=now,
-            waitlist_id=entry.id,
-        )
-        if appointment is None:  # someone else took the place meanwhile
-            await session.execute(
-                update(WaitlistEntry)
-                .where(WaitlistEntry.id == entry.id)
-                .values(state=WAITING, updated_at=now)
-            )
-            return None
+        return False
+    # Claim the entry first, so two processes never offer one place to two people.
+    claimed = await session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry.id, WaitlistEntry.state == WAITING)
+        .values(state=OFFERED, updated_at=now)
+    )
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+async def _offer(
+    session: AsyncSession,
+    catalog: OfficeCatalog,
+    office: Office,
+    slot: Slot,
+    entry: WaitlistEntry,
+    until: datetime,
+    now: datetime,
+) -> WaitlistEntry | None:
+    """Hold the place for the claimed entry and tell its person; None if it was taken."""
+    appointment = await _hold(
+        session,
+        office,
+        slot,
+        person_id=entry.person_id,
+        service_id=entry.service_id,
+        until=until,
+        now=now,
+        waitlist_id=entry.id,
+    )
+    if appointment is None:  # someone else took the place meanwhile
         await session.execute(
             update(WaitlistEntry)
             .where(WaitlistEntry.id == entry.id)
-            .values(offer_appointment_id=appointment.id)
+            .values(state=WAITING, updated_at=now)
         )
-        await _notify_offer(session, catalog, appointment, entry, now)
-        return entry
-    return None
+        return None
+    await session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry.id)
+        .values(offer_appointment_id=appointment.id)
+    )
+    await _notify_offer(session, catalog, appointment, entry, now)
+    return entry
 
 
 async def _notify_offer(

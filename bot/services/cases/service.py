@@ -276,6 +276,11 @@ async def get_case(session: AsyncSession, case_id: int) -> Case | None:
     return await session.get(Case, case_id)
 
 
+async def person_of(session: AsyncSession, case: Case) -> Person | None:
+    """Who asked: None once they erased their data."""
+    return await session.get(Person, case.person_id)
+
+
 async def messages(session: AsyncSession, case_id: int) -> Sequence[CaseMessage]:
     return (
         await session.scalars(

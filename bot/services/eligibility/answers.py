@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bot.engine.choices import Choices
 from bot.i18n import Translator
 from bot.services.eligibility import conditions as c
 from bot.services.eligibility.model import Eligibility, Question
@@ -95,14 +96,14 @@ def bounds(
 def button_payload(data: Eligibility, question: Question, code: str) -> str:
     """A button's payload names its question, so a button left from an earlier question
     (the same "Yes", the same "none" option) can never answer the current one."""
-    return f"{data.order[question.id]}:{code}"
+    return Choices(str(data.order[question.id])).payload(code)
 
 
 def _answer_code(data: Eligibility, question: Question, payload: str | None) -> str | None:
-    if payload is None:
+    index = data.order.get(question.id)
+    if payload is None or index is None:
         return None
-    index, _, code = payload.partition(":")
-    return code if index == str(data.order.get(question.id)) else None
+    return Choices(str(index)).parse(payload)
 
 
 def _number(value: c.Value) -> Decimal | None:
@@ -122,51 +123,74 @@ def parse(
     """Check one answer: a pressed button's payload, or typed text."""
     code = _answer_code(data, question, payload)
     if question.type == "yes_no":
-        if code in ("yes", "no"):
-            return Parsed(code == "yes")
-        word = (text or "").strip().strip(".!").casefold()
-        if word in YES_WORDS or word == tr._("Yes").casefold():
-            return Parsed(True)
-        if word in NO_WORDS or word == tr._("No").casefold():
-            return Parsed(False)
-        return Parsed(error=tr._("Please press “Yes” or “No”."))
+        return _yes_no(code, text, tr)
     if question.type == "choice":
-        options = {o.id for o in question.options}
-        if code in options:
-            return Parsed(code)
-        typed = " ".join((text or "").split()).casefold()
-        for option in question.options:
-            if typed and typed in (option.label.uk.casefold(), option.label.en.casefold()):
-                return Parsed(option.id)
-        number = parse_number(typed) if typed else None
-        if number is not None:
-            for option in question.options:
-                if option.takes(number):
-                    return Parsed(option.id)
-        if any(o.from_ is not None or o.to is not None for o in question.options):
-            return Parsed(error=tr._("Please press a button or type a number, for example 45."))
-        return Parsed(error=tr._("Please choose one of the buttons."))
+        return _choice(question, code, text, tr)
     if question.type == "number":
-        if code == MORE and question.buttons:
-            return Parsed(
-                error=tr._(
-                    "Please type the exact number, {n} or more.", n=tr.number(question.buttons[-1])
-                )
-            )
-        raw = code if code is not None else (text or "")
-        number = parse_number(raw)
         low, high = bounds(data, question, answers, on)
-        if number is None or (question.integer and number != number.to_integral_value()):
-            return Parsed(error=_number_hint(question, low, high, tr))
-        if number < low or (high is not None and number > high):
-            which = "min" if number < low else "max"
-            why = question.min_why if which == "min" else question.max_why
-            if why is not None and _set_by_answers(
-                question, which, low if which == "min" else high
-            ):
-                return Parsed(error=_why(why(tr.language), low, high))
-            return Parsed(error=_number_hint(question, low, high, tr))
-        return Parsed(str(number.normalize() if number == number.to_integral_value() else number))
+        return _number_answer(question, code, text, low, high, tr)
+    return _date(question, text, on, tr)
+
+
+def _yes_no(code: str | None, text: str | None, tr: Translator) -> Parsed:
+    if code in ("yes", "no"):
+        return Parsed(code == "yes")
+    word = (text or "").strip().strip(".!").casefold()
+    if word in YES_WORDS or word == tr._("Yes").casefold():
+        return Parsed(True)
+    if word in NO_WORDS or word == tr._("No").casefold():
+        return Parsed(False)
+    return Parsed(error=tr._("Please press “Yes” or “No”."))
+
+
+def _choice(question: Question, code: str | None, text: str | None, tr: Translator) -> Parsed:
+    """A button, an option's name typed, or a number that falls in an option's range."""
+    options = {o.id for o in question.options}
+    if code in options:
+        return Parsed(code)
+    typed = " ".join((text or "").split()).casefold()
+    for option in question.options:
+        if typed and typed in (option.label.uk.casefold(), option.label.en.casefold()):
+            return Parsed(option.id)
+    number = parse_number(typed) if typed else None
+    if number is not None:
+        for option in question.options:
+            if option.takes(number):
+                return Parsed(option.id)
+    if any(o.from_ is not None or o.to is not None for o in question.options):
+        return Parsed(error=tr._("Please press a button or type a number, for example 45."))
+    return Parsed(error=tr._("Please choose one of the buttons."))
+
+
+def _number_answer(
+    question: Question,
+    code: str | None,
+    text: str | None,
+    low: Decimal,
+    high: Decimal | None,
+    tr: Translator,
+) -> Parsed:
+    """A number within [low, high]; crossing a bound set by earlier answers says which."""
+    if code == MORE and question.buttons:
+        return Parsed(
+            error=tr._(
+                "Please type the exact number, {n} or more.", n=tr.number(question.buttons[-1])
+            )
+        )
+    raw = code if code is not None else (text or "")
+    number = parse_number(raw)
+    if number is None or (question.integer and number != number.to_integral_value()):
+        return Parsed(error=_number_hint(question, low, high, tr))
+    if number < low or (high is not None and number > high):
+        which = "min" if number < low else "max"
+        why = question.min_why if which == "min" else question.max_why
+        if why is not None and _set_by_answers(question, which, low if which == "min" else high):
+            return Parsed(error=_why(why(tr.language), low, high))
+        return Parsed(error=_number_hint(question, low, high, tr))
+    return Parsed(str(number.normalize() if number == number.to_integral_value() else number))
+
+
+def _date(question: Question, text: str | None, on: dt.date, tr: Translator) -> Parsed:
     day = parse_date(text or "")
     if day is None and DATE_SHAPE.fullmatch((text or "").strip().rstrip(".")):
         # the right format, but 31.02.2020 never was: say so, not "write it like …"

@@ -31,7 +31,7 @@ is parsed into these pydantic models and walked.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Annotated, Any
@@ -320,63 +320,67 @@ def value_of(expr: Any, env: Env, _depth: int = 0) -> Value:
         return None  # a cycle among named values (the loader reports it)
     if not isinstance(expr, _Node):
         return literal(expr)
-    if isinstance(expr, AnswerRef):
-        return env.answers.get(expr.answer)
-    if isinstance(expr, ConstRef):
-        return env.constants.get(expr.const)
-    if isinstance(expr, ValueRef):
-        named = env.values.get(expr.value)
-        return None if named is None else value_of(named, env, _depth + 1)
-    if isinstance(expr, If):
-        truth = evaluate(expr.if_, env)
-        if truth is None:
-            return None
-        return value_of(expr.then if truth else expr.else_, env, _depth + 1)
-    if isinstance(expr, MonthsSince | YearsSince):
-        start = value_of(
-            expr.months_since if isinstance(expr, MonthsSince) else expr.years_since,
-            env,
-            _depth + 1,
-        )
-        if not isinstance(start, dt.date):
-            return None
-        months = full_months_between(start, env.today)
-        return Decimal(months if isinstance(expr, MonthsSince) else months // 12)
-    operands: list[Any]
-    if isinstance(expr, Add):
-        operands = expr.add
-    elif isinstance(expr, Mul):
-        operands = expr.mul
-    elif isinstance(expr, Min):
-        operands = expr.min
-    elif isinstance(expr, Max):
-        operands = expr.max
-    elif isinstance(expr, Sub):
-        operands = list(expr.sub)
-    else:
-        assert isinstance(expr, Div)
-        operands = list(expr.div)
-    numbers = [value_of(o, env, _depth + 1) for o in operands]
-    if not all(isinstance(n, Decimal) for n in numbers):
+    return _VALUES[type(expr)](expr, env, _depth + 1)
+
+
+def _value_ref(expr: ValueRef, env: Env, depth: int) -> Value:
+    named = env.values.get(expr.value)
+    return None if named is None else value_of(named, env, depth)
+
+
+def _if(expr: If, env: Env, depth: int) -> Value:
+    truth = evaluate(expr.if_, env)
+    if truth is None:
         return None
-    nums: list[Decimal] = numbers  # type: ignore[assignment]
-    try:
-        if isinstance(expr, Add):
-            return sum(nums, Decimal(0))
-        if isinstance(expr, Mul):
-            product = Decimal(1)
-            for n in nums:
-                product *= n
-            return product
-        if isinstance(expr, Min):
-            return min(nums)
-        if isinstance(expr, Max):
-            return max(nums)
-        if isinstance(expr, Sub):
-            return nums[0] - nums[1]
-        return nums[0] / nums[1]
-    except (DivisionByZero, InvalidOperation, ZeroDivisionError):
+    return value_of(expr.then if truth else expr.else_, env, depth)
+
+
+def _since(start_expr: Any, env: Env, depth: int, months_per_unit: int) -> Value:
+    start = value_of(start_expr, env, depth)
+    if not isinstance(start, dt.date):
         return None
+    return Decimal(full_months_between(start, env.today) // months_per_unit)
+
+
+def _product(numbers: list[Decimal]) -> Decimal:
+    product = Decimal(1)
+    for n in numbers:
+        product *= n
+    return product
+
+
+def _arithmetic(
+    operands: Callable[[Any], Sequence[Any]], fold: Callable[[list[Decimal]], Decimal]
+) -> Callable[[Any, Env, int], Value]:
+    """An operation over numbers: unknown if any operand is, or if it cannot be computed."""
+
+    def compute(expr: Any, env: Env, depth: int) -> Value:
+        numbers = [value_of(o, env, depth) for o in operands(expr)]
+        if not all(isinstance(n, Decimal) for n in numbers):
+            return None
+        try:
+            return fold(numbers)  # type: ignore[arg-type]
+        except (DivisionByZero, InvalidOperation, ZeroDivisionError):
+            return None
+
+    return compute
+
+
+#: how each kind of expression is computed
+_VALUES: dict[type[_Node], Callable[[Any, Env, int], Value]] = {
+    AnswerRef: lambda expr, env, depth: env.answers.get(expr.answer),
+    ConstRef: lambda expr, env, depth: env.constants.get(expr.const),
+    ValueRef: _value_ref,
+    If: _if,
+    MonthsSince: lambda expr, env, depth: _since(expr.months_since, env, depth, 1),
+    YearsSince: lambda expr, env, depth: _since(expr.years_since, env, depth, 12),
+    Add: _arithmetic(lambda e: e.add, lambda n: sum(n, Decimal(0))),
+    Mul: _arithmetic(lambda e: e.mul, _product),
+    Min: _arithmetic(lambda e: e.min, min),
+    Max: _arithmetic(lambda e: e.max, max),
+    Sub: _arithmetic(lambda e: e.sub, lambda n: n[0] - n[1]),
+    Div: _arithmetic(lambda e: e.div, lambda n: n[0] / n[1]),
+}
 
 
 def full_months_between(start: dt.date, end: dt.date) -> int:

@@ -78,67 +78,85 @@ async def apply_record(
     """Upsert one application. `existing` may be passed when the caller already loaded it."""
     application = existing if looked_up else await find_by_key(session, record.number.key)
     if application is None:
-        application = Application(
-            number=record.number.key,
-            printed_number=record.number.printed,
-            birth_date=record.birth_date,
-            status=record.status,
-            updated_at=record.updated_at,
-            note=record.note,
-            source=source,
-            checked_at=now,
-        )
-        session.add(application)
-        await session.flush()
-        session.add(
-            StatusChange(
-                application_id=application.id,
-                status=record.status,
-                changed_at=record.updated_at,
-                recorded_at=now,
-            )
-        )
-        return Applied(Effect.ADDED, application)
-
+        return Applied(Effect.ADDED, await _add(session, record, now=now, source=source))
     if record.updated_at < application.updated_at:
         return Applied(Effect.OLDER, application)
     if source == "registry":
         application.checked_at = now  # confirmed just now: the "as of" moves on
-
     if record.status != application.status:
-        previous = application.status
-        # Conditional on the old status, so two writers cannot both record one change.
-        result = await session.execute(
-            update(Application)
-            .where(Application.id == application.id, Application.status == previous)
-            .values(
-                status=record.status,
-                updated_at=record.updated_at,
-                note=record.note,
-                birth_date=record.birth_date,
-                printed_number=record.number.printed,
-                source=source,
-                checked_at=now,
-            )
-            .execution_options(synchronize_session=False)
+        return await _change_status(
+            session, application, record, now=now, source=source, default_locale=default_locale
         )
-        if not result.rowcount:  # type: ignore[attr-defined]
-            await session.refresh(application)
-            return Applied(Effect.UNCHANGED, application)
-        await session.refresh(application)
-        change = StatusChange(
-            application_id=application.id,
-            status=record.status,
-            changed_at=record.updated_at,
-            recorded_at=now,
-        )
-        session.add(change)
-        await session.flush()
-        notices = await notify_followers(
-            session, application, change, now=now, default_locale=default_locale
-        )
-        return Applied(Effect.CHANGED, application, notices)
+    return _update_details(application, record)
 
+
+def _history_entry(application: Application, record: Record, now: datetime) -> StatusChange:
+    return StatusChange(
+        application_id=application.id,
+        status=record.status,
+        changed_at=record.updated_at,
+        recorded_at=now,
+    )
+
+
+async def _add(
+    session: AsyncSession, record: Record, *, now: datetime, source: str
+) -> Application:
+    application = Application(
+        number=record.number.key,
+        printed_number=record.number.printed,
+        birth_date=record.birth_date,
+        status=record.status,
+        updated_at=record.updated_at,
+        note=record.note,
+        source=source,
+        checked_at=now,
+    )
+    session.add(application)
+    await session.flush()
+    session.add(_history_entry(application, record, now))
+    return application
+
+
+async def _change_status(
+    session: AsyncSession,
+    application: Application,
+    record: Record,
+    *,
+    now: datetime,
+    source: str,
+    default_locale: str,
+) -> Applied:
+    """A new status: recorded in the history, and the followers are told."""
+    # Conditional on the old status, so two writers cannot both record one change.
+    result = await session.execute(
+        update(Application)
+        .where(Application.id == application.id, Application.status == application.status)
+        .values(
+            status=record.status,
+            updated_at=record.updated_at,
+            note=record.note,
+            birth_date=record.birth_date,
+            printed_number=record.number.printed,
+            source=source,
+            checked_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(application)
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return Applied(Effect.UNCHANGED, application)
+    change = _history_entry(application, record, now)
+    session.add(change)
+    await session.flush()
+    notices = await notify_followers(
+        session, application, change, now=now, default_locale=default_locale
+    )
+    return Applied(Effect.CHANGED, application, notices)
+
+
+def _update_details(application: Application, record: Record) -> Applied:
+    """The same status: a new note or date is kept quietly (nobody is told)."""
     details = (record.note, record.updated_at, record.birth_date, record.number.printed)
     stored = (
         application.note,

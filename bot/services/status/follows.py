@@ -64,6 +64,11 @@ async def followed(session: AsyncSession, person_id: int) -> Sequence[Applicatio
     return result.scalars().all()
 
 
+async def application(session: AsyncSession, application_id: int) -> Application | None:
+    """One the person has just looked up: the dialog keeps its id once the birth date matched."""
+    return await session.get(Application, application_id)
+
+
 async def followed_application(
     session: AsyncSession, person_id: int, application_id: int
 ) -> Application | None:

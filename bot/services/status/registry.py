@@ -23,6 +23,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.retry import retrying
 from bot.services.status.changes import Record
 from bot.services.status.numbers import ApplicationNumber, parse_timestamp
 from bot.services.status.texts import STATUSES
@@ -107,22 +108,19 @@ class RegistryClient:
     async def _with_retries(self, number: ApplicationNumber, birth_date: date) -> Record | None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.budget
-        reason = "no attempt"
-        for attempt in range(self.retries + 1):
-            if attempt:
-                pause = self.backoff * 2 ** (attempt - 1)
-                if loop.time() + pause + 0.05 >= deadline:
-                    break
-                await asyncio.sleep(pause)
-            timeout = min(self.timeout, deadline - loop.time())
-            if timeout <= 0:
-                break
-            try:
-                return await self._fetch_once(number, birth_date, timeout)
-            except _Transient as exc:
-                reason = str(exc)
-        log.warning("status registry unavailable: %s", reason)
-        raise RegistryUnavailable(reason)
+        try:
+            async for attempt in retrying(
+                attempts=self.retries + 1, backoff=self.backoff, budget=self.budget, on=_Transient
+            ):
+                with attempt:
+                    timeout = min(self.timeout, deadline - loop.time())
+                    if timeout <= 0:
+                        raise _Transient("out of time")
+                    return await self._fetch_once(number, birth_date, timeout)
+        except _Transient as exc:
+            log.warning("status registry unavailable: %s", exc)
+            raise RegistryUnavailable(str(exc)) from None
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _fetch_once(
         self, number: ApplicationNumber, birth_date: date, seconds: float

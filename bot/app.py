@@ -33,14 +33,16 @@ from bot.ports import Adapter, Job
 from bot.resources import RESOURCE_NAMES, Resources
 from bot.secret_key import ensure_secret_key
 from bot.services import demo_people, retention
+from bot.services.booking import appointments, reminders
 from bot.services.booking import demo as booking_demo
-from bot.services.booking import reminders
 from bot.services.booking.loader import load_offices
 from bot.services.broadcast import service as broadcast_service
+from bot.services.cases import service as cases_service
 from bot.services.cases.data import load_cases
 from bot.services.eligibility.loader import load_eligibility
+from bot.services.personal_data import PersonalData
 from bot.services.status import demo as status_demo
-from bot.services.status import poller
+from bot.services.status import follows, poller
 from bot.services.status.registry import RegistryClient
 from bot.settings import Settings
 from bot.wiring import App, Feature, Launch
@@ -101,6 +103,7 @@ FEATURES: tuple[Feature, ...] = (
         dialogs=(status_dialog,),
         services=(status_poller,),
         commands=(status.import_applications,),
+        personal_data=follows.PERSONAL_DATA,
         seeders=(status_demo.seed_applications,),
         console_pages=(statuses_page.CONSOLE_PAGE,),
     ),
@@ -110,6 +113,9 @@ FEATURES: tuple[Feature, ...] = (
         dialogs=(booking_dialog, offices_dialog),
         loaders={"offices": load_offices},
         services=(reminders.booking_jobs,),
+        personal_data=PersonalData.merge(
+            [appointments.PERSONAL_DATA, PersonalData(forgetters=(reminders.forget_reminders,))]
+        ),
         commands=(booking.appointments, attendance.no_show),
         seeders=(booking_demo.booking_demo,),
         console_pages=(appointments_page.CONSOLE_PAGE,),
@@ -127,6 +133,7 @@ FEATURES: tuple[Feature, ...] = (
         domain="cases",
         dialogs=(cases, staff_cases),
         loaders={"cases": load_cases},
+        personal_data=cases_service.PERSONAL_DATA,
         console_pages=(cases_page.CONSOLE_PAGE,),
     ),
     Feature(
@@ -191,7 +198,12 @@ async def build_app(
     if settings.registry_url:
         resources = replace(resources, registry=RegistryClient(settings.registry_url, clock=clock))
     metrics = Metrics()
-    runtime = Runtime(settings=settings, clock=clock, resources=resources)
+    runtime = Runtime(
+        settings=settings,
+        clock=clock,
+        resources=resources,
+        personal_data=PersonalData.merge(feature.personal_data for feature in features),
+    )
     dialogs = DialogRegistry()
     for feature in features:
         dialogs.register(*feature.dialogs)

@@ -18,6 +18,7 @@ import bot.app
 from bot.console.pages import Page
 from bot.engine import Dialog
 from bot.resources import RESOURCE_NAMES
+from bot.services.personal_data import PersonalData
 from bot.wiring import Command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -372,6 +373,13 @@ def test_every_dialog_and_command_in_the_code_is_in_the_manifest() -> None:
             if isinstance(value, Page) and id(value) not in listed_pages:
                 missing.append(f"{module.__name__}.{attribute}")
     assert not missing, f"add to a feature in bot/app.py FEATURES: {missing}"
+
+
+def test_every_feature_that_keeps_personal_data_declares_it() -> None:
+    """ "My data" and erasure see exactly what the manifest declares."""
+    known = PersonalData.merge(feature.personal_data for feature in bot.app.FEATURES)
+    assert [section.name for section in known.sections] == ["status", "booking", "cases"]
+    assert known.region_names
 
 
 def test_every_data_loader_fills_a_resource() -> None:

@@ -37,7 +37,7 @@ from bot.services.booking.slots import (
     local_instant,
     slots_between,
 )
-from bot.services.personal_data import Section, register_region_names, register_section
+from bot.services.personal_data import PersonalData, Section
 from storage.models import Person
 from storage.models.booking import (
     BOOKED,
@@ -777,8 +777,10 @@ async def describe_bookings(session: AsyncSession, person: Person, tr: Translato
     return lines
 
 
-register_section(Section("booking", describe_bookings))
-register_region_names(texts.oblast_name)
+#: what booking keeps about a person, and its oblast names (bot.app.FEATURES)
+PERSONAL_DATA = PersonalData(
+    sections=(Section("booking", describe_bookings),), region_names=(texts.oblast_name,)
+)
 
 
 __all__ = [

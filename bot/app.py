@@ -103,7 +103,7 @@ FEATURES: tuple[Feature, ...] = (
         dialogs=(status_dialog,),
         services=(status_poller,),
         commands=(status.import_applications,),
-        personal_data=follows.PERSONAL_DATA,
+        personal_data=lambda resources: follows.PERSONAL_DATA,
         seeders=(status_demo.seed_applications,),
         console_pages=(statuses_page.CONSOLE_PAGE,),
     ),
@@ -113,8 +113,11 @@ FEATURES: tuple[Feature, ...] = (
         dialogs=(booking_dialog, offices_dialog),
         loaders={"offices": load_offices},
         services=(reminders.booking_jobs,),
-        personal_data=PersonalData.merge(
-            [appointments.PERSONAL_DATA, PersonalData(forgetters=(reminders.forget_reminders,))]
+        personal_data=lambda resources: PersonalData.merge(
+            [
+                appointments.personal_data(resources.offices),
+                PersonalData(forgetters=(reminders.forget_reminders,)),
+            ]
         ),
         commands=(booking.appointments, attendance.no_show),
         seeders=(booking_demo.booking_demo,),
@@ -133,7 +136,7 @@ FEATURES: tuple[Feature, ...] = (
         domain="cases",
         dialogs=(cases, staff_cases),
         loaders={"cases": load_cases},
-        personal_data=cases_service.PERSONAL_DATA,
+        personal_data=lambda resources: cases_service.PERSONAL_DATA,
         console_pages=(cases_page.CONSOLE_PAGE,),
     ),
     Feature(
@@ -202,7 +205,7 @@ async def build_app(
         settings=settings,
         clock=clock,
         resources=resources,
-        personal_data=PersonalData.merge(feature.personal_data for feature in features),
+        personal_data=PersonalData.merge(f.personal_data(resources) for f in features),
     )
     dialogs = DialogRegistry()
     for feature in features:

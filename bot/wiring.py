@@ -139,8 +139,9 @@ class Feature:
     services: Sequence[Service] = ()
     commands: Sequence[Command] = ()
     seeders: Sequence[Seeder] = ()
-    #: what it keeps about a person: "My data" sections, erasure helpers, region names
-    personal_data: PersonalData = field(default_factory=PersonalData)
+    #: what it keeps about a person ("My data" sections, erasure helpers, region names),
+    #: given the loaded resources (booking names oblasts from its catalogue)
+    personal_data: Callable[[Resources], PersonalData] = lambda resources: PersonalData()
     #: its pages in the staff web console
     console_pages: Sequence[Page] = ()
 

@@ -20,6 +20,7 @@ from bot.engine import Dialog
 from bot.resources import RESOURCE_NAMES
 from bot.services.personal_data import PersonalData
 from bot.wiring import Command
+from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSENGER_SDKS = ("aiogram", "viberbot")
@@ -377,7 +378,8 @@ def test_every_dialog_and_command_in_the_code_is_in_the_manifest() -> None:
 
 def test_every_feature_that_keeps_personal_data_declares_it() -> None:
     """ "My data" and erasure see exactly what the manifest declares."""
-    known = PersonalData.merge(feature.personal_data for feature in bot.app.FEATURES)
+    resources = bot.app.load_resources(make_settings("sqlite+aiosqlite:///unused.sqlite3"))
+    known = PersonalData.merge(feature.personal_data(resources) for feature in bot.app.FEATURES)
     assert [section.name for section in known.sections] == ["status", "booking", "cases"]
     assert known.region_names
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -25,7 +26,6 @@ from bot.engine.events import Button, Reply
 from bot.engine.globals import Global, open_payload
 from bot.i18n import Translator, translator
 from bot.services.booking import texts
-from bot.services.booking.loader import last_loaded
 from bot.services.booking.model import Office, OfficeCatalog
 from bot.services.booking.slots import (
     KYIV,
@@ -747,9 +747,10 @@ async def block_seats(
 # -- "My data" ----------------------------------------------------------------------
 
 
-async def describe_bookings(session: AsyncSession, person: Person, tr: Translator) -> list[str]:
+async def describe_bookings(
+    session: AsyncSession, person: Person, tr: Translator, *, catalog: OfficeCatalog
+) -> list[str]:
     """What booking stores about the person, for Menu → My data."""
-    catalog = last_loaded()
     rows = (
         await session.scalars(
             select(Appointment)
@@ -777,10 +778,12 @@ async def describe_bookings(session: AsyncSession, person: Person, tr: Translato
     return lines
 
 
-#: what booking keeps about a person, and its oblast names (bot.app.FEATURES)
-PERSONAL_DATA = PersonalData(
-    sections=(Section("booking", describe_bookings),), region_names=(texts.oblast_name,)
-)
+def personal_data(catalog: OfficeCatalog) -> PersonalData:
+    """What booking keeps about a person, and the oblast names of `catalog` (bot.app.FEATURES)."""
+    return PersonalData(
+        sections=(Section("booking", partial(describe_bookings, catalog=catalog)),),
+        region_names=(partial(texts.oblast_name, catalog=catalog),),
+    )
 
 
 __all__ = [

@@ -80,8 +80,9 @@ async def status_poller(app: App) -> Job | None:
 
 # -- the feature manifest ------------------------------------------------------------
 # Each feature, once: its dialogs, the parts of DATA_DIR it reads, its background
-# services, operator commands, demo seeders and gettext catalog. Order matters only
-# for the commands' listing in --help and the order services start in.
+# services, operator commands, demo seeders, console pages, what it keeps about a
+# person and its gettext catalog (fields: bot.wiring.Feature). Order matters only for
+# the commands' listing in --help and the order services start in.
 FEATURES: tuple[Feature, ...] = (
     Feature(
         "core",

@@ -33,14 +33,16 @@ from bot.ports import Adapter, Job
 from bot.resources import RESOURCE_NAMES, Resources
 from bot.secret_key import ensure_secret_key
 from bot.services import demo_people, retention
+from bot.services.booking import appointments, reminders
 from bot.services.booking import demo as booking_demo
-from bot.services.booking import reminders
 from bot.services.booking.loader import load_offices
 from bot.services.broadcast import service as broadcast_service
+from bot.services.cases import service as cases_service
 from bot.services.cases.data import load_cases
 from bot.services.eligibility.loader import load_eligibility
+from bot.services.personal_data import PersonalData
 from bot.services.status import demo as status_demo
-from bot.services.status import poller
+from bot.services.status import follows, poller
 from bot.services.status.registry import RegistryClient
 from bot.settings import Settings
 from bot.wiring import App, Feature, Launch
@@ -78,8 +80,9 @@ async def status_poller(app: App) -> Job | None:
 
 # -- the feature manifest ------------------------------------------------------------
 # Each feature, once: its dialogs, the parts of DATA_DIR it reads, its background
-# services, operator commands, demo seeders and gettext catalog. Order matters only
-# for the commands' listing in --help and the order services start in.
+# services, operator commands, demo seeders, console pages, what it keeps about a
+# person and its gettext catalog (fields: bot.wiring.Feature). Order matters only for
+# the commands' listing in --help and the order services start in.
 FEATURES: tuple[Feature, ...] = (
     Feature(
         "core",
@@ -101,6 +104,7 @@ FEATURES: tuple[Feature, ...] = (
         dialogs=(status_dialog,),
         services=(status_poller,),
         commands=(status.import_applications,),
+        personal_data=lambda resources: follows.PERSONAL_DATA,
         seeders=(status_demo.seed_applications,),
         console_pages=(statuses_page.CONSOLE_PAGE,),
     ),
@@ -110,6 +114,12 @@ FEATURES: tuple[Feature, ...] = (
         dialogs=(booking_dialog, offices_dialog),
         loaders={"offices": load_offices},
         services=(reminders.booking_jobs,),
+        personal_data=lambda resources: PersonalData.merge(
+            [
+                appointments.personal_data(resources.offices),
+                PersonalData(forgetters=(reminders.forget_reminders,)),
+            ]
+        ),
         commands=(booking.appointments, attendance.no_show),
         seeders=(booking_demo.booking_demo,),
         console_pages=(appointments_page.CONSOLE_PAGE,),
@@ -127,6 +137,7 @@ FEATURES: tuple[Feature, ...] = (
         domain="cases",
         dialogs=(cases, staff_cases),
         loaders={"cases": load_cases},
+        personal_data=lambda resources: cases_service.PERSONAL_DATA,
         console_pages=(cases_page.CONSOLE_PAGE,),
     ),
     Feature(
@@ -191,7 +202,12 @@ async def build_app(
     if settings.registry_url:
         resources = replace(resources, registry=RegistryClient(settings.registry_url, clock=clock))
     metrics = Metrics()
-    runtime = Runtime(settings=settings, clock=clock, resources=resources)
+    runtime = Runtime(
+        settings=settings,
+        clock=clock,
+        resources=resources,
+        personal_data=PersonalData.merge(f.personal_data(resources) for f in features),
+    )
     dialogs = DialogRegistry()
     for feature in features:
         dialogs.register(*feature.dialogs)

@@ -28,6 +28,7 @@ from bot.engine import Dialog, Engine, Runtime
 from bot.metrics import Metrics
 from bot.ports import Adapter, Job
 from bot.resources import Resources
+from bot.services.personal_data import PersonalData
 from bot.settings import Settings
 from storage.db import Database
 
@@ -138,6 +139,9 @@ class Feature:
     services: Sequence[Service] = ()
     commands: Sequence[Command] = ()
     seeders: Sequence[Seeder] = ()
+    #: what it keeps about a person ("My data" sections, erasure helpers, region names),
+    #: given the loaded resources (booking names oblasts from its catalogue)
+    personal_data: Callable[[Resources], PersonalData] = lambda resources: PersonalData()
     #: its pages in the staff web console
     console_pages: Sequence[Page] = ()
 

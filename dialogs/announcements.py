@@ -75,7 +75,10 @@ def _audience_label(ctx: Context, code: str) -> str:
     if audience.kind == "platform":
         return ctx._("people on {platform}", platform=audience.value.capitalize())
     if audience.kind == "region":
-        return ctx._("people in {region}", region=region_name(ctx.tr, audience.value))
+        return ctx._(
+            "people in {region}",
+            region=region_name(ctx.tr, audience.value, ctx.runtime.personal_data),
+        )
     return labels[audience.kind]
 
 

@@ -12,7 +12,7 @@ mydata = Dialog("mydata")
 @mydata.step("show")
 class Show(Step):
     async def show(self, ctx: Context) -> None:
-        lines = await describe_everything(ctx.db, ctx.person, ctx.tr)
+        lines = await describe_everything(ctx.db, ctx.person, ctx.tr, ctx.runtime.personal_data)
         toggle = (
             ctx.button(ctx._("🔕 Stop announcements"), "news:off")
             if ctx.person.announcements
@@ -83,7 +83,7 @@ class Confirm(Step):
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         if payload == "yes":
-            await erase_person(ctx.db, ctx.person)
+            await erase_person(ctx.db, ctx.person, ctx.runtime.personal_data)
             ctx.forget_person()
             return say_goodbye(ctx)
         if payload == "no":

@@ -51,7 +51,7 @@ class Notice(Step):
             ctx.say(ctx._("Thank you."))  # the menu asks what they need: ask once
             return ctx.menu()
         if payload == "decline":
-            await erase_person(ctx.db, ctx.person)
+            await erase_person(ctx.db, ctx.person, ctx.runtime.personal_data)
             ctx.forget_person()
             return say_goodbye(ctx)
         return ctx.invalid(ctx._("Please choose one of the buttons."))

@@ -18,7 +18,11 @@ import bot.app
 from bot.console.pages import Page
 from bot.engine import Dialog
 from bot.resources import RESOURCE_NAMES
+from bot.services.booking import reminders
+from bot.services.personal_data import PersonalData
 from bot.wiring import Command
+from handlers.conversation import Conversation
+from tests.conftest import Clock, make_settings, onboard
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSENGER_SDKS = ("aiogram", "viberbot")
@@ -362,6 +366,35 @@ def test_every_dialog_and_command_in_the_code_is_in_the_manifest() -> None:
             if isinstance(value, Page) and id(value) not in listed_pages:
                 missing.append(f"{module.__name__}.{attribute}")
     assert not missing, f"add to a feature in bot/app.py FEATURES: {missing}"
+
+
+def test_every_feature_that_keeps_personal_data_declares_it() -> None:
+    """ "My data" and erasure see exactly what the manifest declares."""
+    resources = bot.app.load_resources(make_settings("sqlite+aiosqlite:///unused.sqlite3"))
+    known = PersonalData.merge(feature.personal_data(resources) for feature in bot.app.FEATURES)
+    assert [section.name for section in known.sections] == ["status", "booking", "cases"]
+    assert known.region_names
+
+
+async def test_a_feature_left_out_of_the_manifest_is_gone(sqlite_url: str, clock: Clock) -> None:
+    """Leaving a feature out is one line: its dialogs, services and data are not there,
+    and the menu item that would open it says it is coming."""
+    without = tuple(feature for feature in bot.app.FEATURES if feature.name != "booking")
+    app = await bot.app.build_app(
+        make_settings(sqlite_url), migrate=False, clock=clock, features=without
+    )
+    try:
+        assert "booking" not in app.engine.dialogs and "offices" not in app.engine.dialogs
+        assert "eligibility" in app.engine.dialogs
+        assert reminders.booking_jobs not in app.services and app.services
+        assert not app.runtime.resources.offices.offices
+        assert [s.name for s in app.runtime.personal_data.sections] == ["status", "cases"]
+        chat = Conversation(app.engine, user_id="1")
+        await onboard(chat, "en")
+        await chat.presses("Book an appointment")
+        chat.expect("coming soon")
+    finally:
+        await app.close()
 
 
 def test_every_data_loader_fills_a_resource() -> None:

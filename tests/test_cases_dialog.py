@@ -225,7 +225,8 @@ async def test_without_consent_nothing_but_the_question_travels(cases_app: App) 
 
 
 async def test_an_eligibility_check_travels_as_answers_and_result(cases_app: App) -> None:
-    data = cases_app.runtime.resources["eligibility"]
+    data = cases_app.runtime.resources.eligibility
+    assert data is not None
     answers = {"idp_certificate": False, "children_count": 0, "age": 30}
     answers = {qid: value for qid, value in answers.items() if qid in data.questions}
     async with cases_app.db.transaction() as session:

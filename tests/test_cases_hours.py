@@ -15,7 +15,7 @@ from tests.conftest import Clock
 
 
 def data(app: App) -> CasesData:
-    found = app.runtime.resources["cases"]
+    found = app.runtime.resources.cases
     assert isinstance(found, CasesData)
     return found
 

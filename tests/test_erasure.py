@@ -91,7 +91,7 @@ async def test_nothing_links_to_an_erased_person(db_url: str, clock: Clock) -> N
             async with app.db.transaction() as session:
                 found = await People(session).find("viber", VIBER_ID)
                 assert found is not None
-                await erase_person(session, found)
+                await erase_person(session, found, app.runtime.personal_data)
 
             after = await dump(app.db)
             jobs = [(job.id, job.args) for job in scheduler.get_jobs()]
@@ -157,7 +157,7 @@ async def test_retention_forgets_old_receipts(app: App, clock: Clock) -> None:
                 at=now - timedelta(days=age),
             )
     async with app.db.transaction() as session:
-        await retention.apply_retention(session, now)
+        await retention.apply_retention(session, now, known=app.runtime.personal_data)
     async with app.db.transaction() as session:
         left = (await session.scalars(text("SELECT message_token FROM viber_receipts"))).all()
     assert left == ["2"]
@@ -216,7 +216,7 @@ async def test_retention_forgets_finished_deliveries_and_stale_applications(
                 )
             )
     async with app.db.transaction() as session:
-        await retention.apply_retention(session, now)
+        await retention.apply_retention(session, now, known=app.runtime.personal_data)
     async with app.db.transaction() as session:
         keys = set(await session.scalars(select(OutboxMessage.dedupe_key)))
         numbers = set(await session.scalars(select(Application.number)))

@@ -242,7 +242,7 @@ async def test_erasing_a_person_drops_their_follows_but_keeps_anonymous_attempts
     async with app.db.transaction() as session:
         found = await session.get(Person, follower)
         assert found is not None
-        await erase_person(session, found)
+        await erase_person(session, found, app.runtime.personal_data)
     assert await count(app, Follow) == 0
     # The lockout survives erasure, keyed by HMACs that name nobody without SECRET_KEY.
     async with app.db.transaction() as session:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.scheduler import current_app
 from bot.services.cases.service import purge_closed_cases
 from bot.services.months import months_before
-from bot.services.personal_data import erase_person
+from bot.services.personal_data import PersonalData, erase_person
 from bot.services.privacy import RETENTION_MONTHS
 from storage.models import OutboxMessage
 from storage.models.status import Application, LookupFailure
@@ -69,14 +69,16 @@ RULES: dict[str, str] = {
 }
 
 
-async def apply_retention(session: AsyncSession, now: datetime, batch: int = BATCH) -> int:
+async def apply_retention(
+    session: AsyncSession, now: datetime, batch: int = BATCH, *, known: PersonalData
+) -> int:
     """Erase up to `batch` people silent for RETENTION_MONTHS; return how many."""
     people = People(session)
     silent = await people.silent_since(months_before(now, RETENTION_MONTHS), limit=batch)
     for person_id in silent:
         person = await people.get(person_id)
         if person is not None:
-            await erase_person(session, person)
+            await erase_person(session, person, known)
     await ProcessedEvents(session).forget_before(now - DELIVERY_IDS_KEPT)
     await session.execute(
         delete(LookupFailure).where(LookupFailure.at < now - LOOKUP_FAILURES_KEPT)
@@ -107,7 +109,9 @@ async def retention_job() -> None:
     total = 0
     while True:
         async with app.db.transaction() as session:
-            erased = await apply_retention(session, app.runtime.now())
+            erased = await apply_retention(
+                session, app.runtime.now(), known=app.runtime.personal_data
+            )
         total += erased
         if erased < BATCH:
             break

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -25,7 +26,6 @@ from bot.engine.events import Button, Reply
 from bot.engine.globals import Global, open_payload
 from bot.i18n import Translator, translator
 from bot.services.booking import texts
-from bot.services.booking.loader import last_loaded
 from bot.services.booking.model import Office, OfficeCatalog
 from bot.services.booking.slots import (
     KYIV,
@@ -37,7 +37,7 @@ from bot.services.booking.slots import (
     local_instant,
     slots_between,
 )
-from bot.services.personal_data import Section, register_region_names, register_section
+from bot.services.personal_data import PersonalData, Section
 from storage.models import Person
 from storage.models.booking import (
     BOOKED,
@@ -805,9 +805,10 @@ async def block_seats(
 # -- "My data" ----------------------------------------------------------------------
 
 
-async def describe_bookings(session: AsyncSession, person: Person, tr: Translator) -> list[str]:
+async def describe_bookings(
+    session: AsyncSession, person: Person, tr: Translator, *, catalog: OfficeCatalog
+) -> list[str]:
     """What booking stores about the person, for Menu → My data."""
-    catalog = last_loaded()
     rows = (
         await session.scalars(
             select(Appointment)
@@ -835,8 +836,12 @@ async def describe_bookings(session: AsyncSession, person: Person, tr: Translato
     return lines
 
 
-register_section(Section("booking", describe_bookings))
-register_region_names(texts.oblast_name)
+def personal_data(catalog: OfficeCatalog) -> PersonalData:
+    """What booking keeps about a person, and the oblast names of `catalog` (bot.app.FEATURES)."""
+    return PersonalData(
+        sections=(Section("booking", partial(describe_bookings, catalog=catalog)),),
+        region_names=(partial(texts.oblast_name, catalog=catalog),),
+    )
 
 
 __all__ = [

@@ -126,17 +126,5 @@ def load_catalog(data_dir: Path) -> tuple[OfficeCatalog, list[DataError]]:
     return catalog, errors
 
 
-_last: OfficeCatalog = OfficeCatalog()
-
-
-def last_loaded() -> OfficeCatalog:
-    """The catalog this process loaded last (for code that has no runtime at hand)."""
-    return _last
-
-
 def load_offices(data_dir: Path) -> tuple[OfficeCatalog, list[DataError]]:
-    global _last
-    catalog, errors = load_catalog(data_dir)
-    if not errors:
-        _last = catalog
-    return catalog, errors
+    return load_catalog(data_dir)

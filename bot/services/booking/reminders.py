@@ -33,7 +33,6 @@ from bot.scheduler import current_app
 from bot.services.booking import texts
 from bot.services.booking.appointments import sweep
 from bot.services.booking.model import OfficeCatalog
-from bot.services.personal_data import register_forgetter
 from storage.models import Person
 from storage.models.booking import BOOKED, Appointment
 
@@ -155,9 +154,6 @@ async def forget_reminders(session: AsyncSession, person: Person) -> None:
     ).all()
     for appointment_id in ids:
         await unschedule(app.scheduler, appointment_id)
-
-
-register_forgetter(forget_reminders)
 
 
 async def sync_after_commit(appointment_ids: Iterable[int]) -> None:

@@ -7,7 +7,6 @@ from datetime import date, datetime
 from babel.dates import format_skeleton
 
 from bot.i18n import N_, Translator
-from bot.services.booking.loader import last_loaded
 from bot.services.booking.model import Office, OfficeCatalog
 from bot.services.booking.slots import breaks_label, hours_label
 from storage.models.booking import Appointment
@@ -151,7 +150,7 @@ def reminder_text(
     return title, text
 
 
-def oblast_name(tr: Translator, code: str, catalog: OfficeCatalog | None = None) -> str | None:
+def oblast_name(tr: Translator, code: str, catalog: OfficeCatalog) -> str | None:
     """An oblast's name for its KATOTTG code (any case), or None when it is not listed."""
-    oblast = (catalog or last_loaded()).oblasts.get(code.strip().upper())
+    oblast = catalog.oblasts.get(code.strip().upper())
     return oblast.name.in_(tr.language) if oblast is not None else None

@@ -25,7 +25,7 @@ from bot.engine.events import Button, Reply
 from bot.engine.globals import open_payload
 from bot.i18n import N_, Translator, translator
 from bot.services.months import months_before
-from bot.services.personal_data import Section, register_section
+from bot.services.personal_data import PersonalData, Section
 from storage.models import Person
 from storage.models.cases import CLOSED, OPEN, TAKEN, Case, CaseMessage
 from storage.repositories import AuditLog, People
@@ -458,7 +458,8 @@ async def describe(session: AsyncSession, person: Person, tr: Translator) -> lis
     return lines
 
 
-register_section(Section("cases", describe))
+#: what cases keep about a person (bot.app.FEATURES)
+PERSONAL_DATA = PersonalData(sections=(Section("cases", describe),))
 
 
 # -- retention -------------------------------------------------------------------------

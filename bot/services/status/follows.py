@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
-from bot.services.personal_data import Section, register_section
+from bot.services.personal_data import PersonalData, Section
 from storage.models import Person
 from storage.models.status import Application, Follow, StatusChange
 
@@ -108,4 +108,5 @@ async def describe(session: AsyncSession, person: Person, tr: Translator) -> lis
     return lines
 
 
-register_section(Section("status", describe))
+#: what status keeps about a person (bot.app.FEATURES)
+PERSONAL_DATA = PersonalData(sections=(Section("status", describe),))

@@ -53,6 +53,11 @@ class App:
     closers: list[Callable[[], object]] = field(default_factory=list)
 
     @property
+    def resources(self) -> Resources:
+        """The service data and clients the dialogs see (`Runtime.resources`), typed."""
+        return Resources.of(self.runtime.resources)
+
+    @property
     def services(self) -> list[Service]:
         """Every feature's background services, in manifest order."""
         return [service for feature in self.features for service in feature.services]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.engine import Context, Incoming, Kind, Request
 from bot.engine.context import ButtonRows
+from bot.resources import Resources
 from bot.services.booking import geo
 from bot.services.booking.model import Oblast, Office, OfficeCatalog
 from storage.repositories import People
@@ -13,7 +14,7 @@ UK_ALPHABET = "абвгґдеєжзиіїйклмнопрстуфхцчшщью�
 
 
 def catalog(ctx: Context) -> OfficeCatalog:
-    return ctx.runtime.resources.offices
+    return Resources.of(ctx.runtime.resources).offices
 
 
 def collation_key(text: str) -> tuple[int, ...]:

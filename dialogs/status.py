@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.engine import Button, Context, Dialog, Incoming, Kind, Step
+from bot.resources import Resources
 from bot.services.status import follows
 from bot.services.status.lookup import (
     Guesser,
@@ -134,7 +135,7 @@ class Birth(Step):
             birth_date=birth_date,
             now=ctx.now(),
             default_locale=ctx.runtime.settings.default_locale,
-            registry=ctx.runtime.resources.registry,
+            registry=Resources.of(ctx.runtime.resources).registry,
         )
         if result.outcome is Outcome.FOUND:
             ctx.count("completed", "status")
@@ -347,7 +348,7 @@ class Followed(Step):
                 application,
                 now=ctx.now(),
                 default_locale=ctx.runtime.settings.default_locale,
-                registry=ctx.runtime.resources.registry,
+                registry=Resources.of(ctx.runtime.resources).registry,
             )
             return show_found(ctx, result)
         return ctx.invalid(ctx._("Please choose one of the buttons."))

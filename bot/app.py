@@ -72,7 +72,7 @@ async def status_poller(app: App) -> Job | None:
     """Followed applications re-checked against the registry (only with REGISTRY_URL)."""
     return poller.registry_poller(
         app.db,
-        app.runtime.resources.registry,
+        app.resources.registry,
         clock=app.runtime.now,
         default_locale=app.settings.default_locale,
     )

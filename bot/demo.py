@@ -20,7 +20,7 @@ async def seed_all(app: App) -> list[str]:
                     await seeder(
                         session,
                         now=app.runtime.now(),
-                        resources=app.runtime.resources,
+                        resources=app.resources,
                         settings=app.settings,
                     )
                 )

@@ -28,6 +28,13 @@ class Resources:
     #: its circuit breaker outlives one message
     registry: RegistryClient | None = None
 
+    @staticmethod
+    def of(held: object) -> Resources:
+        """The resources a `Runtime` holds, typed (the engine holds them as `object`)."""
+        if not isinstance(held, Resources):
+            raise TypeError(f"the runtime holds no Resources but {type(held).__name__}")
+        return held
+
 
 #: the names a data loader may fill (a feature's loader is named after its field)
 RESOURCE_NAMES = frozenset(item.name for item in fields(Resources))

@@ -1,9 +1,9 @@
 """The shapes the composition root (`bot/app.py`) fills: the running bot and its features.
 
 A feature is declared once, as a `Feature` in `bot.app.FEATURES`: its dialogs,
-data loaders, background services, operator commands, demo seeders and
-translation domain. Nothing registers itself by being imported; what is not in
-the manifest does not run.
+data loaders, background services, operator commands, demo seeders, console
+pages, what it keeps about a person and its translation domain. Nothing
+registers itself by being imported; what is not in the manifest does not run.
 
 This module names no feature, so the features' outer parts (commands,
 background-service factories) may use its types without an import cycle.
@@ -51,6 +51,11 @@ class App:
     #: the running APScheduler (set by `bot.lifecycle.start_services`)
     scheduler: Any = None
     closers: list[Callable[[], object]] = field(default_factory=list)
+
+    @property
+    def resources(self) -> Resources:
+        """The service data and clients the dialogs see (`Runtime.resources`), typed."""
+        return Resources.of(self.runtime.resources)
 
     @property
     def services(self) -> list[Service]:

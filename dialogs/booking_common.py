@@ -7,6 +7,7 @@ from typing import TypedDict, cast
 from bot.engine import Context, Incoming, Kind, Request
 from bot.engine.choices import Choices
 from bot.engine.context import ButtonRows
+from bot.resources import Resources
 from bot.services.booking import appointments, geo
 from bot.services.booking.model import Oblast, Office, OfficeCatalog
 
@@ -38,7 +39,7 @@ def chosen(ctx: Context) -> Chosen:
 
 
 def catalog(ctx: Context) -> OfficeCatalog:
-    return ctx.runtime.resources.offices
+    return Resources.of(ctx.runtime.resources).offices
 
 
 def collation_key(text: str) -> tuple[int, ...]:

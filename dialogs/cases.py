@@ -18,6 +18,7 @@ from bot.delivery.worker import wake_after_commit
 from bot.engine import Context, Dialog, Incoming, Kind, Request, Step
 from bot.engine.choices import Choices
 from bot.i18n import N_
+from bot.resources import Resources
 from bot.services.cases import service
 from bot.services.cases.context import describe, gather
 from bot.services.cases.data import CasesData
@@ -39,7 +40,7 @@ STATES = {
 
 
 def _data(ctx: Context) -> CasesData | None:
-    return ctx.runtime.resources.cases
+    return Resources.of(ctx.runtime.resources).cases
 
 
 def duration_text(ctx: Context, wait: timedelta) -> str:
@@ -177,7 +178,11 @@ class Question(Step):
             return None
         ctx.data["text"] = text
         found = await gather(
-            ctx.db, ctx.runtime.resources, ctx.person, ctx.data.get("from") or {}, ctx.now()
+            ctx.db,
+            Resources.of(ctx.runtime.resources),
+            ctx.person,
+            ctx.data.get("from") or {},
+            ctx.now(),
         )
         ctx.data["context"] = found
         return ctx.goto("share" if found else "phone")
@@ -186,7 +191,9 @@ class Question(Step):
 @cases.step("share")
 class Share(Step):
     async def show(self, ctx: Context) -> None:
-        lines = describe(ctx.data.get("context") or {}, ctx.runtime.resources, ctx.tr)
+        lines = describe(
+            ctx.data.get("context") or {}, Resources.of(ctx.runtime.resources), ctx.tr
+        )
         ctx.ask(
             ctx._("May I show the specialist what you already told me, so you need not repeat it?")
             + "\n\n"

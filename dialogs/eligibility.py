@@ -18,6 +18,7 @@ from typing import Any
 from bot.engine import Context, Dialog, Incoming, Kind, Link, Step
 from bot.engine.choices import Choices
 from bot.i18n import KYIV
+from bot.resources import Resources
 from bot.services.eligibility.answers import (
     MORE,
     button_payload,
@@ -48,7 +49,7 @@ MAX_NUMBER_BUTTONS_PER_ROW = 6
 
 
 def _data(ctx: Context) -> Eligibility | None:
-    return ctx.runtime.resources.eligibility
+    return Resources.of(ctx.runtime.resources).eligibility
 
 
 def _on(ctx: Context) -> dt.date:

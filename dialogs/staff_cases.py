@@ -15,6 +15,7 @@ from bot.delivery.worker import wake_after_commit
 from bot.engine import Context, Dialog, Incoming, Kind, Step
 from bot.engine.choices import Choices
 from bot.i18n import N_
+from bot.resources import Resources
 from bot.services.cases import service
 from bot.services.cases.context import describe
 from bot.services.cases.data import CasesData
@@ -52,7 +53,7 @@ def _case_id(ctx: Context) -> int:
 
 
 def _canned(ctx: Context) -> CasesData | None:
-    return ctx.runtime.resources.cases
+    return Resources.of(ctx.runtime.resources).cases
 
 
 def waited(ctx: Context, since: datetime) -> str:
@@ -133,7 +134,7 @@ class ShowCase(Step):
         ]
         if case.phone:
             lines.append(ctx._("Phone (shared with consent): {phone}", phone=case.phone))
-        shared = describe(case.context or {}, ctx.runtime.resources, ctx.tr)
+        shared = describe(case.context or {}, Resources.of(ctx.runtime.resources), ctx.tr)
         if shared:
             lines.append(ctx._("Shared by the person:"))
             lines.extend(shared)
@@ -314,7 +315,7 @@ class Statistics(Step):
         start = ctx.now() - timedelta(days=days) if isinstance(days, int) else None
         found = await collect(ctx.db, Period(start=start))
         ctx.ask(
-            render(found, ctx.runtime.resources, ctx.tr)[:3900],
+            render(found, Resources.of(ctx.runtime.resources), ctx.tr)[:3900],
             [
                 [
                     ctx.button(ctx._("7 days"), "p:7"),

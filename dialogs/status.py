@@ -12,6 +12,7 @@ from typing import TypedDict, cast
 
 from bot.engine import Button, Context, Dialog, Incoming, Kind, Step
 from bot.engine.choices import Choices
+from bot.resources import Resources
 from bot.services.status import follows
 from bot.services.status.lookup import (
     Guesser,
@@ -153,7 +154,7 @@ class Birth(Step):
             birth_date=birth_date,
             now=ctx.now(),
             default_locale=ctx.runtime.settings.default_locale,
-            registry=ctx.runtime.resources.registry,
+            registry=Resources.of(ctx.runtime.resources).registry,
         )
         if result.outcome is Outcome.FOUND:
             ctx.count("completed", "status")
@@ -368,7 +369,7 @@ class Followed(Step):
                 application,
                 now=ctx.now(),
                 default_locale=ctx.runtime.settings.default_locale,
-                registry=ctx.runtime.resources.registry,
+                registry=Resources.of(ctx.runtime.resources).registry,
             )
             return show_found(ctx, result)
         return ctx.invalid(ctx._("Please choose one of the buttons."))

@@ -113,9 +113,10 @@ def import_graph(root: Path = ROOT, packages: Iterable[str] = PACKAGES) -> dict[
     """module → the project modules it imports.
 
     `from package import name` is an import of the submodule `package.name` when
-    there is one, else of `package`; importing a submodule does not count as
-    importing its parent package (Python runs the parent's `__init__` first, but
-    that is not knowledge of it, and would make every package a cycle).
+    there is one, else of `package`. Importing a submodule also imports its parent
+    packages (Python runs their `__init__` first: `bot.engine.events` runs
+    `bot/engine/__init__.py`, which imports the whole engine), except the packages
+    the importing module itself lives in, which are already being imported.
     """
     known = {
         module_name(path, root): path
@@ -143,6 +144,11 @@ def import_graph(root: Path = ROOT, packages: Iterable[str] = PACKAGES) -> dict[
             for target in targets:
                 while target and target not in known:  # `import a.b.c` of a name in a.b
                     target = target.rpartition(".")[0]
+                parent = target.rpartition(".")[0]
+                while parent:
+                    if parent in known and not name.startswith(f"{parent}."):
+                        edges.add(parent)
+                    parent = parent.rpartition(".")[0]
                 if target and target != name:
                     edges.add(target)
         graph[name] = edges
@@ -442,6 +448,20 @@ def test_the_checker_finds_cycles_through_type_only_and_function_level_imports(
     (package / "d.py").write_text("from pkg import a\n")  # imports the cycle, not in it
     found = cycles(import_graph(tmp_path, ["pkg"]))
     assert found == [["pkg.a", "pkg.b", "pkg.c"]]
+
+
+def test_the_checker_sees_a_cycle_through_a_package_init(tmp_path: Path) -> None:
+    """`from eng.events import E` runs eng/__init__.py, which imports eng.core: if that
+    reaches back to the importer, importing the importer first fails at runtime."""
+    for folder in ("eng", "svc"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "eng/__init__.py").write_text("from eng.core import Core\n")
+    (tmp_path / "eng/core.py").write_text("from svc.data import Data\n")
+    (tmp_path / "eng/events.py").write_text("")
+    (tmp_path / "svc/__init__.py").write_text("")
+    (tmp_path / "svc/data.py").write_text("from eng.events import Event\n")
+    found = cycles(import_graph(tmp_path, ["eng", "svc"]))
+    assert found == [["eng", "eng.core", "svc.data"]]
 
 
 def test_the_allow_lists_name_real_imports() -> None:

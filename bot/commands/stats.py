@@ -54,5 +54,5 @@ async def stats(launch: Launch, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(found, ensure_ascii=False, indent=2))
     else:
-        print(render(found, app.runtime.resources, translator(settings.default_locale)))
+        print(render(found, app.resources, translator(settings.default_locale)))
     return 0

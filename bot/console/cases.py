@@ -40,7 +40,7 @@ STATES = {"open": N_("Waiting"), "taken": N_("Taken"), "closed": N_("Closed")}
 
 
 def _canned(request: web.Request) -> CasesData | None:
-    return console(request).app.runtime.resources.cases
+    return console(request).app.resources.cases
 
 
 async def _inbox_rows(request: web.Request, tr: Translator) -> list[dict[str, Any]]:
@@ -111,7 +111,7 @@ async def _case_view(request: web.Request, *, audit: bool) -> dict[str, Any]:
         "platform": person.platform.capitalize() if person else "—",
         "language": language,
         "waiting": duration(tr, (c.now() - case.created_at).total_seconds()),
-        "shared": describe(case.context or {}, c.app.runtime.resources, tr),
+        "shared": describe(case.context or {}, c.app.resources, tr),
         "history": [
             {
                 "citizen": m.author == service.CITIZEN,

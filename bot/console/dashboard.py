@@ -132,7 +132,7 @@ async def page(request: web.Request) -> web.Response:
         title=tr._("Dashboard"),
         first=first.isoformat(),
         last=last.isoformat(),
-        charts=charts(stats, c.app.runtime.resources, tr),
+        charts=charts(stats, c.app.resources, tr),
         cases=cases,
         first_answer=duration(tr, cases["median_first_answer_seconds"]),
         to_close=duration(tr, cases["median_close_seconds"]),

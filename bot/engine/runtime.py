@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.resources import Resources
 from bot.services.personal_data import PersonalData
 from bot.settings import Settings
 
@@ -19,8 +18,10 @@ def system_clock() -> datetime:
 class Runtime:
     settings: Settings
     clock: Callable[[], datetime] = system_clock
-    #: data loaded once at start (programmes, offices …) and the registry client
-    resources: Resources = field(default_factory=Resources)
+    #: data loaded once at start (programmes, offices …) and the registry client: a
+    #: `bot.resources.Resources`, read as `Resources.of(runtime.resources)`. The engine
+    #: does not name its type: it holds features' data, and features know the engine
+    resources: object = None
     #: what every feature keeps about a person ("My data", erasure), from the manifest
     personal_data: PersonalData = field(default_factory=PersonalData)
 

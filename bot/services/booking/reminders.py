@@ -29,6 +29,7 @@ from bot.engine.events import Button, Reply
 from bot.engine.globals import Global, open_payload
 from bot.engine.runtime import Runtime
 from bot.i18n import Translator, translator
+from bot.resources import Resources
 from bot.scheduler import current_app
 from bot.services.booking import texts
 from bot.services.booking.appointments import sweep
@@ -49,7 +50,7 @@ SWEEP_EVERY_SECONDS = 60
 
 
 def catalog_of(runtime: Runtime) -> OfficeCatalog:
-    return runtime.resources.offices
+    return Resources.of(runtime.resources).offices
 
 
 def job_id(appointment_id: int, hours: int) -> str:

@@ -1,12 +1,19 @@
-"""Background services that run beside the adapters: the scheduler, the outbox worker …
+"""Background services that run beside the adapters: the outbox worker, sweeps, pollers …
 
 `python -m bot run` and `python -m bot chat` both call `start_services` after
-building the app, so the terminal demo behaves like production. A feature
-registers a service:
+building the app, so the terminal demo behaves like production. The outbox
+worker is built explicitly (`build_worker`: its database, messengers, settings,
+metrics, clock and settle hooks as arguments). A feature registers any other
+service:
 
     @background_service
-    async def outbox_worker(app: App) -> Job | None:
-        return OutboxWorker(app).run   # a coroutine function to run until cancelled
+    async def booking_sweeps(app: App) -> Job | None:
+        return run   # a coroutine function to run until cancelled, or None
+
+Timed work is data in the database (outbox rows with a future `not_before`,
+an announcement's `scheduled_at`), so nothing here is persistent: APScheduler,
+with its default in-memory job store, only runs periodic sweeps that any
+number of processes may run at the same time (retention, expiring holds).
 """
 
 from __future__ import annotations
@@ -15,11 +22,14 @@ import asyncio
 import contextlib
 import importlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.scheduler import build_scheduler, set_current_app, watch_lag
+from bot.delivery.worker import OutboxWorker, SettleHook
+from bot.ports import Job
+from bot.scheduler import build_scheduler, watch_lag
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,18 +38,28 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[], Coroutine[Any, Any, None]]
+__all__ = [
+    "Job",
+    "Running",
+    "Service",
+    "background_service",
+    "build_worker",
+    "settle_hook",
+    "start_services",
+]
+
 Service = Callable[["App"], Coroutine[Any, Any, Job | None]]
 
 # Modules that register services; a feature adds its own here.
 SERVICE_MODULES: list[str] = [
-    "bot.delivery.worker",
     "bot.services.broadcast.service",
-    "bot.services.booking.reminders",
+    "bot.services.booking.jobs",
     "bot.services.status.poller",
     "bot.services.retention",
+    "bot.services.cases.notify",
 ]
 _SERVICES: list[Service] = []
+_SETTLE_HOOKS: list[SettleHook] = []
 
 
 def background_service(service: Service) -> Service:
@@ -47,10 +67,37 @@ def background_service(service: Service) -> Service:
     return service
 
 
+def settle_hook(hook: SettleHook) -> SettleHook:
+    """A feature's step in the worker's outcome transaction (announcements finish)."""
+    if hook not in _SETTLE_HOOKS:
+        _SETTLE_HOOKS.append(hook)
+    return hook
+
+
+def settle_hooks() -> list[SettleHook]:
+    for module in SERVICE_MODULES:
+        importlib.import_module(module)
+    return list(_SETTLE_HOOKS)
+
+
+def build_worker(app: App, *, hooks: Sequence[SettleHook] | None = None) -> OutboxWorker:
+    """The outbox worker of this process, from the app's parts (no lookup at run time)."""
+    return OutboxWorker(
+        app.db,
+        app.messengers,
+        app.settings,
+        app.metrics,
+        clock=app.runtime.now,
+        settle_hooks=settle_hooks() if hooks is None else hooks,
+        lease=timedelta(seconds=app.settings.outbox_lease_seconds),
+    )
+
+
 @dataclass
 class Running:
     scheduler: AsyncIOScheduler | None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    worker: OutboxWorker | None = None
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -59,19 +106,22 @@ class Running:
         if self.scheduler is not None and self.scheduler.running:
             with contextlib.suppress(Exception):
                 self.scheduler.shutdown(wait=False)
-        set_current_app(None)
 
 
-async def start_services(app: App, *, scheduler: bool = True) -> Running:
+async def start_services(
+    app: App, *, scheduler: bool = True, worker: OutboxWorker | None = None
+) -> Running:
+    """Start the outbox worker (`worker`, or one from `build_worker`) and every service."""
     for module in SERVICE_MODULES:
         importlib.import_module(module)
-    set_current_app(app)
     running = Running(scheduler=None)
     if scheduler:
-        running.scheduler = build_scheduler(app.settings.database_url)
+        running.scheduler = build_scheduler()
         running.scheduler.start()
         watch_lag(running.scheduler, app.metrics)
         app.scheduler = running.scheduler
+    running.worker = worker or build_worker(app)
+    running.tasks.append(asyncio.create_task(running.worker.run(), name="outbox_worker"))
     for service in _SERVICES:
         job = await service(app)
         if job is not None:

@@ -14,7 +14,7 @@ from bot.i18n import N_
 from bot.services.booking import appointments as booking
 from bot.services.booking import texts
 from bot.services.booking.appointments import Outcome
-from bot.services.booking.reminders import due_times, sync_after_commit
+from bot.services.booking.reminders import due_times
 from dialogs.booking_common import (
     answer_where,
     ask_location,
@@ -30,12 +30,6 @@ from dialogs.booking_common import (
 booking_dialog = Dialog("booking", entry_steps=("service", "mine"))
 
 CHOOSE = N_("Please choose one of the buttons.")
-
-
-def _after_commit_sync(ctx: Context, *ids: int | None) -> None:
-    wanted = [i for i in ids if i is not None]
-    if wanted:
-        ctx.after_commit(lambda: sync_after_commit(wanted))
 
 
 @booking_dialog.step("service")
@@ -358,7 +352,6 @@ def _after_confirm(ctx: Context, result: booking.Confirmation) -> None:
         ctx.data["appt"] = result.appointment.id
         ctx.data["moved"] = result.moved is not None
         ctx.data["old_code"] = result.moved.code if result.moved is not None else None
-        _after_commit_sync(ctx, result.appointment.id, result.moved.id if result.moved else None)
         return ctx.goto("done")
     if result.outcome is Outcome.EXPIRED:
         ctx.say(
@@ -586,6 +579,5 @@ class CancelAppointment(Step):
             ctx.db, catalog(ctx), ctx.data.get("appt", 0), ctx.person.id, ctx.now()
         )
         if cancelled is not None:
-            _after_commit_sync(ctx, cancelled.id)
             ctx.say(ctx._("Your appointment is cancelled. Thank you for letting us know."))
         return ctx.menu()

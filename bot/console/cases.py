@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from bot.console.pages import NavItem, register
 from bot.console.web import console, render, staff_session, tr_of, url
-from bot.delivery.worker import wake
 from bot.i18n import N_, Translator
 from bot.services.cases import service
 from bot.services.cases.context import describe
@@ -206,8 +205,6 @@ async def reply(request: web.Request) -> web.Response:
             default_locale=c.app.settings.default_locale,
             canned=canned,
         )
-    if answered is not None:
-        wake()
     raise _back(request, error=answered is None)
 
 
@@ -241,6 +238,4 @@ async def close(request: web.Request) -> web.Response:
             staff_ids=c.app.settings.staff_ids,
             default_locale=c.app.settings.default_locale,
         )
-    if done:
-        wake()
     raise _back(request, error=not done)

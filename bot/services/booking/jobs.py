@@ -1,0 +1,62 @@
+"""The booking feature's background work: reminders recomputed at start, holds expired.
+
+Reminders themselves need no job: they are outbox rows written with the
+booking (`reminders.plan`). At start every upcoming appointment's rows are
+recomputed (idempotent), and a sweep every `SWEEP_EVERY_SECONDS` lets
+unanswered holds and waiting-list offers go. Every process runs the sweep in its
+own in-memory scheduler; two sweeps at once are harmless (conditional UPDATEs).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.lifecycle import background_service
+from bot.ports import Clock
+from bot.services.booking import reminders
+from bot.services.booking.appointments import sweep
+from bot.services.booking.model import OfficeCatalog
+from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+SWEEP_JOB_ID = "booking:sweep"
+SWEEP_EVERY_SECONDS = 60
+
+
+async def sweep_holds(db: Database, catalog: OfficeCatalog, clock: Clock) -> int:
+    async with db.transaction() as session:
+        return await sweep(session, catalog, clock())
+
+
+async def recompute_reminders(
+    db: Database, catalog: OfficeCatalog, now: datetime, default_locale: str
+) -> int:
+    async with db.transaction() as session:
+        return await reminders.reconcile(session, catalog, now, default_locale=default_locale)
+
+
+@background_service
+async def booking_jobs(app: App) -> None:
+    catalog = reminders.catalog_of(app.runtime)
+    queued = await recompute_reminders(
+        app.db, catalog, app.runtime.now(), app.settings.default_locale
+    )
+    if queued:
+        log.info("booking: %d reminder(s) queued at start", queued)
+    if app.scheduler is not None:
+        app.scheduler.add_job(
+            sweep_holds,
+            trigger="interval",
+            seconds=SWEEP_EVERY_SECONDS,
+            args=[app.db, catalog, app.runtime.now],
+            id=SWEEP_JOB_ID,
+            name=SWEEP_JOB_ID,
+            replace_existing=True,
+        )
+    return None

@@ -300,3 +300,25 @@ async def sweep(app: App) -> int:
 
 async def tick(app: App) -> int:
     return await live.tick(app.db, app.messengers, app.settings, app.runtime.now())
+
+
+async def test_sending_now_wakes_the_worker_without_waiting_for_its_poll(
+    staff_app: App,
+) -> None:
+    """The dialog's commit wakes the worker: nobody calls wake, and no poll is due for a minute."""
+    await citizens(staff_app)
+    telegram, viber = FakePlatform("telegram"), FakePlatform("viber", max_batch=300)
+    staff_app.messengers.add(telegram)
+    staff_app.messengers.add(viber)
+    chat = await staff_chat(staff_app)
+    await compose(chat, "Текст", "Text")
+    await chat.presses("Everyone")
+    async with RunningWorker(staff_app, poll_seconds=60) as worker:
+        await worker.idle()  # looked once, found nothing: now it waits up to a minute
+        await chat.presses("Send now")
+
+        async def all_sent() -> bool:
+            return await remaining(staff_app, 1) == 0
+
+        await wait_until(all_sent, limit=10)
+    assert telegram.sends >= 5 and viber.sends >= 1

@@ -190,16 +190,40 @@ async def reconcile(
             select(Appointment).where(Appointment.state == BOOKED, Appointment.starts_at > now)
         )
     ).all()
-    queued = await plan(session, catalog, booked, now, default_locale=default_locale)
-    # Rows of appointments no longer booked (a change made by older code) go too.
-    standing = {a.id for a in booked}
+    wanted = {
+        a.id: {
+            dedupe_key(a.id, hours, a.starts_at)
+            for hours, _ in due_times(a.starts_at, now, booked_at=a.created_at)
+        }
+        for a in booked
+    }
     Q = OutboxMessage
-    rows = await session.execute(
-        select(Q.id, Q.dedupe_key).where(Q.kind == KIND, Q.state == "pending")
-    )
-    orphans = [i for i, key in rows if _appointment_of(key) not in standing]
-    if orphans:
+    # The reminder rows that can concern an upcoming appointment (sent ones too: those
+    # are done), in one read: pending ones, and any planned within the last day.
+    rows = (
         await session.execute(
-            delete(Q).where(Q.id.in_(orphans)).execution_options(synchronize_session=False)
+            select(Q.id, Q.dedupe_key, Q.state).where(
+                Q.kind == KIND,
+                or_(
+                    Q.state == "pending",
+                    Q.not_before > now - timedelta(hours=max(REMINDER_HOURS) + 1),
+                ),
+            )
+        )
+    ).all()
+    present = {key for _, key, _ in rows}
+    missing = [a for a in booked if not wanted[a.id] <= present]
+    queued = await plan(session, catalog, missing, now, default_locale=default_locale)
+    # Pending rows of appointments no longer booked, or of a time since changed, go.
+    stale = [
+        row_id
+        for row_id, key, state in rows
+        if state == "pending" and key not in wanted.get(_appointment_of(key) or 0, set())
+    ]
+    for start in range(0, len(stale), 1000):
+        await session.execute(
+            delete(Q)
+            .where(Q.id.in_(stale[start : start + 1000]), Q.state == "pending")
+            .execution_options(synchronize_session=False)
         )
     return queued

@@ -6,8 +6,8 @@ worker is built explicitly (`build_worker`: its database, messengers, settings,
 metrics, clock and settle hooks as arguments). A feature registers any other
 service:
 
-    @background_service
-    async def booking_sweeps(app: App) -> Job | None:
+    @background_service                   # bot/background.py
+    async def booking_sweeps(bg: Background) -> Job | None:
         return run   # a coroutine function to run until cancelled, or None
 
 Timed work is data in the database (outbox rows with a future `not_before`,
@@ -22,11 +22,19 @@ import asyncio
 import contextlib
 import importlib
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from bot.background import (
+    Background,
+    Service,
+    background_service,
+    registered_services,
+    registered_settle_hooks,
+    settle_hook,
+)
 from bot.delivery.worker import OutboxWorker, SettleHook
 from bot.ports import Job
 from bot.scheduler import build_scheduler, watch_lag
@@ -39,16 +47,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "Background",
     "Job",
     "Running",
     "Service",
+    "background_of",
     "background_service",
     "build_worker",
     "settle_hook",
     "start_services",
 ]
-
-Service = Callable[["App"], Coroutine[Any, Any, Job | None]]
 
 # Modules that register services; a feature adds its own here.
 SERVICE_MODULES: list[str] = [
@@ -58,26 +66,28 @@ SERVICE_MODULES: list[str] = [
     "bot.services.retention",
     "bot.services.cases.notify",
 ]
-_SERVICES: list[Service] = []
-_SETTLE_HOOKS: list[SettleHook] = []
 
 
-def background_service(service: Service) -> Service:
-    _SERVICES.append(service)
-    return service
-
-
-def settle_hook(hook: SettleHook) -> SettleHook:
-    """A feature's step in the worker's outcome transaction (announcements finish)."""
-    if hook not in _SETTLE_HOOKS:
-        _SETTLE_HOOKS.append(hook)
-    return hook
+def _import_features() -> None:
+    for module in SERVICE_MODULES:
+        importlib.import_module(module)
 
 
 def settle_hooks() -> list[SettleHook]:
-    for module in SERVICE_MODULES:
-        importlib.import_module(module)
-    return list(_SETTLE_HOOKS)
+    _import_features()
+    return registered_settle_hooks()
+
+
+def background_of(app: App, scheduler: AsyncIOScheduler | None = None) -> Background:
+    """The parts of `app` a background service may use."""
+    return Background(
+        db=app.db,
+        messengers=app.messengers,
+        settings=app.settings,
+        metrics=app.metrics,
+        runtime=app.runtime,
+        scheduler=scheduler,
+    )
 
 
 def build_worker(app: App, *, hooks: Sequence[SettleHook] | None = None) -> OutboxWorker:
@@ -112,8 +122,7 @@ async def start_services(
     app: App, *, scheduler: bool = True, worker: OutboxWorker | None = None
 ) -> Running:
     """Start the outbox worker (`worker`, or one from `build_worker`) and every service."""
-    for module in SERVICE_MODULES:
-        importlib.import_module(module)
+    _import_features()
     running = Running(scheduler=None)
     if scheduler:
         running.scheduler = build_scheduler()
@@ -122,8 +131,9 @@ async def start_services(
         app.scheduler = running.scheduler
     running.worker = worker or build_worker(app)
     running.tasks.append(asyncio.create_task(running.worker.run(), name="outbox_worker"))
-    for service in _SERVICES:
-        job = await service(app)
+    background = background_of(app, running.scheduler)
+    for service in registered_services():
+        job = await service(background)
         if job is not None:
             running.tasks.append(asyncio.create_task(job(), name=service.__name__))
     return running

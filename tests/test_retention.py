@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.lifecycle import background_of
 from bot.scheduler import build_scheduler
 from bot.services.retention import (
     JOB_ID,
@@ -85,10 +86,10 @@ async def test_the_daily_job_is_scheduled_and_erases(sqlite_app: App, clock: Clo
     await add_person(sqlite_app, "silent", NOW - timedelta(days=400))
     scheduler = build_scheduler()
     scheduler.start(paused=True)
-    sqlite_app.scheduler = scheduler
+    background = background_of(sqlite_app, scheduler)
     try:
-        await retention_schedule(sqlite_app)
-        await retention_schedule(sqlite_app)  # a restart of the services: still one job
+        await retention_schedule(background)
+        await retention_schedule(background)  # a restart of the services: still one job
         job = scheduler.get_job(JOB_ID)
         assert job is not None and "cron" in str(job.trigger)
         assert len(scheduler.get_jobs()) == 1

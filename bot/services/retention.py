@@ -10,7 +10,6 @@ idempotent: several processes may run it.
 
 from __future__ import annotations
 
-import calendar
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -18,18 +17,18 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.lifecycle import background_service
+from bot.background import Background, background_service
 from bot.ports import Clock
 from bot.services.cases.service import purge_closed_cases
 from bot.services.personal_data import erase_person
 from bot.services.privacy import RETENTION_MONTHS
+from bot.services.retention_calendar import months_before
 from storage.models import OutboxMessage
 from storage.models.status import Application, LookupFailure
 from storage.models.viber import ViberReceipt
 from storage.repositories import People, ProcessedEvents
 
 if TYPE_CHECKING:
-    from bot.app import App
     from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -67,13 +66,6 @@ RULES: dict[str, str] = {
     "console_links": "a day after it expired (at the next link issued); names staff only",
     "console_sessions": "a day after it ended or went idle (at the next sign-in); staff only",
 }
-
-
-def months_before(moment: datetime, months: int) -> datetime:
-    """The same day and time `months` earlier (31 March - 1 month = 28/29 February)."""
-    year, month_index = divmod(moment.year * 12 + moment.month - 1 - months, 12)
-    day = min(moment.day, calendar.monthrange(year, month_index + 1)[1])
-    return moment.replace(year=year, month=month_index + 1, day=day)
 
 
 async def apply_retention(session: AsyncSession, now: datetime, batch: int = BATCH) -> int:
@@ -127,16 +119,16 @@ async def retention_job(db: Database, clock: Clock, case_retention_months: int) 
 
 
 @background_service
-async def retention_schedule(app: App) -> None:
-    if app.scheduler is None:
+async def retention_schedule(bg: Background) -> None:
+    if bg.scheduler is None:
         return None
     # Every process runs it (in its own in-memory scheduler): a second run finds nothing.
-    app.scheduler.add_job(
+    bg.scheduler.add_job(
         retention_job,
         trigger="cron",
         hour=3,
         minute=40,
-        args=[app.db, app.runtime.now, app.settings.case_retention_months],
+        args=[bg.db, bg.clock, bg.settings.case_retention_months],
         id=JOB_ID,
         name=JOB_ID,
         replace_existing=True,

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from bot.lifecycle import background_service
+from bot.background import Background, background_service
 from bot.ports import Clock
 from bot.services.booking import reminders
 from bot.services.booking.appointments import sweep
 from bot.services.booking.model import OfficeCatalog
 from storage.db import Database
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +38,17 @@ async def recompute_reminders(
 
 
 @background_service
-async def booking_jobs(app: App) -> None:
-    catalog = reminders.catalog_of(app.runtime)
-    queued = await recompute_reminders(
-        app.db, catalog, app.runtime.now(), app.settings.default_locale
-    )
+async def booking_jobs(bg: Background) -> None:
+    catalog = reminders.catalog_of(bg.runtime)
+    queued = await recompute_reminders(bg.db, catalog, bg.clock(), bg.settings.default_locale)
     if queued:
         log.info("booking: %d reminder(s) queued at start", queued)
-    if app.scheduler is not None:
-        app.scheduler.add_job(
+    if bg.scheduler is not None:
+        bg.scheduler.add_job(
             sweep_holds,
             trigger="interval",
             seconds=SWEEP_EVERY_SECONDS,
-            args=[app.db, catalog, app.runtime.now],
+            args=[bg.db, catalog, bg.clock],
             id=SWEEP_JOB_ID,
             name=SWEEP_JOB_ID,
             replace_existing=True,

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.background import Background, Job, background_service, settle_hook
 from bot.delivery.worker import Settled
-from bot.lifecycle import Job, background_service, settle_hook
 from bot.ports import Clock
 from bot.services.broadcast import live
 from bot.services.broadcast.progress import finish_if_done
@@ -19,7 +19,6 @@ from bot.services.broadcast.schedule import release_due
 from storage.db import Database
 
 if TYPE_CHECKING:
-    from bot.app import App
     from bot.delivery import Messengers
     from bot.settings import Settings
 
@@ -63,5 +62,5 @@ def announcements_loop(
 
 
 @background_service
-async def announcements(app: App) -> Job | None:
-    return announcements_loop(app.db, app.messengers, app.settings, app.runtime.now)
+async def announcements(bg: Background) -> Job | None:
+    return announcements_loop(bg.db, bg.messengers, bg.settings, bg.clock)

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.background import Background, Job, background_service
 from bot.engine.events import Reply
 from bot.i18n import translator
-from bot.lifecycle import Job, background_service
 from bot.ports import Clock
 from bot.services.cases import service
 from storage.db import mark_enqueued
@@ -37,7 +37,6 @@ from storage.models.cases import CLOSED, Case, CaseMessage
 from storage.repositories import People, ProcessedEvents
 
 if TYPE_CHECKING:
-    from bot.app import App
     from bot.delivery import Messengers
     from bot.settings import Settings
     from storage.db import Database
@@ -189,21 +188,26 @@ class StaffPosts:
 
 
 @background_service
-async def staff_posts(app: App) -> Job | None:
-    if app.settings.staff_chat_id is None:
+async def staff_posts(bg: Background) -> Job | None:
+    if bg.settings.staff_chat_id is None:
         return None
-    return StaffPosts(app.db, app.messengers, app.settings, app.runtime.now).run
+    return StaffPosts(bg.db, bg.messengers, bg.settings, bg.clock).run
 
 
 async def answer_from_staff_chat(
-    app: App, *, update_id: str, post: str, user_id: str, text: str
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    *,
+    update_id: str,
+    post: str,
+    user_id: str,
+    text: str,
 ) -> str | None:
     """A reply in the staff group to a case post; returns what to tell the group, if anything."""
-    settings = app.settings
     staff = f"telegram:{user_id}"
-    now = app.runtime.now()
     text = service.clean_text(text)
-    async with app.db.transaction() as session:
+    async with db.transaction() as session:
         if not await ProcessedEvents(session).claim("telegram", update_id):
             return None  # redelivered: answered already
         case = await session.scalar(select(Case).where(Case.staff_post == post))

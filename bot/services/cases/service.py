@@ -460,7 +460,7 @@ register_section(Section("cases", describe))
 
 async def purge_closed_cases(session: AsyncSession, now: datetime, months: int) -> int:
     """Delete cases closed more than `months` ago, with their messages (CASE_RETENTION_MONTHS)."""
-    from bot.services.retention import months_before  # the one calendar rule for retention
+    from bot.services.retention_calendar import months_before  # one rule for all retention
 
     cutoff = months_before(now, months)
     ids = (

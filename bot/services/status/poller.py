@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from bot.lifecycle import Job, background_service
+from bot.background import Background, Job, background_service
 from bot.services.status.changes import apply_record, lock_applications
 from bot.services.status.numbers import ApplicationNumber
 from bot.services.status.registry import RegistryUnavailable, registry_for
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 POLL_EVERY_SECONDS = 300.0
 
 
-async def refresh_followed(app: App) -> int:
+async def refresh_followed(app: App | Background) -> int:
     """Ask the registry about every followed application; returns how many changed status."""
     client = registry_for(app.runtime)
     if client is None:
@@ -63,7 +63,7 @@ async def refresh_followed(app: App) -> int:
 
 
 @background_service
-async def registry_poller(app: App) -> Job | None:
+async def registry_poller(app: Background) -> Job | None:
     if not app.settings.registry_url:
         return None
 

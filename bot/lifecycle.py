@@ -128,7 +128,6 @@ async def start_services(
         running.scheduler = build_scheduler()
         running.scheduler.start()
         watch_lag(running.scheduler, app.metrics)
-        app.scheduler = running.scheduler
     running.worker = worker or build_worker(app)
     running.tasks.append(asyncio.create_task(running.worker.run(), name="outbox_worker"))
     background = background_of(app, running.scheduler)

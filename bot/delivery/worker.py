@@ -3,8 +3,10 @@
 One lane per platform that has a `Messenger` in this process (rows for other
 platforms stay pending for a process that has one). A lane repeatedly:
 
-1. **claims** a batch of due rows — ``pending`` with ``not_before`` reached,
-   or ``sending`` whose lease ran out because the process that held them died.
+1. **claims** a batch of due rows — ``pending`` with ``not_before`` reached
+   (a reminder waits in the queue until its moment), or ``sending`` whose lease
+   ran out because the process that held them died. A row past its
+   ``not_after`` is recorded as skipped (``expired``) instead of sent.
    On PostgreSQL the candidates are locked ``FOR UPDATE SKIP LOCKED``, so
    workers in several processes never take the same row; on SQLite every write
    transaction is exclusive (BEGIN IMMEDIATE) and the UPDATE repeats the "due"

@@ -127,10 +127,16 @@ class Database:
         if signal in self._signals:
             self._signals.remove(signal)
 
+    def wake_outbox(self) -> None:
+        """Tell the listening workers that committed rows wait. Sessions of this database
+        call it themselves; a commit path without a session (a raw connection) calls it
+        after committing outbox rows."""
+        for signal in list(self._signals):
+            signal.wake()
+
     def _after_commit(self, session: Session) -> None:
         if session.info.pop(ENQUEUED, False):
-            for signal in list(self._signals):
-                signal.wake()
+            self.wake_outbox()
 
     @staticmethod
     def _after_rollback(session: Session, previous: SessionTransaction) -> None:

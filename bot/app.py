@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot import cli
+from bot.background import Background
 from bot.commands import attendance, booking, broadcast, console, core, stats, status
 from bot.console import announcements as announcements_page
 from bot.console import appointments as appointments_page
@@ -25,7 +26,6 @@ from bot.console import cases as cases_page
 from bot.console import dashboard as dashboard_page
 from bot.console import statuses as statuses_page
 from bot.datafiles import DataProblems, Loader, load_all
-from bot.delivery.worker import outbox_worker
 from bot.engine import DialogRegistry, Engine, Runtime
 from bot.engine.runtime import system_clock
 from bot.metrics import Metrics
@@ -33,10 +33,12 @@ from bot.ports import Adapter, Job
 from bot.resources import RESOURCE_NAMES, Resources
 from bot.secret_key import ensure_secret_key
 from bot.services import demo_people, retention
-from bot.services.booking import appointments, reminders
+from bot.services.booking import appointments
 from bot.services.booking import demo as booking_demo
+from bot.services.booking import jobs as booking_jobs
 from bot.services.booking.loader import load_offices
 from bot.services.broadcast import service as broadcast_service
+from bot.services.cases import notify as cases_notify
 from bot.services.cases import service as cases_service
 from bot.services.cases.data import load_cases
 from bot.services.eligibility.loader import load_eligibility
@@ -68,13 +70,13 @@ log = logging.getLogger(__name__)
 __all__ = ["FEATURES", "App", "build_app", "load_resources", "main"]
 
 
-async def status_poller(app: App) -> Job | None:
+async def status_poller(bg: Background) -> Job | None:
     """Followed applications re-checked against the registry (only with REGISTRY_URL)."""
     return poller.registry_poller(
-        app.db,
-        app.resources.registry,
-        clock=app.runtime.now,
-        default_locale=app.settings.default_locale,
+        bg.db,
+        Resources.of(bg.runtime.resources).registry,
+        clock=bg.clock,
+        default_locale=bg.settings.default_locale,
     )
 
 
@@ -88,7 +90,7 @@ FEATURES: tuple[Feature, ...] = (
         "core",
         domain="core",
         dialogs=(menu, language, privacy_notice, contacts, about, mydata),
-        services=(outbox_worker, retention.retention_schedule),
+        services=(retention.retention_schedule,),
         commands=(core.migrate, core.chat, core.run, core.check_data, core.demo_data, stats.stats),
         seeders=(demo_people.seed_people,),
     ),
@@ -113,13 +115,8 @@ FEATURES: tuple[Feature, ...] = (
         domain="booking",
         dialogs=(booking_dialog, offices_dialog),
         loaders={"offices": load_offices},
-        services=(reminders.booking_jobs,),
-        personal_data=lambda resources: PersonalData.merge(
-            [
-                appointments.personal_data(resources.offices),
-                PersonalData(forgetters=(reminders.forget_reminders,)),
-            ]
-        ),
+        services=(booking_jobs.booking_jobs,),
+        personal_data=lambda resources: appointments.personal_data(resources.offices),
         commands=(booking.appointments, attendance.no_show),
         seeders=(booking_demo.booking_demo,),
         console_pages=(appointments_page.CONSOLE_PAGE,),
@@ -129,6 +126,7 @@ FEATURES: tuple[Feature, ...] = (
         domain="staff",
         dialogs=(announcements,),
         services=(broadcast_service.announcements,),
+        settle_hooks=(broadcast_service.finish_announcements,),
         commands=(broadcast.broadcast,),
         console_pages=(announcements_page.CONSOLE_PAGE,),
     ),
@@ -137,6 +135,7 @@ FEATURES: tuple[Feature, ...] = (
         domain="cases",
         dialogs=(cases, staff_cases),
         loaders={"cases": load_cases},
+        services=(cases_notify.staff_posts,),
         personal_data=lambda resources: cases_service.PERSONAL_DATA,
         console_pages=(cases_page.CONSOLE_PAGE,),
     ),

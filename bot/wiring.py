@@ -21,12 +21,14 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.background import Service
 from bot.console.pages import Page
 from bot.datafiles import Loader
 from bot.delivery.messenger import Messengers
+from bot.delivery.rows import SettleHook
 from bot.engine import Dialog, Engine, Runtime
 from bot.metrics import Metrics
-from bot.ports import Adapter, Job
+from bot.ports import Adapter
 from bot.resources import Resources
 from bot.services.personal_data import PersonalData
 from bot.settings import Settings
@@ -48,8 +50,6 @@ class App:
     adapters: tuple[Adapter[App], ...] = ()
     #: platforms this process can send through (filled by the adapters at start)
     messengers: Messengers = field(default_factory=Messengers)
-    #: the running APScheduler (set by `bot.lifecycle.start_services`)
-    scheduler: Any = None
     closers: list[Callable[[], object]] = field(default_factory=list)
 
     @property
@@ -62,13 +62,13 @@ class App:
         """Every feature's background services, in manifest order."""
         return [service for feature in self.features for service in feature.services]
 
+    @property
+    def settle_hooks(self) -> list[SettleHook]:
+        """Every feature's steps in the outbox worker's outcome transaction."""
+        return [hook for feature in self.features for hook in feature.settle_hooks]
+
     async def close(self) -> None:
         await self.db.dispose()
-
-
-#: A background service: given the running bot, the job to run beside the adapters (or
-#: None when its settings turn it off). `bot.lifecycle.start_services` starts them.
-Service = Callable[[App], Coroutine[Any, Any, Job | None]]
 
 
 class Seeder(Protocol):
@@ -141,7 +141,10 @@ class Feature:
     dialogs: Sequence[Dialog] = ()
     #: parts of DATA_DIR it reads, by the `Resources` field each one fills
     loaders: Mapping[str, Loader] = field(default_factory=dict)
+    #: background services, given the app's parts (`bot.background.Background`)
     services: Sequence[Service] = ()
+    #: its steps in the outbox worker's outcome transaction (announcements finish)
+    settle_hooks: Sequence[SettleHook] = ()
     commands: Sequence[Command] = ()
     seeders: Sequence[Seeder] = ()
     #: what it keeps about a person ("My data" sections, erasure helpers, region names),

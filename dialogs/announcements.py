@@ -11,11 +11,9 @@ from datetime import datetime, timedelta
 from babel.numbers import format_currency
 
 from bot.delivery.quiet import daytime_from
-from bot.delivery.worker import wake_after_commit
 from bot.engine import Context, Dialog, Incoming, Kind, Step
 from bot.engine.choices import Choices
 from bot.i18n import N_
-from bot.scheduler import current_app
 from bot.services.broadcast import (
     AnnouncementError,
     Audience,
@@ -32,7 +30,7 @@ from bot.services.broadcast import announcements as store
 from bot.services.broadcast.audience import regions
 from bot.services.broadcast.live import progress_text
 from bot.services.broadcast.message import MAX_TEXT, clean_text
-from bot.services.broadcast.schedule import parse_kyiv_time, schedule, too_far_ahead
+from bot.services.broadcast.schedule import parse_kyiv_time, too_far_ahead
 from bot.services.personal_data import region_name
 from dialogs.booking_common import catalog, sorted_oblasts
 
@@ -350,19 +348,8 @@ async def _create(ctx: Context, *, scheduled_at: datetime | None) -> None:
     ctx.data.clear()
     ctx.data["id"] = announcement.id
     if at is None:
-        ctx.after_commit(wake_after_commit)
         ctx.say(ctx._("Sending has started."))
     else:
-        announcement_id = announcement.id
-
-        async def store_job() -> None:
-            try:
-                app = current_app()
-            except RuntimeError:  # no services in this process: their start will pick it up
-                return
-            await schedule(app, announcement_id, at)
-
-        ctx.after_commit(store_job)
         ctx.say(ctx._("Scheduled for {when} (Kyiv time).", when=ctx.tr.datetime(at)))
     ctx.goto("progress")
 

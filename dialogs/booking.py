@@ -15,7 +15,7 @@ from bot.i18n import N_
 from bot.services.booking import appointments as booking
 from bot.services.booking import texts
 from bot.services.booking.appointments import Outcome
-from bot.services.booking.reminders import due_times, sync_after_commit
+from bot.services.booking.reminders import due_times
 from dialogs.booking_common import (
     answer_where,
     ask_location,
@@ -39,12 +39,6 @@ DAY = Choices("d")  # YYYYMMDD
 TIME = Choices("t")  # a UTC timestamp
 APPOINTMENT = Choices("a")
 WAITING = Choices("w")  # a waiting-list entry
-
-
-def _after_commit_sync(ctx: Context, *ids: int | None) -> None:
-    wanted = [i for i in ids if i is not None]
-    if wanted:
-        ctx.after_commit(lambda: sync_after_commit(wanted))
 
 
 @booking_dialog.step("service")
@@ -370,7 +364,6 @@ def _after_confirm(ctx: Context, result: booking.Confirmation) -> None:
         ctx.data["appt"] = result.appointment.id
         ctx.data["moved"] = result.moved is not None
         ctx.data["old_code"] = result.moved.code if result.moved is not None else None
-        _after_commit_sync(ctx, result.appointment.id, result.moved.id if result.moved else None)
         return ctx.goto("done")
     if result.outcome is Outcome.EXPIRED:
         ctx.say(
@@ -606,6 +599,5 @@ class CancelAppointment(Step):
             ctx.db, catalog(ctx), chosen(ctx).get("appt", 0), ctx.person.id, ctx.now()
         )
         if cancelled is not None:
-            _after_commit_sync(ctx, cancelled.id)
             ctx.say(ctx._("Your appointment is cancelled. Thank you for letting us know."))
         return ctx.menu()

@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from babel.dates import get_day_names
 
-from bot.delivery.worker import wake_after_commit
 from bot.engine import Context, Dialog, Incoming, Kind, Request, Step
 from bot.engine.choices import Choices
 from bot.i18n import N_
@@ -266,8 +265,7 @@ async def _open(ctx: Context, phone: str | None) -> None:
             phone=phone,
             context=ctx.data.get("context") if ctx.data.get("share") else None,
         )
-        await post_new_case(ctx, case)
-    ctx.after_commit(wake_after_commit)
+        await post_new_case(ctx.db, ctx.runtime.settings)
     data = _data(ctx)
     said = ctx._(
         "Your case number is {code}. A specialist will answer in this chat.", code=case.code
@@ -304,7 +302,6 @@ class Add(Step):
             staff_ids=ctx.runtime.settings.staff_ids,
             default_locale=ctx.runtime.settings.default_locale,
         )
-        ctx.after_commit(wake_after_commit)
         ctx.say(
             ctx._("Added to case {code}.", code=case.code)
             if added

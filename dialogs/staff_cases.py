@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.delivery.worker import wake_after_commit
 from bot.engine import Context, Dialog, Incoming, Kind, Step
 from bot.engine.choices import Choices
 from bot.i18n import N_
@@ -190,7 +189,6 @@ async def _send(ctx: Context, text: str, canned: str | None = None) -> None:
     if sent is None:
         ctx.say(ctx._("You do not hold this case any more; nothing was sent."))
     else:
-        ctx.after_commit(wake_after_commit)
         ctx.say(ctx._("Sent to the person."))
     ctx.goto("case")
 
@@ -296,7 +294,6 @@ class CloseCase(Step):
             default_locale=ctx.runtime.settings.default_locale,
         )
         if closed:
-            ctx.after_commit(wake_after_commit)
             ctx.say(ctx._("Closed. The person has been told."))
         else:
             ctx.say(ctx._("You do not hold this case any more; it was not closed."))

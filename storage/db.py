@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -18,6 +18,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, SessionTransaction
+
+if TYPE_CHECKING:
+    from bot.ports import OutboxSignal
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: the only folder made for an embedded database (the Docker volume, `make demo`);
@@ -74,19 +78,72 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 _writing: ContextVar[frozenset[int]] = ContextVar("poruch_sqlite_writing", default=frozenset())
 
 
+#: `Session.info` key set by whatever queued an outbox row in that session's transaction
+ENQUEUED = "poruch_outbox_enqueued"
+
+
+def mark_enqueued(session: AsyncSession | Session) -> None:
+    """This transaction queued outbox rows: wake the worker(s) once it commits."""
+    session.info[ENQUEUED] = True
+
+
 class Database:
-    """One engine, one session factory, and the transaction boundary."""
+    """One engine, one session factory, and the transaction boundary.
+
+    Every session it makes tells the outbox signals registered here (the
+    workers of this process) after a commit whose transaction queued outbox
+    rows (`mark_enqueued`): whoever enqueues needs no after-commit step of
+    its own, and no commit can forget it.
+    """
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._signals: list[OutboxSignal] = []
+
+        # One Session class per database, so its events reach this database's
+        # signals only (two apps in one test process must not wake each other).
+        class _Session(Session):
+            pass
+
+        event.listen(_Session, "after_commit", self._after_commit)
+        event.listen(_Session, "after_soft_rollback", self._after_rollback)
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=_Session
+        )
         # SQLite has one writer at a time and every transaction here writes (BEGIN
         # IMMEDIATE). Queueing this process's transactions on a fair asyncio lock
         # serves them in order at once; left to SQLite, waiters poll in growing
         # sleeps (the busy handler), which turns a short queue into long tails.
         # Other processes (a CLI import) still meet the busy timeout.
         self._writer = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+
+    def listen_outbox(self, signal: OutboxSignal) -> None:
+        """`signal.wake()` after every commit that queued outbox rows."""
+        if signal not in self._signals:
+            self._signals.append(signal)
+
+    def unlisten_outbox(self, signal: OutboxSignal) -> None:
+        if signal in self._signals:
+            self._signals.remove(signal)
+
+    def wake_outbox(self) -> None:
+        """Tell the listening workers that committed rows wait. Sessions of this database
+        call it themselves; a commit path without a session (a raw connection) calls it
+        after committing outbox rows."""
+        for signal in list(self._signals):
+            signal.wake()
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(ENQUEUED, False):
+            self.wake_outbox()
+
+    @staticmethod
+    def _after_rollback(session: Session, previous: SessionTransaction) -> None:
+        # The whole transaction rolled back: nothing was queued. (A savepoint's
+        # rollback leaves what the rest of the transaction queued.)
+        if previous.parent is None:
+            session.info.pop(ENQUEUED, None)
 
     @property
     def is_postgres(self) -> bool:

@@ -20,6 +20,7 @@ from bot.app import App
 from bot.delivery import DeliveryResult, Outcome
 from bot.delivery.worker import OutboxWorker
 from bot.engine.events import Reply
+from bot.lifecycle import build_worker
 from bot.services.broadcast import Audience, Draft, counts, create, reach
 from storage.models import OutboxMessage, Person
 from storage.models.broadcast import Announcement
@@ -195,7 +196,9 @@ class RunningWorker:
 
     def __init__(self, app: App, **options: object) -> None:
         options.setdefault("poll_seconds", 0.05)
-        self.worker = OutboxWorker(app, **options)  # type: ignore[arg-type]
+        self.worker = build_worker(app)
+        for name, value in options.items():  # poll_seconds, lease, batch_rows
+            setattr(self.worker, name, value)
         self.task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> OutboxWorker:

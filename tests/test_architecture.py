@@ -18,7 +18,7 @@ import bot.app
 from bot.console.pages import Page
 from bot.engine import Dialog
 from bot.resources import RESOURCE_NAMES
-from bot.services.booking import reminders
+from bot.services.booking import jobs as booking_jobs
 from bot.services.personal_data import PersonalData
 from bot.wiring import Command
 from handlers.conversation import Conversation
@@ -36,26 +36,7 @@ PACKAGES = ("bot", "dialogs", "handlers", "storage")
 
 #: core: services and dialogs reach the outbox worker and the scheduler through ports,
 #: not imports; background-service factories stop taking the App
-PENDING_CORE: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("bot/services/cases/notify.py", "bot.delivery.worker"),
-        ("bot/services/cases/notify.py", "bot.scheduler"),
-        ("bot/services/cases/notify.py", "bot.wiring"),
-        ("bot/services/booking/reminders.py", "bot.scheduler"),
-        ("bot/services/booking/reminders.py", "bot.wiring"),
-        ("bot/services/retention.py", "bot.scheduler"),
-        ("bot/services/retention.py", "bot.wiring"),
-        ("bot/services/broadcast/service.py", "bot.wiring"),
-        ("bot/services/broadcast/schedule.py", "bot.delivery.worker"),
-        ("bot/services/broadcast/schedule.py", "bot.scheduler"),
-        ("bot/services/broadcast/schedule.py", "bot.wiring"),
-        ("bot/services/broadcast/live.py", "bot.wiring"),
-        ("dialogs/announcements.py", "bot.delivery.worker"),
-        ("dialogs/announcements.py", "bot.scheduler"),
-        ("dialogs/cases.py", "bot.delivery.worker"),
-        ("dialogs/staff_cases.py", "bot.delivery.worker"),
-    }
-)
+PENDING_CORE: frozenset[tuple[str, str]] = frozenset()
 
 #: adapters: handlers reach people and receipts through the engine and ports, not storage
 PENDING_ADAPTERS: frozenset[tuple[str, str]] = frozenset()
@@ -392,7 +373,7 @@ async def test_a_feature_left_out_of_the_manifest_is_gone(sqlite_url: str, clock
     try:
         assert "booking" not in app.engine.dialogs and "offices" not in app.engine.dialogs
         assert "eligibility" in app.engine.dialogs
-        assert reminders.booking_jobs not in app.services and app.services
+        assert booking_jobs.booking_jobs not in app.services and app.services
         assert not app.runtime.resources.offices.offices
         assert [s.name for s in app.runtime.personal_data.sections] == ["status", "cases"]
         chat = Conversation(app.engine, user_id="1")

@@ -1,26 +1,28 @@
-"""Reminders through APScheduler's persistent job store, with a controlled clock.
+"""Reminders are outbox rows written with the booking, and sent by the worker when due.
 
-The scheduler is started paused, so nothing fires on its own: a test plays the
-part of the scheduler by advancing the clock and calling the stored job's
-function with its stored arguments.
+No scheduler is involved: booking, moving and cancelling change the rows in
+their own transaction, and the worker (with a controlled clock) sends a row
+once its `not_before` has come.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from bot.app import App, build_app
-from bot.scheduler import build_scheduler, set_current_app
 from bot.services.booking import appointments as booking
 from bot.services.booking import reminders
-from bot.services.booking.reminders import catalog_of, job_id, sync_reminders
+from bot.services.booking.jobs import recompute_reminders
+from bot.services.booking.reminders import catalog_of, due_times
 from storage.models import OutboxMessage
+from storage.models.booking import BOOKED, Appointment
+from storage.repositories import People
 from tests.booking_support import book, kyiv, make_people
+from tests.broadcast_support import FakePlatform, RunningWorker, wait_until
 from tests.conftest import Clock, make_settings
 
 OFFICE = "kyiv-cnap-obolon"  # demo data: Thursday 09:00–18:00, 20-minute slots
@@ -28,149 +30,133 @@ THU_10 = kyiv(2026, 11, 26, 10)
 FRI_10 = kyiv(2026, 11, 27, 10)
 
 
-async def start(url: str, clock: Clock) -> App:
-    """An App with a paused scheduler on `url`, as `run` would have after a (re)start."""
-    app = await build_app(make_settings(url), migrate=False, clock=clock)
-    scheduler = build_scheduler(url)
-    scheduler.start(paused=True)
-    app.scheduler = scheduler
-    set_current_app(app)
-    return app
-
-
-async def stop(app: App) -> None:
-    app.scheduler.shutdown(wait=False)
-    set_current_app(None)
+@pytest.fixture
+async def app(db_url: str, clock: Clock) -> AsyncIterator[App]:
+    app = await build_app(make_settings(db_url), migrate=False, clock=clock)
+    yield app
     await app.close()
 
 
-@pytest.fixture
-async def running(db_url: str, clock: Clock) -> AsyncIterator[App]:
-    app = await start(db_url, clock)
-    yield app
-    if app.scheduler.running:
-        await stop(app)
-
-
-def jobs(app: App) -> dict[str, Any]:
-    return {job.id: job for job in app.scheduler.get_jobs()}
-
-
-async def fire(app: App, job: Any) -> None:
-    await job.func(*job.args)
-
-
-async def outbox(app: App) -> list[OutboxMessage]:
+async def outbox(app: App, **where: object) -> list[OutboxMessage]:
     async with app.db.transaction() as session:
-        return list(
-            (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
-        )
+        statement = select(OutboxMessage).order_by(OutboxMessage.id)
+        for name, value in where.items():
+            statement = statement.where(getattr(OutboxMessage, name) == value)
+        return list((await session.scalars(statement)).all())
 
 
-async def test_reminders_survive_a_restart_and_are_sent_once(
-    running: App, db_url: str, clock: Clock
+async def planned(app: App) -> dict[str, object]:
+    """The pending reminder rows: dedupe key → when they are due."""
+    return {
+        row.dedupe_key: row.not_before
+        for row in await outbox(app, kind="reminder", state="pending")
+    }
+
+
+async def test_booking_moving_and_cancelling_write_the_reminder_rows(
+    app: App, clock: Clock
 ) -> None:
-    app = running
+    cat = catalog_of(app.runtime)
+    (person,) = await make_people(app.db, 1)
+    first = await book(app.db, cat, person, THU_10, clock(), office_id=OFFICE)
+    assert first.appointment is not None
+    thu = first.appointment.id
+    assert await planned(app) == {
+        f"reminder:{thu}:24:{THU_10.isoformat()}": THU_10 - timedelta(hours=24),
+        f"reminder:{thu}:2:{THU_10.isoformat()}": THU_10 - timedelta(hours=2),
+    }
+
+    moved = await book(app.db, cat, person, FRI_10, clock(), office_id=OFFICE, replaces_id=thu)
+    assert moved.appointment is not None and moved.moved is not None
+    fri = moved.appointment.id
+    assert await planned(app) == {
+        f"reminder:{fri}:24:{FRI_10.isoformat()}": FRI_10 - timedelta(hours=24),
+        f"reminder:{fri}:2:{FRI_10.isoformat()}": FRI_10 - timedelta(hours=2),
+    }, "the move took the old reminders away and planned the new ones"
+
+    async with app.db.transaction() as session:
+        assert await booking.cancel(session, cat, fri, person, clock()) is not None
+    assert await planned(app) == {}
+
+
+async def test_reminders_go_out_when_due_once_in_the_language_of_the_day(
+    app: App, clock: Clock
+) -> None:
     (person,) = await make_people(app.db, 1, locale="uk")
     result = await book(app.db, catalog_of(app.runtime), person, THU_10, clock(), office_id=OFFICE)
     assert result.appointment is not None
-    appointment_id = result.appointment.id
-    await sync_reminders(app, [appointment_id])
-    planned = jobs(app)
-    assert planned[job_id(appointment_id, 24)].next_run_time == THU_10 - timedelta(hours=24)
-    assert planned[job_id(appointment_id, 2)].next_run_time == THU_10 - timedelta(hours=2)
-
-    # Restart: a new process, a new App and scheduler on the same database.
-    await stop(app)
-    app = await start(db_url, clock)
-    try:
-        restored = jobs(app)
-        day_before, two_hours = (
-            restored[job_id(appointment_id, 24)],
-            restored[job_id(appointment_id, 2)],
-        )
+    telegram = FakePlatform("test")
+    app.messengers.add(telegram)
+    async with RunningWorker(app) as worker:
+        await worker.idle()
+        assert telegram.sends == 0, "nothing before its time"
 
         clock.current = THU_10 - timedelta(hours=24)
-        await fire(app, day_before)
-        await fire(app, day_before)  # fired twice (two processes): still one message
+        worker.wake()
+        await wait_until(lambda: telegram.sends == 1)
+        async with app.db.transaction() as session:
+            found = await People(session).get(person)
+            assert found is not None
+            found.locale = "en"  # switched language before the second reminder
         clock.current = THU_10 - timedelta(hours=2)
-        await fire(app, two_hours)
-
-        sent = await outbox(app)
-        assert [(m.kind, m.person_id) for m in sent] == [("reminder", person)] * 2
-        iso = THU_10.isoformat()
-        assert [m.dedupe_key for m in sent] == [
-            f"reminder:{appointment_id}:24:{iso}",
-            f"reminder:{appointment_id}:2:{iso}",
-        ]
-        assert "завтра" in sent[0].body[0]["title"]  # in the person's language
-        assert "2 години" in sent[1].body[0]["title"]
-        assert result.appointment.code in sent[0].body[0]["text"]
-        # The 2-hour reminder is not held back by the night rule.
-        assert sent[1].not_before == clock.current
-    finally:
-        await stop(app)
+        worker.wake()
+        await wait_until(lambda: telegram.sends == 2)
+        await worker.idle()
+    (first, second) = next(iter(telegram.received.values()))
+    assert "завтра" in first and result.appointment.code in first
+    assert "in 2 hours" in second
+    assert [row.state for row in await outbox(app, kind="reminder")] == ["sent", "sent"]
 
 
-async def test_cancelled_and_moved_appointments_get_no_reminder(
-    running: App, clock: Clock
-) -> None:
-    app = running
-    cat = catalog_of(app.runtime)
-    alice, bob = await make_people(app.db, 2)
-    cancelled = await book(app.db, cat, alice, THU_10, clock(), office_id=OFFICE)
-    first = await book(app.db, cat, bob, THU_10, clock(), office_id=OFFICE)
-    assert cancelled.appointment is not None and first.appointment is not None
-    await sync_reminders(app, [cancelled.appointment.id, first.appointment.id])
-    stale = {key: job for key, job in jobs(app).items()}
-    assert len(stale) == 4
-
-    async with app.db.transaction() as session:
-        await booking.cancel(session, cat, cancelled.appointment.id, alice, clock())
-    moved = await book(
-        app.db, cat, bob, FRI_10, clock(), office_id=OFFICE, replaces_id=first.appointment.id
-    )
-    assert moved.appointment is not None
-    await sync_reminders(
-        app, [cancelled.appointment.id, first.appointment.id, moved.appointment.id]
-    )
-
-    left = jobs(app)
-    assert set(left) == {job_id(moved.appointment.id, 24), job_id(moved.appointment.id, 2)}
-    # Even a job that fires anyway (removed too late, another process) sends nothing.
-    clock.current = THU_10 - timedelta(hours=2)
-    for job in stale.values():
-        await fire(app, job)
-    assert await outbox(app) == []
-    clock.current = FRI_10 - timedelta(hours=24)
-    await fire(app, left[job_id(moved.appointment.id, 24)])
-    assert [m.dedupe_key.split(":")[1] for m in await outbox(app)] == [str(moved.appointment.id)]
+async def test_a_reminder_after_the_appointment_began_is_not_sent(app: App, clock: Clock) -> None:
+    (person,) = await make_people(app.db, 1)
+    await book(app.db, catalog_of(app.runtime), person, THU_10, clock(), office_id=OFFICE)
+    telegram = FakePlatform("test")
+    app.messengers.add(telegram)
+    clock.current = THU_10 + timedelta(minutes=5)  # the bot was down over both moments
+    async with RunningWorker(app) as worker:
+        await worker.idle()
+    assert telegram.sends == 0
+    rows = await outbox(app, kind="reminder")
+    assert [(row.state, row.reason) for row in rows] == [("skipped", "expired")] * 2
 
 
-async def test_start_reconciles_jobs_with_appointments(running: App, clock: Clock) -> None:
-    app = running
+async def test_start_recomputes_reminders_from_the_appointments(app: App, clock: Clock) -> None:
+    """Appointments booked before reminders were rows (or by a process that had none)."""
     cat = catalog_of(app.runtime)
     (person,) = await make_people(app.db, 1)
-    # Booked while no scheduler ran (say the process died right after the commit).
-    soon = await book(app.db, cat, person, kyiv(2026, 11, 24, 15), clock(), office_id=OFFICE)
-    assert soon.appointment is not None
-    app.scheduler.add_job(
-        reminders.send_reminder, "date", run_date=THU_10, args=[999, 2, THU_10.isoformat()],
-        id=job_id(999, 2),
-    )  # fmt: skip
-    await reminders.booking_jobs(app)
-    planned = jobs(app)
-    # 15:00 today is less than 24 hours away: only the 2-hour reminder is still ahead.
-    assert job_id(soon.appointment.id, 2) in planned
-    assert job_id(soon.appointment.id, 24) not in planned
-    assert job_id(999, 2) not in planned  # nobody needs it
-    assert reminders.SWEEP_JOB_ID in planned
-    assert await reminders.reconcile(app) == 0  # idempotent
+    soon = kyiv(2026, 11, 24, 15)  # today: less than 24 hours away
+    async with app.db.transaction() as session:
+        session.add(
+            Appointment(
+                code="OLDJOB01",
+                person_id=person,
+                office_id=OFFICE,
+                service_id="idp",
+                starts_at=soon,
+                ends_at=soon + timedelta(minutes=20),
+                state=BOOKED,
+                created_at=clock() - timedelta(days=2),
+            )
+        )
+        session.add(  # a reminder nobody needs any more (its appointment is gone)
+            OutboxMessage(
+                person_id=person,
+                kind="reminder",
+                dedupe_key=f"reminder:999:2:{THU_10.isoformat()}",
+                body=[{"text": "x"}],
+                not_before=THU_10,
+            )
+        )
+    now, locale = clock(), app.settings.default_locale
+    assert await recompute_reminders(app.db, cat, now, locale) == 1
+    keys = list(await planned(app))
+    assert keys == [f"reminder:{keys and keys[0].split(':')[1]}:2:{soon.isoformat()}"]
+    assert await recompute_reminders(app.db, cat, now, locale) == 0, "idempotent"
+    assert len(await planned(app)) == 1
 
 
 def test_a_reminder_missed_while_the_bot_was_down_goes_late_not_never() -> None:
-    from bot.services.booking.reminders import due_times
-
     starts = THU_10
     booked = starts - timedelta(days=3)
     # Down over the 2-hour mark, back 20 minutes later: that one goes now.
@@ -187,3 +173,4 @@ def test_a_reminder_missed_while_the_bot_was_down_goes_late_not_never() -> None:
         (24, starts - timedelta(hours=24)),
         (2, starts - timedelta(hours=2)),
     ]
+    assert reminders.REMINDER_HOURS == (24, 2)

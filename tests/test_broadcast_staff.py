@@ -12,7 +12,7 @@ from bot.app import App, build_app
 from bot.delivery import DeliveryResult, Outcome
 from bot.engine.events import Reply
 from bot.services.broadcast import live
-from bot.services.broadcast.schedule import parse_kyiv_time, sweep
+from bot.services.broadcast.schedule import parse_kyiv_time, release_due
 from handlers.conversation import Conversation
 from storage.models import AuditEntry
 from storage.models.broadcast import Announcement
@@ -182,16 +182,16 @@ async def test_live_progress_is_one_message_edited_at_most_every_few_seconds(
     editable = EditablePlatform("telegram", clock)
     staff_app.messengers.add(editable)
     staff_app.messengers.add(FakePlatform("viber", max_batch=300))
-    assert await live.tick(staff_app) == 1
+    assert await tick(staff_app) == 1
     clock.advance(seconds=2)
-    assert await live.tick(staff_app) == 0, "too soon to edit again"
+    assert await tick(staff_app) == 0, "too soon to edit again"
     clock.advance(seconds=4)
-    assert await live.tick(staff_app) == 1
+    assert await tick(staff_app) == 1
     async with RunningWorker(staff_app):
         await wait_until(lambda: editable.sends >= 7)
         await wait_until(lambda: _done(staff_app))
-    assert await live.tick(staff_app) == 1  # the final numbers, at once
-    assert await live.tick(staff_app) == 0
+    assert await tick(staff_app) == 1  # the final numbers, at once
+    assert await tick(staff_app) == 0
     assert len(editable.editable) == 1
     assert [when for when, _ in editable.edits] == [
         datetime(2026, 11, 24, 10, 0, 6, tzinfo=UTC),
@@ -291,3 +291,34 @@ def test_kyiv_times_are_read_in_the_usual_ways() -> None:
     assert parse_kyiv_time("01.01 09:00", now) == parse_kyiv_time("01.01.2027 09:00", now)
     for text in ("31.02.2026 10:00", "завтра", "25.12.2026", "25.12.2026 25:00"):
         assert parse_kyiv_time(text, now) is None, text
+
+
+async def sweep(app: App) -> int:
+    """What the announcements service does every second: release what is due."""
+    return await release_due(app.db, app.runtime.now(), default_locale=app.settings.default_locale)
+
+
+async def tick(app: App) -> int:
+    return await live.tick(app.db, app.messengers, app.settings, app.runtime.now())
+
+
+async def test_sending_now_wakes_the_worker_without_waiting_for_its_poll(
+    staff_app: App,
+) -> None:
+    """The dialog's commit wakes the worker: nobody calls wake, and no poll is due for a minute."""
+    await citizens(staff_app)
+    telegram, viber = FakePlatform("telegram"), FakePlatform("viber", max_batch=300)
+    staff_app.messengers.add(telegram)
+    staff_app.messengers.add(viber)
+    chat = await staff_chat(staff_app)
+    await compose(chat, "Текст", "Text")
+    await chat.presses("Everyone")
+    async with RunningWorker(staff_app, poll_seconds=60) as worker:
+        await worker.idle()  # looked once, found nothing: now it waits up to a minute
+        await chat.presses("Send now")
+
+        async def all_sent() -> bool:
+            return await remaining(staff_app, 1) == 0
+
+        await wait_until(all_sent, limit=10)
+    assert telegram.sends >= 5 and viber.sends >= 1

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from bot.app import App, build_app
 from bot.engine.globals import open_payload
-from bot.scheduler import set_current_app
 from bot.services.cases import service
 from bot.services.retention import retention_job
 from storage.db import Database
@@ -194,10 +193,10 @@ async def test_an_answer_queued_while_the_bot_restarts_arrives_exactly_once(
         app = await build_app(settings, migrate=False, clock=clock)
         platform = FakePlatform("telegram")
         app.messengers.add(platform)
-        async with RunningWorker(app):
+        async with RunningWorker(app) as worker:
             if start == 0:
                 await wait_until(lambda p=platform: p.sends >= 1, limit=10)  # type: ignore[misc]
-            await asyncio.sleep(0.2)  # time for a duplicate to show up, were there one
+            await worker.idle()  # a duplicate would have been claimed and sent by now
         received = dict(platform.received)
         await app.close()
         if start == 0:
@@ -228,8 +227,9 @@ async def test_closed_cases_are_deleted_after_the_retention_period(
             person.last_seen_at = clock()  # still active: only the old case goes
             recent = await service.open_case(session, person, topic="other", text="r", now=clock())
             await service.close_by_citizen(session, recent, clock())
-        set_current_app(app)
-        await retention_job()
+        await retention_job(
+            app.db, clock, app.settings.case_retention_months, app.runtime.personal_data
+        )
         async with app.db.transaction() as session:
             left = set((await session.scalars(select(Case.id))).all())
             texts = set((await session.scalars(select(CaseMessage.text))).all())

@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 import bot.app
 from bot.app import App, build_app
-from bot.scheduler import set_current_app
 from bot.server import build_web_app
+from bot.services.cases.notify import StaffPosts
 from handlers.telegram import TELEGRAM_ADAPTER, TelegramAdapter, telegram
 from handlers.viber import viber_adapter
 from storage.models import OutboxMessage
@@ -244,7 +244,11 @@ async def test_new_cases_go_to_the_staff_group_and_a_reply_there_answers(
     db_url: str, clock: Clock
 ) -> None:
     async with both_messengers(db_url, clock, staff_chat_id=STAFF_GROUP) as world:
-        set_current_app(world.app)
+        app = world.app
+        # A poll too slow for this test: the case's commit must wake the service.
+        posts = StaffPosts(app.db, app.messengers, app.settings, clock, poll_seconds=60)
+        service = asyncio.create_task(posts.run())
+        await asyncio.sleep(0)  # it posts nothing now, then waits for a wake-up
         try:
             world.telegram.double.know_chat(
                 {"id": STAFF_GROUP, "type": "supergroup", "title": "Соцзахист: фахівці"}
@@ -278,7 +282,8 @@ async def test_new_cases_go_to_the_staff_group_and_a_reply_there_answers(
             assert (taken.assignee, taken.state) == (f"telegram:{TG_STAFF}", "taken")
             await assert_each_sent_once(world.app)
         finally:
-            set_current_app(None)
+            service.cancel()
+            await asyncio.gather(service, return_exceptions=True)
 
 
 async def the_case_posted(app: App) -> bool:

@@ -20,7 +20,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import update
 
 from bot.app import App, build_app
-from bot.services.booking.reminders import catalog_of, deliver_reminder
+from bot.services.booking.reminders import catalog_of
 from bot.services.status import follows
 from handlers.demo_delivery import TerminalMessenger
 from handlers.telegram.messenger import TelegramMessenger
@@ -170,16 +170,8 @@ async def test_booking_reminder_is_sent_in_the_language_chosen_since(
     catalog = catalog_of(sqlite_app.runtime)
     result = await book(sqlite_app.db, catalog, person_id, THU_10, clock(), office_id=OFFICE)
     assert result.appointment is not None
-    clock.current = THU_10 - timedelta(hours=2)
-    async with sqlite_app.db.transaction() as session:
-        assert await deliver_reminder(
-            session,
-            catalog,
-            appointment_id=result.appointment.id,
-            hours=2,
-            starts_at_iso=THU_10.isoformat(),
-            now=clock(),
-        )
+    # Booking queued the reminders in Ukrainian (and every other language).
+    clock.current = THU_10 - timedelta(hours=2)  # the day-ahead one is long past: skipped
     await _switch_to_english(sqlite_app, person_id)
     platform = await _deliver_all(sqlite_app)
     (text,) = next(iter(platform.received.values()))

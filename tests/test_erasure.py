@@ -1,10 +1,10 @@
-"""After "Delete my data" nothing in any table, nor in the job store, links to the person.
+"""After "Delete my data" nothing in any table links to the person.
 
-The person writes on Viber, books a visit (reminder jobs are scheduled) and gets
-messages whose delivery Viber confirms. Then every table of the database — and
-the scheduler's job store — is dumped and searched for anything that could name
-them: their Viber id, a hash of it that needs no secret, their booking code,
-their internal number in a person column, their appointments' numbers.
+The person writes on Viber, books a visit (its reminders wait in the outbox)
+and gets messages whose delivery Viber confirms. Then every table of the
+database is dumped and searched for anything that could name them: their Viber
+id, a hash of it that needs no secret, their booking code, their internal
+number in a person column, their appointments' numbers, their pending reminders.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.app import App
-from bot.scheduler import JOBS_TABLE, build_scheduler, set_current_app, sync_url
 from bot.services import retention
-from bot.services.booking.reminders import catalog_of, sync_reminders
+from bot.services.booking.reminders import catalog_of
 from bot.services.personal_data import erase_person
 from storage.db import Database
 from storage.models import Base
@@ -56,48 +55,41 @@ async def dump(db: Database) -> dict[str, list[dict[str, Any]]]:
 async def test_nothing_links_to_an_erased_person(db_url: str, clock: Clock) -> None:
     async with viber_world(db_url, clock) as world:
         app: App = world.app
-        scheduler = build_scheduler(db_url)
-        scheduler.start(paused=True)
-        app.scheduler = scheduler
-        set_current_app(app)
-        try:
-            person = world.person(VIBER_ID, "en")
-            await onboard(person)
-            stored = await world.stored_person(VIBER_ID)
-            assert stored is not None
-            booked = await book(
-                app.db, catalog_of(app.runtime), stored.id, THU_10, clock(), office_id=OFFICE
+        person = world.person(VIBER_ID, "en")
+        await onboard(person)
+        stored = await world.stored_person(VIBER_ID)
+        assert stored is not None
+        booked = await book(
+            app.db, catalog_of(app.runtime), stored.id, THU_10, clock(), office_id=OFFICE
+        )
+        assert booked.appointment is not None
+        appointment = booked.appointment
+        reminder = f"reminder:{appointment.id}:"
+        assert any(
+            str(row["dedupe_key"]).startswith(reminder) and row["state"] == "pending"
+            for row in (await dump(app.db))["outbox"]
+        ), "booking queued its reminders"
+        for event, token in (("delivered", 9001), ("seen", 9001), ("failed", 9002)):
+            status, _ = await world.viber.callback(
+                {
+                    "event": event,
+                    "timestamp": 1764000000000,
+                    "message_token": token,
+                    "user_id": VIBER_ID,
+                    "desc": "x",
+                }
             )
-            assert booked.appointment is not None
-            appointment = booked.appointment
-            await sync_reminders(app, [appointment.id])
-            assert any(
-                job.id.startswith(f"reminder:{appointment.id}:") for job in scheduler.get_jobs()
-            )
-            for event, token in (("delivered", 9001), ("seen", 9001), ("failed", 9002)):
-                status, _ = await world.viber.callback(
-                    {
-                        "event": event,
-                        "timestamp": 1764000000000,
-                        "message_token": token,
-                        "user_id": VIBER_ID,
-                        "desc": "x",
-                    }
-                )
-                assert status == 200
-            before = await dump(app.db)
-            assert before["viber_receipts"], "the receipts were recorded"
+            assert status == 200
+        before = await dump(app.db)
+        assert before["viber_receipts"], "the receipts were recorded"
 
-            async with app.db.transaction() as session:
-                found = await People(session).find("viber", VIBER_ID)
-                assert found is not None
-                await erase_person(session, found, app.runtime.personal_data)
+        async with app.db.transaction() as session:
+            found = await People(session).find("viber", VIBER_ID)
+            assert found is not None
+            await erase_person(session, found, app.runtime.personal_data)
 
-            after = await dump(app.db)
-            jobs = [(job.id, job.args) for job in scheduler.get_jobs()]
-        finally:
-            scheduler.shutdown(wait=False)
-            set_current_app(None)
+        after = await dump(app.db)
+    assert not any(str(row["dedupe_key"]).startswith(reminder) for row in after["outbox"])
 
     needles = {VIBER_ID, OLD_FIXED_KEY, appointment.code}
     for table, table_rows in after.items():
@@ -111,20 +103,6 @@ async def test_nothing_links_to_an_erased_person(db_url: str, clock: Clock) -> N
                 if column.endswith("appointment_id"):
                     assert value != appointment.id, (table, column)
     assert after["viber_receipts"], "receipts stay for the report, keyed so they name nobody"
-    for job_id, args in jobs:
-        assert not job_id.startswith(f"reminder:{appointment.id}:"), job_id
-        assert appointment.id not in list(args or []), job_id
-    # The job store's own table, read raw (on SQLite it is a file of its own).
-    jobs_url = sync_url(db_url)
-    if jobs_url.startswith("sqlite"):
-        store = Database(jobs_url.replace("sqlite://", "sqlite+aiosqlite://", 1))
-        try:
-            job_rows = (await dump(store))[JOBS_TABLE]
-        finally:
-            await store.dispose()
-    else:
-        job_rows = after[JOBS_TABLE]
-    assert not any(str(row["id"]).startswith(f"reminder:{appointment.id}:") for row in job_rows)
 
 
 def test_every_table_has_a_retention_rule() -> None:

@@ -26,3 +26,20 @@ def test_downgrade_to_nothing_and_up_again(tmp_path: Path) -> None:
     upgrade(url)
     tables = set(inspect(create_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")).get_table_names())
     assert {"people", "outbox", "appointments"} <= tables
+
+
+def test_the_old_job_store_table_goes(tmp_path: Path) -> None:
+    """Reminders and releases are data now: APScheduler's table (PostgreSQL kept it in the
+    bot's database) is dropped; its reminders are recomputed at start."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'j.sqlite3'}"
+    command.upgrade(alembic_config(url), "0009_console")
+    sync = create_engine(f"sqlite:///{tmp_path / 'j.sqlite3'}")
+    with sync.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE apscheduler_jobs (id VARCHAR(191) PRIMARY KEY, "
+            "next_run_time FLOAT, job_state BLOB NOT NULL)"
+        )
+    upgrade(url)
+    found = inspect(sync)
+    assert "apscheduler_jobs" not in found.get_table_names()
+    assert "not_after" in {c["name"] for c in found.get_columns("outbox")}

@@ -13,8 +13,9 @@ from sqlalchemy import update
 from bot.app import App, build_app
 from bot.delivery import DeliveryResult, Outcome, enqueue
 from bot.delivery.ratelimit import SlidingWindowLimiter
-from bot.delivery.worker import LEASE, MAX_ATTEMPTS, OutboxWorker, results_counter, wake
+from bot.delivery.worker import LEASE, MAX_ATTEMPTS, results_counter
 from bot.engine.events import Reply
+from bot.lifecycle import build_worker
 from bot.services.broadcast import cancel
 from storage.models import Person
 from tests.broadcast_support import (
@@ -115,16 +116,16 @@ async def test_rows_of_a_process_that_died_after_claiming_are_reclaimed_after_th
     app = await apps(clock)
     await add_people(app, 20)
     announcement_id = await announce(app)
-    crashed = OutboxWorker(app)
+    crashed = build_worker(app)
     claimed = await crashed.claim("telegram", 20)  # …and the process dies holding them
     assert len(claimed) == 20
 
     telegram = with_platform(app, FakePlatform("telegram"))
-    async with RunningWorker(app):
-        await asyncio.sleep(0.3)
+    async with RunningWorker(app) as worker:
+        await worker.idle()
         assert telegram.sends == 0, "a live lease must not be taken over"
         clock.advance(seconds=LEASE.total_seconds() + 1)
-        wake()
+        worker.wake()
         await wait_until(lambda: _not(remaining(app, announcement_id)))
     assert telegram.sends == 20
 
@@ -213,13 +214,13 @@ async def test_transient_errors_back_off_then_fail_with_the_reason(
             not_before=clock(),
         )
 
-    async with RunningWorker(app):
+    async with RunningWorker(app) as worker:
         for attempt in range(1, MAX_ATTEMPTS):
             await wait_until(lambda a=attempt: _attempts_are(app, a))
             (row,) = await outbox_rows(app)
             assert row.state == "pending" and row.not_before > clock(), "backs off"
             clock.advance(hours=1)
-            wake()
+            worker.wake()
         await wait_until(lambda: _state_is(app, "failed"))
     (row,) = await outbox_rows(app)
     assert (row.attempts, row.reason) == (MAX_ATTEMPTS, "telegram:502")
@@ -301,9 +302,9 @@ async def test_rows_for_a_platform_without_a_messenger_wait_for_one(apps: AppFac
     await add_people(app, 2, platform="viber", first=50)
     announcement_id = await announce(app)
     telegram = with_platform(app, FakePlatform("telegram"))
-    async with RunningWorker(app):
+    async with RunningWorker(app) as worker:
         await wait_until(lambda: telegram.sends == 2)
-        await asyncio.sleep(0.2)
+        await worker.idle()
     rows = await outbox_rows(app, state="pending")
     assert len(rows) == 2 and await remaining(app, announcement_id) == 2
 

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.scheduler import build_scheduler, set_current_app
+from bot.lifecycle import background_of
+from bot.scheduler import build_scheduler
 from bot.services.retention import (
     JOB_ID,
     apply_retention,
     months_before,
-    retention_job,
     retention_schedule,
 )
 from storage.models import DialogStateRow, ProcessedEvent
@@ -84,19 +84,17 @@ async def test_retention_works_in_batches(app: App) -> None:
 async def test_the_daily_job_is_scheduled_and_erases(sqlite_app: App, clock: Clock) -> None:
     clock.current = NOW
     await add_person(sqlite_app, "silent", NOW - timedelta(days=400))
-    scheduler = build_scheduler(sqlite_app.settings.database_url)
+    scheduler = build_scheduler()
     scheduler.start(paused=True)
-    sqlite_app.scheduler = scheduler
-    set_current_app(sqlite_app)
+    background = background_of(sqlite_app, scheduler)
     try:
-        await retention_schedule(sqlite_app)
-        await retention_schedule(sqlite_app)  # every process at start: still one job
+        await retention_schedule(background)
+        await retention_schedule(background)  # a restart of the services: still one job
         job = scheduler.get_job(JOB_ID)
         assert job is not None and "cron" in str(job.trigger)
         assert len(scheduler.get_jobs()) == 1
-        await retention_job()
+        await job.func(*job.args)  # what the scheduler runs at 03:40
     finally:
         scheduler.shutdown(wait=False)
-        set_current_app(None)
     async with sqlite_app.db.transaction() as session:
         assert await People(session).count() == 0

@@ -15,8 +15,8 @@ from tqdm import tqdm
 
 from bot.cli import CommandError
 from bot.delivery.quiet import KYIV
-from bot.delivery.worker import OutboxWorker
 from bot.i18n import translator
+from bot.lifecycle import build_worker
 from bot.services.broadcast import (
     AnnouncementError,
     Audience,
@@ -27,7 +27,7 @@ from bot.services.broadcast import (
     reach,
 )
 from bot.services.broadcast.progress import report_text
-from bot.services.broadcast.schedule import schedule, too_far_ahead
+from bot.services.broadcast.schedule import too_far_ahead
 from bot.settings import Settings
 from bot.wiring import App, Launch, command
 from handlers.demo_delivery import add_demo_messengers
@@ -133,7 +133,7 @@ async def queue_and_follow(
     if draft.single_language:
         print(f"note: only the {draft.single_language} text was given: everyone gets it", file=err)
     if at is not None:
-        await schedule(app, announcement.id, at)
+        # The row is the plan: whichever `python -m bot run` process sweeps releases it.
         print(f"scheduled for {at.astimezone(KYIV):%Y-%m-%d %H:%M} Kyiv time", file=err)
         return 0
     return await follow(app, announcement.id, out, err)
@@ -168,7 +168,7 @@ async def follow(app: App, announcement_id: int, out: TextIO, err: TextIO) -> in
     if not await _someone_else_sends(app, announcement_id):
         web_app = await attach_messengers(app)
         if app.messengers:
-            worker_task = asyncio.create_task(OutboxWorker(app).run())
+            worker_task = asyncio.create_task(build_worker(app).run())
     try:
         await _watch(app, announcement_id, err)
     finally:

@@ -13,7 +13,6 @@ from babel.numbers import format_currency
 
 from bot.console.pages import NavItem, Page
 from bot.console.web import console, render, staff_session, tr_of, url
-from bot.delivery.worker import wake
 from bot.i18n import N_, Translator
 from bot.services.broadcast import (
     AnnouncementError,
@@ -30,7 +29,7 @@ from bot.services.broadcast import (
 from bot.services.broadcast import announcements as store
 from bot.services.broadcast.audience import regions
 from bot.services.broadcast.message import MAX_TEXT
-from bot.services.broadcast.schedule import parse_kyiv_time, schedule
+from bot.services.broadcast.schedule import parse_kyiv_time
 
 routes = web.RouteTableDef()
 PATH = "/announcements"
@@ -243,10 +242,6 @@ async def send(request: web.Request) -> web.Response:
             reach=estimate,
             scheduled_at=at,
         )
-    if at is not None:
-        await schedule(c.app, announcement.id, at)
-    else:
-        wake()
     raise web.HTTPSeeOther(url(request, f"{PATH}/{announcement.id}"))
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from bot.console.pages import NavItem, Page
 from bot.console.web import console, render, staff_session, tr_of, url
-from bot.delivery.worker import wake
 from bot.i18n import N_, Translator
 from bot.services.cases import service
 from bot.services.cases.context import describe
@@ -205,8 +204,6 @@ async def reply(request: web.Request) -> web.Response:
             default_locale=c.app.settings.default_locale,
             canned=canned,
         )
-    if answered is not None:
-        wake()
     raise _back(request, error=answered is None)
 
 
@@ -240,6 +237,4 @@ async def close(request: web.Request) -> web.Response:
             staff_ids=c.app.settings.staff_ids,
             default_locale=c.app.settings.default_locale,
         )
-    if done:
-        wake()
     raise _back(request, error=not done)

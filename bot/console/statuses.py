@@ -17,7 +17,6 @@ from aiohttp.web_request import FileField
 from bot.console.pages import NavItem, Page
 from bot.console.web import console, render, staff_session, tr_of
 from bot.delivery.quiet import KYIV
-from bot.delivery.worker import wake
 from bot.i18n import N_
 from bot.services.status.changes import Effect
 from bot.services.status.importer import (
@@ -149,6 +148,4 @@ async def confirm(request: web.Request) -> web.Response:
             notices=report.notices,
             **{str(effect): n for effect, n in report.counts.items()},
         )
-    if report.notices:
-        wake()
     return _page(request, report=report, done=True)

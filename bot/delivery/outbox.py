@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.quiet import daytime_from
 from bot.engine.events import Button, Link, Reply, Request
 from bot.i18n import LANGUAGES, Translator, translator
+from storage.db import mark_enqueued
 from storage.models import OutboxMessage
 
 #: a message rendered for one language
@@ -90,13 +91,18 @@ async def enqueue(
     quiet_hours: bool = False,
     announcement_id: int | None = None,
     translations: Render | None = None,
+    not_after: datetime | None = None,
 ) -> bool:
     """Queue `replies` for the person; False when `dedupe_key` was already queued.
 
     Render the replies in the person's language before calling, and pass the
     function that rendered them as `translations`: the message then goes out in
     the language the person uses at sending time. With `quiet_hours`, a message
-    due at night waits for 08:00 Europe/Kyiv.
+    due at night waits for 08:00 Europe/Kyiv. A `not_before` in the future makes
+    it timed work (a reminder): the worker leaves it until then, and skips it
+    as expired once `not_after` has passed. After the
+    transaction commits, the worker(s) of this process are woken: the caller
+    does nothing more.
     """
     due = daytime_from(not_before) if quiet_hours else not_before
     values = {
@@ -108,6 +114,7 @@ async def enqueue(
         "state": "pending",
         "attempts": 0,
         "not_before": due,
+        "not_after": not_after,
         "reason": "",
         "created_at": not_before,
     }
@@ -120,4 +127,7 @@ async def enqueue(
         .returning(OutboxMessage.id)
     )
     result = await session.execute(statement)
-    return result.scalar_one_or_none() is not None
+    if result.scalar_one_or_none() is None:
+        return False
+    mark_enqueued(session)  # the commit wakes this process's worker(s)
+    return True

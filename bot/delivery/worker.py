@@ -3,8 +3,10 @@
 One lane per platform that has a `Messenger` in this process (rows for other
 platforms stay pending for a process that has one). A lane repeatedly:
 
-1. **claims** a batch of due rows — ``pending`` with ``not_before`` reached,
-   or ``sending`` whose lease ran out because the process that held them died.
+1. **claims** a batch of due rows — ``pending`` with ``not_before`` reached
+   (a reminder waits in the queue until its moment), or ``sending`` whose lease
+   ran out because the process that held them died. A row past its
+   ``not_after`` is recorded as skipped (``expired``) instead of sent.
    On PostgreSQL the candidates are locked ``FOR UPDATE SKIP LOCKED``, so
    workers in several processes never take the same row; on SQLite every write
    transaction is exclusive (BEGIN IMMEDIATE) and the UPDATE repeats the "due"
@@ -41,26 +43,26 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from prometheus_client import Counter
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.delivery.messenger import DeliveryResult, Messenger, Outcome
-from bot.delivery.outbox import body_for, reply_from_json
+from bot.delivery.messenger import DeliveryResult, Messenger, Messengers, Outcome
+from bot.delivery.outbox import body_for
 from bot.delivery.ratelimit import SlidingWindowLimiter
-from bot.engine.events import Reply
+from bot.delivery.rows import Claimed, Settled, SettleHook
 from bot.metrics import Metrics
-from bot.ports import Job
+from bot.ports import Clock
+from storage.db import Database
 from storage.models import OutboxMessage, Person, UTCDateTime
 from storage.models.broadcast import Announcement
 from storage.repositories import People
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from bot.wiring import App
 
 log = logging.getLogger(__name__)
 
@@ -91,43 +93,11 @@ def backoff(attempt: int) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class Claimed:
-    id: int
-    person_id: int
-    platform: str
-    user_id: str
-    kind: str
-    body: list[dict[str, Any]]
-    announcement_id: int | None
-    attempts: int
-    wants_announcements: bool
-    reachable: bool
-
-    @property
-    def replies(self) -> list[Reply]:
-        return [reply_from_json(item) for item in self.body]
-
-
-@dataclass(frozen=True, slots=True)
 class Unit:
     """One platform call: one row, or many identical rows for `deliver_many`."""
 
     rows: list[Claimed]
     grouped: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Settled:
-    """What becomes of a claimed row; written in bulk by `_flush`."""
-
-    row: Claimed
-    state: str  # pending (retry) | sent | blocked | failed | skipped | cancelled
-    result: str  # the metrics label
-    attempts: int
-    reason: str = ""
-    sent_at: datetime | None = None
-    retry_at: datetime | None = None
-    ref: str = ""  # the platform's message id, for receipts (Viber)
 
 
 def settle(row: Claimed, result: DeliveryResult, now: datetime) -> Settled:
@@ -173,18 +143,8 @@ def results_counter(metrics: Metrics) -> Counter:
     return _counters[metrics]
 
 
-_workers: set[OutboxWorker] = set()
-
-
-def wake() -> None:
-    """Rows were just committed: every worker in this process looks now, not at its next poll."""
-    for worker in list(_workers):
-        worker.wake()
-
-
-async def wake_after_commit() -> None:
-    """For `ctx.after_commit(wake_after_commit)` once a dialog has enqueued something."""
-    wake()
+#: Called inside the transaction that records a batch of outcomes, with that batch and
+#: the time: a feature keeps its own records in step (announcements finish and report).
 
 
 @dataclass
@@ -194,18 +154,36 @@ class _Lane:
     event: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: dict[asyncio.Task[None], Unit] = field(default_factory=dict)
     delivering: set[asyncio.Task[None]] = field(default_factory=set)
+    quiet_pass: int = -1  # see `OutboxWorker.idle`
 
 
 class OutboxWorker:
+    """Drains the outbox of one database through the messengers of this process.
+
+    Everything it needs is passed in, so the composition root (or a test)
+    builds it explicitly; it imports no feature. While it runs it listens on
+    the database for commits that queued rows (`Database.listen_outbox`).
+    """
+
     def __init__(
         self,
-        app: App,
+        database: Database,
+        messengers: Messengers,
+        settings: Settings,
+        metrics: Metrics,
         *,
+        clock: Clock,
+        settle_hooks: Sequence[SettleHook] = (),
         poll_seconds: float = POLL_SECONDS,
         lease: timedelta = LEASE,
         batch_rows: int | None = None,
     ) -> None:
-        self.app = app
+        self.db = database
+        self.messengers = messengers
+        self.settings = settings
+        self.metrics = metrics
+        self.now = clock
+        self.settle_hooks = tuple(settle_hooks)
         self.poll_seconds = poll_seconds
         self.lease = lease
         self.batch_rows = batch_rows
@@ -221,21 +199,36 @@ class OutboxWorker:
         self._ambiguous: set[int] = set()  # the platform may have it: never give back
         self._flush_lock = asyncio.Lock()
         self._stopping = False
-        self._counter = results_counter(app.metrics)
+        self._counter = results_counter(metrics)
+        self._pass = 0  # bumped by `idle`: lanes report the pass their last empty claim saw
 
     # -- public -------------------------------------------------------------
     def wake(self) -> None:
         for lane in self._lanes.values():
             lane.event.set()
 
+    async def idle(self) -> None:
+        """Return once every lane has looked at the outbox after this call, found nothing
+        due, and every outcome is written: what a test waits on instead of sleeping."""
+        self._pass += 1
+        wanted = self._pass
+        while not (
+            self._lanes
+            and all(lane.quiet_pass >= wanted for lane in self._lanes.values())
+            and not self._held
+            and not self._results
+        ):
+            self.wake()
+            await asyncio.sleep(0.01)
+
     def limiter(self, platform: str) -> SlidingWindowLimiter:
         if platform not in self.limiters:
-            self.limiters[platform] = SlidingWindowLimiter(rate_for(self.app.settings, platform))
+            self.limiters[platform] = SlidingWindowLimiter(rate_for(self.settings, platform))
         return self.limiters[platform]
 
     async def run(self) -> None:
         """Send until cancelled; on cancel, stop gracefully (see the module doc)."""
-        _workers.add(self)
+        self.db.listen_outbox(self)
         helpers = [
             asyncio.create_task(self._flush_loop(), name="outbox:flush"),
             asyncio.create_task(self._lease_loop(), name="outbox:lease"),
@@ -243,7 +236,7 @@ class OutboxWorker:
         tasks: dict[str, asyncio.Task[None]] = {}
         try:
             while True:
-                for platform in self.app.messengers.platforms():
+                for platform in self.messengers.platforms():
                     if platform not in tasks:
                         lane = _Lane(platform, self.limiter(platform))
                         self._lanes[platform] = lane
@@ -253,7 +246,7 @@ class OutboxWorker:
                 await self._report_depth()
                 await asyncio.sleep(self.poll_seconds)
         finally:
-            _workers.discard(self)
+            self.db.unlisten_outbox(self)
             self._stopping = True
             for task in tasks.values():
                 task.cancel()
@@ -270,13 +263,16 @@ class OutboxWorker:
         slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         try:
             while True:
-                messenger = self.app.messengers.get(lane.platform)
+                messenger = self.messengers.get(lane.platform)
+                seen = self._pass
                 try:
                     units = await self._claim_units(lane.platform, messenger) if messenger else []
                 except Exception as exc:  # the database is away for a moment: try again
                     log.warning("outbox claim on %s failed: %s", lane.platform, type(exc).__name__)
                     units = []
                 if not units:
+                    if not lane.tasks:
+                        lane.quiet_pass = seen
                     lane.event.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(lane.event.wait(), self.poll_seconds)
@@ -333,7 +329,7 @@ class OutboxWorker:
             # the window counts the send until it completed: see ratelimit.py
             lane.limiter.release(ticket)
             lane.delivering.discard(task)
-        now = self.app.runtime.now()
+        now = self.now()
         written: list[asyncio.Future[None]] = []
         for row in unit.rows:
             result = results.get(row.user_id) or DeliveryResult(
@@ -368,17 +364,17 @@ class OutboxWorker:
         if self.batch_rows:
             return self.batch_rows
         per_call = max(messenger.max_batch, 1)
-        wanted = math.ceil(rate_for(self.app.settings, platform) * CLAIM_SECONDS) * per_call
+        wanted = math.ceil(rate_for(self.settings, platform) * CLAIM_SECONDS) * per_call
         return max(1, min(wanted, MAX_CLAIM_ROWS))
 
     async def claim(self, platform: str, limit: int) -> list[Claimed]:
         """Take up to `limit` due rows for `platform`; they are ours until the lease ends."""
-        now = self.app.runtime.now()
+        now = self.now()
         due = or_(
             and_(Q.state == "pending", Q.not_before <= now),
             and_(Q.state == "sending", Q.lease_until < now),
         )
-        async with self.app.db.transaction() as session:
+        async with self.db.transaction() as session:
             pick = (
                 select(Q.id)
                 .join(Person, Person.id == Q.person_id)
@@ -388,7 +384,7 @@ class OutboxWorker:
             )
             # A messenger that reaches only some people (a terminal chat serves the one
             # person at its keyboard) must not take the others' rows and mark them sent.
-            only = getattr(self.app.messengers.get(platform), "only_users", None)
+            only = getattr(self.messengers.get(platform), "only_users", None)
             if only is not None:
                 pick = pick.where(Person.platform_user_id.in_(sorted(only)))
             if session.get_bind().dialect.name == "postgresql":
@@ -433,6 +429,8 @@ class OutboxWorker:
                 Person.reachable,
                 Person.subscribed,
                 Person.locale,
+                Q.not_before,
+                Q.not_after,
             )
             .join(Person, Person.id == Q.person_id)
             .where(Q.id.in_(ids))
@@ -451,6 +449,8 @@ class OutboxWorker:
                 attempts=r.attempts,
                 wants_announcements=r.announcements,
                 reachable=r.reachable and r.subscribed,
+                not_before=r.not_before,
+                not_after=r.not_after,
             )
             for r in result
         ]
@@ -459,10 +459,18 @@ class OutboxWorker:
         rows = await self.claim(platform, self._claim_size(platform, messenger))
         if not rows:
             return []
+        now = self.now()
+        # Timed work (a row with an end, like a reminder): how late it starts against its plan.
+        planned = [r.not_before for r in rows if r.not_after is not None and r.not_before]
+        if planned:
+            self.metrics.scheduler_lag.set(max((now - min(planned)).total_seconds(), 0.0))
         cancelled = await self._cancelled_announcements({r.announcement_id for r in rows})
         units: list[Unit] = []
         groups: dict[tuple[int, str], list[Claimed]] = {}
         for row in rows:
+            if row.not_after is not None and now > row.not_after:
+                self._record(Settled(row, "skipped", "skipped", row.attempts, "expired"))
+                continue
             if row.announcement_id is not None:
                 if row.announcement_id in cancelled:
                     self._record(Settled(row, "cancelled", "cancelled", row.attempts, "cancelled"))
@@ -490,7 +498,7 @@ class OutboxWorker:
         wanted = {i for i in ids if i is not None}
         if not wanted:
             return set()
-        async with self.app.db.transaction() as session:
+        async with self.db.transaction() as session:
             found = await session.scalars(
                 select(Announcement.id).where(
                     Announcement.id.in_(wanted), Announcement.state == "cancelled"
@@ -535,17 +543,13 @@ class OutboxWorker:
             written, self._written = self._written, []
             handing, self._handing = self._handing, []
             handed, self._handed = self._handed, []
-            finished = False
             try:
-                async with self.app.db.transaction() as session:
+                async with self.db.transaction() as session:
                     if handing:
-                        await mark_handed(session, handing, self.app.runtime.now())
+                        await mark_handed(session, handing, self.now())
                     await write_outcomes(session, batch)
-                    touched = {s.row.announcement_id for s in batch if s.row.announcement_id}
-                    if touched:
-                        from bot.services.broadcast.progress import finish_if_done
-
-                        finished = await finish_if_done(session, touched, self.app.runtime.now())
+                    for hook in self.settle_hooks:
+                        await hook(session, batch, self.now())
             except BaseException:
                 self._results[:0] = batch
                 self._written[:0] = written
@@ -557,15 +561,13 @@ class OutboxWorker:
             for future in (*written, *handed):
                 if not future.done():
                     future.set_result(None)
-            if finished:
-                wake()  # the author's final report was queued
 
     async def _give_back(self) -> None:
         """Rows we claimed but never handed to the platform go back to the queue now."""
         unsent = list(self._held - self._ambiguous)
         if not unsent:
             return
-        async with self.app.db.transaction() as session:
+        async with self.db.transaction() as session:
             await session.execute(
                 update(Q)
                 .where(Q.id.in_(unsent), Q.state == "sending")
@@ -582,8 +584,8 @@ class OutboxWorker:
             if not held:
                 continue
             try:
-                until = self.app.runtime.now() + self.lease
-                async with self.app.db.transaction() as session:
+                until = self.now() + self.lease
+                async with self.db.transaction() as session:
                     for start in range(0, len(held), 1000):
                         await session.execute(
                             update(Q)
@@ -596,11 +598,11 @@ class OutboxWorker:
 
     async def _report_depth(self) -> None:
         with contextlib.suppress(Exception):
-            self.app.metrics.outbox_depth.set(await outbox_depth(self.app))
+            self.metrics.outbox_depth.set(await outbox_depth(self.db))
 
 
-async def outbox_depth(app: App) -> int:
-    async with app.db.transaction() as session:
+async def outbox_depth(db: Database) -> int:
+    async with db.transaction() as session:
         count = await session.scalar(
             select(func.count()).select_from(Q).where(Q.state.in_(("pending", "sending")))
         )
@@ -689,7 +691,3 @@ async def write_outcomes(session: AsyncSession, batch: Sequence[Settled]) -> Non
             await people.mark_unsubscribed(s.row.platform, s.row.user_id)
         else:
             await people.mark_unreachable(s.row.platform, s.row.user_id)
-
-
-async def outbox_worker(app: App) -> Job | None:
-    return OutboxWorker(app, lease=timedelta(seconds=app.settings.outbox_lease_seconds)).run

@@ -1,6 +1,6 @@
 """Keep data only as long as the privacy notice says: 12 months after the last message.
 
-A daily scheduler job erases everyone silent that long, through the same
+A daily job (in every process's own scheduler) erases everyone silent that long, through the same
 cascade as "Delete my data", and forgets what outlives its use in the other
 tables: delivery ids no platform will redeliver, Viber receipts no report
 needs, finished outbox rows, applications nobody has confirmed for a year.
@@ -10,8 +10,6 @@ idempotent: several processes may run it.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -19,7 +17,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.scheduler import current_app
+from bot.background import Background
+from bot.ports import Clock
 from bot.services.cases.service import purge_closed_cases
 from bot.services.months import months_before
 from bot.services.personal_data import PersonalData, erase_person
@@ -30,7 +29,7 @@ from storage.models.viber import ViberReceipt
 from storage.repositories import People, ProcessedEvents
 
 if TYPE_CHECKING:
-    from bot.wiring import App
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -104,40 +103,37 @@ async def forget_old_records(session: AsyncSession, now: datetime) -> None:
     )
 
 
-async def retention_job() -> None:
-    app = current_app()
+async def retention_job(
+    db: Database, clock: Clock, case_retention_months: int, known: PersonalData
+) -> None:
     total = 0
     while True:
-        async with app.db.transaction() as session:
-            erased = await apply_retention(
-                session, app.runtime.now(), known=app.runtime.personal_data
-            )
+        async with db.transaction() as session:
+            erased = await apply_retention(session, clock(), known=known)
         total += erased
         if erased < BATCH:
             break
     if total:
         log.info("retention: erased %d person(s) silent for %d months", total, RETENTION_MONTHS)
-    months = app.settings.case_retention_months
-    async with app.db.transaction() as session:
-        cases = await purge_closed_cases(session, app.runtime.now(), months)
+    months = case_retention_months
+    async with db.transaction() as session:
+        cases = await purge_closed_cases(session, clock(), months)
     if cases:
         log.info("retention: deleted %d case(s) closed over %d months ago", cases, months)
 
 
-async def retention_schedule(app: App) -> None:
-    if app.scheduler is None:
+async def retention_schedule(bg: Background) -> None:
+    if bg.scheduler is None:
         return None
-    # The job store is synchronous and may wait for SQLite's write lock: not on the loop.
-    await asyncio.to_thread(
-        functools.partial(
-            app.scheduler.add_job,
-            retention_job,
-            trigger="cron",
-            hour=3,
-            minute=40,
-            id=JOB_ID,
-            name=JOB_ID,
-            replace_existing=True,
-        )
+    # Every process runs it (in its own in-memory scheduler): a second run finds nothing.
+    bg.scheduler.add_job(
+        retention_job,
+        trigger="cron",
+        hour=3,
+        minute=40,
+        args=[bg.db, bg.clock, bg.settings.case_retention_months, bg.runtime.personal_data],
+        id=JOB_ID,
+        name=JOB_ID,
+        replace_existing=True,
     )
     return None

@@ -555,7 +555,9 @@ class TelegramAdapter:
         if original is None or message.from_user is None or message.text is None:
             return
         ack = await answer_from_staff_chat(
-            self.app,
+            self.app.db,
+            self.app.settings,
+            self.app.runtime.now(),
             update_id=str(event_update.update_id),
             post=str(original.message_id),
             user_id=str(message.from_user.id),

@@ -25,7 +25,7 @@ from bot.delivery.outbox import enqueue
 from bot.engine.events import Button, Reply
 from bot.engine.globals import Global, open_payload
 from bot.i18n import Translator, translator
-from bot.services.booking import texts
+from bot.services.booking import reminders, texts
 from bot.services.booking.model import Office, OfficeCatalog
 from bot.services.booking.slots import (
     KYIV,
@@ -439,6 +439,8 @@ async def confirm(
     await session.refresh(appointment)
     await _close_offer(session, waitlist_id, TAKEN, now)
     await _leave_waitlists(session, person_id, appointment.service_id, now)
+    # In this transaction: the reminders stand or fall with the booking (and the move).
+    await reminders.plan(session, catalog, [appointment, *([moved] if moved else [])], now)
     return Confirmation(Outcome.BOOKED, appointment, moved)
 
 
@@ -524,6 +526,7 @@ async def cancel(
         return None
     await _free_seats(session, catalog, appointment.id, now)
     await session.refresh(appointment)
+    await reminders.plan(session, catalog, [appointment], now)  # none left pending
     return appointment
 
 

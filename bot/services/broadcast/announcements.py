@@ -23,6 +23,7 @@ from bot.i18n import LANGUAGES
 from bot.services.broadcast.audience import Audience, Reach, recipients
 from bot.services.broadcast.message import MAX_TEXT, citizen_reply, clean_text
 from bot.services.broadcast.progress import counts, finish_if_done
+from storage.db import mark_enqueued
 from storage.models import OutboxMessage
 from storage.models.broadcast import Announcement
 from storage.repositories import AuditLog
@@ -150,7 +151,10 @@ async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
         .returning(OutboxMessage.id),
         rows,
     )
-    return len(result.all())
+    queued = len(result.all())
+    if queued:
+        mark_enqueued(session)
+    return queued
 
 
 async def release(

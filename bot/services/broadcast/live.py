@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sqlalchemy import or_, select, update
@@ -27,7 +27,9 @@ from storage.models import Person
 from storage.models.broadcast import Announcement
 
 if TYPE_CHECKING:
-    from bot.wiring import App
+    from bot.delivery import Messengers
+    from bot.settings import Settings
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +91,9 @@ def progress_text(tr: Translator, announcement: Announcement, c: Counts, eta: fl
     return "\n".join(lines)
 
 
-async def tick(app: App) -> int:
+async def tick(db: Database, messengers: Messengers, settings: Settings, now: datetime) -> int:
     """Send or edit the authors' progress messages that are due; returns how many."""
-    now = app.runtime.now()
-    async with app.db.transaction() as session:
+    async with db.transaction() as session:
         rows = (
             await session.execute(
                 select(Announcement, Person.platform, Person.platform_user_id, Person.locale)
@@ -109,14 +110,14 @@ async def tick(app: App) -> int:
         ).all()
     touched = 0
     for announcement, platform, user_id, locale in rows:
-        messenger = app.messengers.get(platform)
+        messenger = messengers.get(platform)
         if not isinstance(messenger, EditableMessenger):
             continue
         final = announcement.state != "sending"
         last = announcement.progress_at
         if not final and last and now - last < timedelta(seconds=EDIT_SECONDS):
             continue
-        async with app.db.transaction() as session:
+        async with db.transaction() as session:
             # Several processes tick: whoever moves progress_at on first does this update.
             same_as_read = (
                 Announcement.progress_at.is_(None)
@@ -132,8 +133,8 @@ async def tick(app: App) -> int:
             if not claimed.rowcount:
                 continue
             c = await counts(session, announcement.id)
-            eta = await eta_seconds(session, announcement.id, app.settings)
-        tr = translator(locale or app.settings.default_locale)
+            eta = await eta_seconds(session, announcement.id, settings)
+        tr = translator(locale or settings.default_locale)
         reply = Reply(text=progress_text(tr, announcement, c, eta))
         ref = announcement.progress_ref
         try:
@@ -144,7 +145,7 @@ async def tick(app: App) -> int:
         except Exception as exc:  # progress is a courtesy: never let it stop anything
             log.warning("progress message on %s failed: %s", platform, type(exc).__name__)
             continue
-        async with app.db.transaction() as session:
+        async with db.transaction() as session:
             await session.execute(
                 update(Announcement)
                 .where(Announcement.id == announcement.id)

@@ -1,11 +1,12 @@
-"""Scheduled announcements: an APScheduler job in the bot's database releases each one.
+"""Scheduled announcements: the announcement's own `scheduled_at` is the plan.
 
-The job only flips the announcement from "scheduled" to "sending" with a
-conditional UPDATE and queues its recipients, so it is harmless when two
-processes both fire it. As a safety net (a job store lost, a job added by a
-process whose scheduler another process does not watch, a misfire beyond
-APScheduler's grace time) the announcements service also releases anything
-overdue on start and every `SWEEP_SECONDS`.
+Nothing is scheduled in a process: the announcements service of every
+running process calls `release_due` every second, which releases each
+announcement whose time has come with a conditional UPDATE (scheduled →
+sending) and queues its recipients in the same transaction, so when two
+processes sweep at once only one releases. The commit wakes the outbox worker.
+An announcement scheduled from the CLI or the console is only a row, picked up
+by whichever bot process runs.
 """
 
 from __future__ import annotations
@@ -13,86 +14,26 @@ from __future__ import annotations
 import logging
 import re
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
 from bot.delivery.quiet import KYIV
-from bot.delivery.worker import wake
-from bot.scheduler import build_scheduler, current_app
 from bot.services.broadcast.announcements import due_scheduled, release
-
-if TYPE_CHECKING:
-    from bot.wiring import App
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-SWEEP_SECONDS = 30.0
-LATE_GRACE = timedelta(seconds=60)  # the job itself normally fires; the sweep is a backstop
 
-
-def job_id(announcement_id: int) -> str:
-    return f"announcement:{announcement_id}"
-
-
-async def release_job(announcement_id: int) -> None:
-    """APScheduler job: the time has come (module-level, plain args: it is stored)."""
-    await release_now(current_app(), announcement_id)
-
-
-async def release_now(app: App, announcement_id: int) -> bool:
-    async with app.db.transaction() as session:
-        released = await release(
-            session,
-            announcement_id,
-            now=app.runtime.now(),
-            default_locale=app.settings.default_locale,
-        )
-    if released:
-        log.info("announcement %s released", announcement_id)
-        wake()
-    return released
-
-
-def _add(scheduler: Any, announcement_id: int, at: datetime) -> None:
-    scheduler.add_job(
-        release_job,
-        trigger="date",
-        run_date=at,
-        args=[announcement_id],
-        id=job_id(announcement_id),
-        replace_existing=True,
-    )
-
-
-async def schedule(app: App, announcement_id: int, at: datetime) -> None:
-    """Store the job; from a process without a running scheduler (the CLI) too."""
-    if app.scheduler is not None and app.scheduler.running:
-        _add(app.scheduler, announcement_id, at)
-        return
-    scheduler = build_scheduler(app.settings.database_url)
-    scheduler.start(paused=True)  # paused: write to the job store, run nothing here
-    try:
-        _add(scheduler, announcement_id, at)
-    finally:
-        scheduler.shutdown(wait=False)
-
-
-async def sweep(app: App, *, grace: timedelta = LATE_GRACE) -> int:
-    """Release what is overdue; make sure the rest has its job. Returns how many released."""
-    async with app.db.transaction() as session:
+async def release_due(db: Database, now: datetime, *, default_locale: str) -> int:
+    """Release every scheduled announcement whose time has come; returns how many."""
+    async with db.transaction() as session:
         scheduled = await due_scheduled(session)
-    now = app.runtime.now()
     released = 0
     for announcement_id, at in scheduled:
-        if at <= now - grace:
-            released += await release_now(app, announcement_id)
-        elif (
-            app.scheduler is not None
-            and app.scheduler.running
-            and app.scheduler.get_job(job_id(announcement_id)) is None
-        ):
-            _add(app.scheduler, announcement_id, at)
-    if app.scheduler is not None and app.scheduler.running:
-        app.scheduler.wakeup()  # notice jobs other processes wrote to the store
+        if at > now:
+            continue
+        async with db.transaction() as session:
+            if await release(session, announcement_id, now=now, default_locale=default_locale):
+                released += 1
+                log.info("announcement %s released", announcement_id)
     return released
 
 

@@ -4,37 +4,61 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
+from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.ports import Job
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.background import Background, Job
+from bot.delivery.rows import Settled
+from bot.ports import Clock
 from bot.services.broadcast import live
-from bot.services.broadcast.schedule import SWEEP_SECONDS, sweep
+from bot.services.broadcast.progress import finish_if_done
+from bot.services.broadcast.schedule import release_due
+from storage.db import Database
 
 if TYPE_CHECKING:
-    from bot.wiring import App
+    from bot.delivery import Messengers
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: how often scheduled announcements are looked for and progress messages kept current
 TICK_SECONDS = 1.0
 
 
-async def announcements(app: App) -> Job | None:
-    try:
-        await sweep(app)
-    except Exception as exc:
-        log.warning("announcement sweep failed: %s", type(exc).__name__)
+async def finish_announcements(
+    session: AsyncSession, batch: Sequence[Settled], now: datetime
+) -> None:
+    """The outbox worker's settle hook: close announcements with nothing left to send.
 
+    The author's final report it queues wakes the worker when the batch commits.
+    """
+    touched = {s.row.announcement_id for s in batch if s.row.announcement_id}
+    if touched:
+        await finish_if_done(session, touched, now)
+
+
+async def tick(db: Database, messengers: Messengers, settings: Settings, clock: Clock) -> None:
+    """One round: release what is due, then keep the authors' progress messages current."""
+    await release_due(db, clock(), default_locale=settings.default_locale)
+    await live.tick(db, messengers, settings, clock())
+
+
+def announcements_loop(
+    db: Database, messengers: Messengers, settings: Settings, clock: Clock
+) -> Job:
     async def run() -> None:
-        last_sweep = time.monotonic()
         while True:
-            await asyncio.sleep(TICK_SECONDS)
             try:
-                await live.tick(app)
-                if time.monotonic() - last_sweep >= SWEEP_SECONDS:
-                    last_sweep = time.monotonic()
-                    await sweep(app)
+                await tick(db, messengers, settings, clock)
             except Exception as exc:  # the database is away for a moment
                 log.warning("announcements service: %s", type(exc).__name__)
+            await asyncio.sleep(TICK_SECONDS)
 
     return run
+
+
+async def announcements(bg: Background) -> Job | None:
+    return announcements_loop(bg.db, bg.messengers, bg.settings, bg.clock)

@@ -6,30 +6,48 @@ private chat, where every read is audited), so the group must hold staff only.
 A staff member (in STAFF_IDS) who replies to the post answers the person, as if
 they had taken the case and pressed Reply; anyone else's reply is refused.
 
-The post is sent once the case is committed, straight through the Telegram
-messenger, not the outbox: the outbox delivers to people, and a group is not one.
+A new case is itself the work: the case row with no `staff_post` yet. The
+staff-post service of a process with the Telegram messenger claims it (a
+conditional UPDATE, so one process posts it), posts it straight through the
+messenger (not the outbox: the outbox delivers to people, and a group is not
+one) and records the post. Opening a case marks its transaction, so the commit
+wakes the service at once (`Database.listen_outbox`); a poll catches the rest.
 If the post fails, the case is still in the Staff menu's list.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.delivery.worker import wake
+from bot.background import Background, Job
 from bot.engine.events import Reply
 from bot.i18n import translator
+from bot.ports import Clock
 from bot.services.cases import service
-from storage.models.cases import CLOSED, Case
+from storage.db import mark_enqueued
+from storage.models import Person
+from storage.models.cases import CLOSED, Case, CaseMessage
 from storage.repositories import People, ProcessedEvents
 
 if TYPE_CHECKING:
-    from bot.engine import Context
-    from bot.wiring import App
+    from bot.delivery import Messengers
+    from bot.settings import Settings
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+#: a case opened longer ago (while no process could post) is not posted late
+POST_WINDOW = timedelta(hours=1)
+POLL_SECONDS = 5.0
+#: `staff_post` of a case claimed by a process that is posting it (or whose post failed)
+CLAIMED = ""
 
 
 def post_text(case: Case, question: str, platform: str, language: str, tr_language: str) -> Reply:
@@ -53,59 +71,142 @@ def post_text(case: Case, question: str, platform: str, language: str, tr_langua
     )
 
 
-async def post_new_case(ctx: Context, case: Case) -> None:
-    """After the commit, post the case to STAFF_CHAT_ID, when that is set."""
-    settings = ctx.runtime.settings
-    if settings.staff_chat_id is None:
-        return
-    reply = post_text(
+async def post_new_case(session: AsyncSession, settings: Settings) -> None:
+    """A case was opened in this transaction: once it commits, the staff group hears of it."""
+    if settings.staff_chat_id is not None:
+        mark_enqueued(session)
+
+
+async def post_new_cases(
+    db: Database, messengers: Messengers, settings: Settings, now: datetime
+) -> int:
+    """Post every recent case not posted yet to STAFF_CHAT_ID; returns how many."""
+    messenger = messengers.get("telegram")
+    send_editable = getattr(messenger, "send_editable", None)
+    if send_editable is None or settings.staff_chat_id is None:
+        return 0
+    async with db.transaction() as session:
+        waiting = list(
+            await session.scalars(
+                select(Case.id).where(
+                    Case.staff_post.is_(None),
+                    Case.state != CLOSED,
+                    Case.created_at >= now - POST_WINDOW,
+                )
+            )
+        )
+    posted = 0
+    for case_id in waiting:
+        async with db.transaction() as session:
+            claimed = await session.execute(
+                update(Case)
+                .where(Case.id == case_id, Case.staff_post.is_(None))
+                .values(staff_post=CLAIMED)
+                .execution_options(synchronize_session=False)
+            )
+            if not claimed.rowcount:  # type: ignore[attr-defined]
+                continue  # another process has it
+            reply = await _post_for(session, case_id, settings)
+        if reply is None:
+            continue
+        ref = await send_editable(str(settings.staff_chat_id), reply)
+        if ref is None:
+            log.warning("case %d: posting to STAFF_CHAT_ID failed", case_id)
+            continue
+        async with db.transaction() as session:
+            await session.execute(
+                update(Case)
+                .where(Case.id == case_id)
+                .values(staff_post=str(ref))
+                .execution_options(synchronize_session=False)
+            )
+        posted += 1
+    return posted
+
+
+async def _post_for(session: AsyncSession, case_id: int, settings: Settings) -> Reply | None:
+    row = (
+        await session.execute(
+            select(Case, Person.platform, Person.locale)
+            .join(Person, Person.id == Case.person_id)
+            .where(Case.id == case_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    case, platform, locale = row
+    question = await session.scalar(
+        select(CaseMessage.text)
+        .where(CaseMessage.case_id == case_id, CaseMessage.author == service.CITIZEN)
+        .order_by(CaseMessage.id)
+        .limit(1)
+    )
+    return post_text(
         case,
-        question=str(ctx.data.get("text") or ""),
-        platform=ctx.person.platform,
-        language=ctx.language,
+        question=question or "",
+        platform=platform,
+        language=locale or settings.default_locale,
         tr_language=settings.default_locale,
     )
-    case_id = case.id
 
-    async def post() -> None:
-        from bot.scheduler import current_app
 
+class StaffPosts:
+    """The background service: posts new cases when woken by a commit, or every poll."""
+
+    def __init__(
+        self,
+        db: Database,
+        messengers: Messengers,
+        settings: Settings,
+        clock: Clock,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self.db = db
+        self.messengers = messengers
+        self.settings = settings
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self._event = asyncio.Event()
+
+    def wake(self) -> None:
+        self._event.set()
+
+    async def run(self) -> None:
+        self.db.listen_outbox(self)
         try:
-            app = current_app()
-        except RuntimeError:  # no services in this process (the terminal chat)
-            return
-        await send_post(app, case_id, reply)
+            while True:
+                self._event.clear()
+                try:
+                    await post_new_cases(self.db, self.messengers, self.settings, self.clock())
+                except Exception as exc:  # the database or Telegram is away for a moment
+                    log.warning("staff posts: %s", type(exc).__name__)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._event.wait(), self.poll_seconds)
+        finally:
+            self.db.unlisten_outbox(self)
 
-    ctx.after_commit(post)
 
-
-async def send_post(app: App, case_id: int, reply: Reply) -> None:
-    messenger = app.messengers.get("telegram")
-    send_editable = getattr(messenger, "send_editable", None)
-    if send_editable is None or app.settings.staff_chat_id is None:
-        return
-    ref = await send_editable(str(app.settings.staff_chat_id), reply)
-    if ref is None:
-        log.warning("case %d: posting to STAFF_CHAT_ID failed", case_id)
-        return
-    async with app.db.transaction() as session:
-        await session.execute(
-            update(Case)
-            .where(Case.id == case_id)
-            .values(staff_post=str(ref))
-            .execution_options(synchronize_session=False)
-        )
+async def staff_posts(bg: Background) -> Job | None:
+    if bg.settings.staff_chat_id is None:
+        return None
+    return StaffPosts(bg.db, bg.messengers, bg.settings, bg.clock).run
 
 
 async def answer_from_staff_chat(
-    app: App, *, update_id: str, post: str, user_id: str, text: str
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    *,
+    update_id: str,
+    post: str,
+    user_id: str,
+    text: str,
 ) -> str | None:
     """A reply in the staff group to a case post; returns what to tell the group, if anything."""
-    settings = app.settings
     staff = f"telegram:{user_id}"
-    now = app.runtime.now()
     text = service.clean_text(text)
-    async with app.db.transaction() as session:
+    async with db.transaction() as session:
         if not await ProcessedEvents(session).claim("telegram", update_id):
             return None  # redelivered: answered already
         case = await session.scalar(select(Case).where(Case.staff_post == post))
@@ -136,5 +237,4 @@ async def answer_from_staff_chat(
         if sent is None:
             return tr._("Case {code} is held by a colleague; nothing was sent.", code=case.code)
         code = case.code
-    wake()
     return tr._("Sent to the person (case {code}).", code=code)

@@ -67,7 +67,7 @@ def retrying(
 
     def wait(state: RetryCallState) -> float:
         failure = state.outcome.exception() if state.outcome is not None else None
-        asked = retry_after(failure) if retry_after is not None and failure else None
+        asked = retry_after(failure) if retry_after is not None and failure is not None else None
         return backoff_wait(state) if asked is None else max(asked, 0.0)
 
     if retry_after is not None:

@@ -203,6 +203,16 @@ async def test_flood_control_waits_retry_after_then_sends(polling_bot: RunningBo
     assert 'poruch_send_errors_total{code="429",platform="telegram"} 1.0' in metrics(polling_bot)
 
 
+async def test_a_flood_wait_longer_than_the_cap_is_not_waited_for(
+    polling_bot: RunningBot,
+) -> None:
+    polling_bot.double.flood("sendMessage", retry_after=61)  # the cap is 60 s
+    person = polling_bot.person(1002)
+    assert await person.says("/start") == []  # dropped at once, not sent a minute late
+    assert [c.status for c in polling_bot.double.calls_of("sendMessage")] == [429]
+    assert 'poruch_send_errors_total{code="429",platform="telegram"} 1.0' in metrics(polling_bot)
+
+
 async def test_server_errors_are_retried_with_backoff(polling_bot: RunningBot) -> None:
     polling_bot.adapter.messenger.retry = RetryPolicy(backoff=0.05)
     polling_bot.double.fail("sendMessage", 502, "Bad Gateway", times=2)

@@ -8,7 +8,6 @@ schedule and wants the outcome back at once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions, Message
 from bot.delivery.messenger import DeliveryResult, Outcome
 from bot.engine.events import Reply
 from bot.metrics import Metrics
+from bot.retry import retrying
 from handlers.telegram.render import Outgoing, plan, shows_reply_keyboard
 
 log = logging.getLogger(__name__)
@@ -50,9 +50,6 @@ class RetryPolicy:
     max_backoff: float = 8.0
     #: a longer flood wait is not waited out inside a conversation: the answer is dropped
     max_retry_after: float = 60.0
-
-    def delay(self, attempt: int) -> float:
-        return float(min(self.max_backoff, self.backoff * 2**attempt))
 
 
 SINGLE_ATTEMPT = RetryPolicy(attempts=1)
@@ -96,6 +93,15 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, TelegramEntityTooLarge):
         return False
     return isinstance(exc, TelegramServerError | TelegramNetworkError | TelegramRetryAfter)
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """The wait Telegram asked for (flood control), or None to back off as usual."""
+    return float(exc.retry_after) if isinstance(exc, TelegramRetryAfter) else None
+
+
+def _log_retry(exc: BaseException, _attempts: int, wait: float) -> None:
+    log.info("telegram %s, retrying in %.1f s", error_code(exc), wait)
 
 
 class TelegramMessenger:
@@ -211,20 +217,19 @@ class TelegramMessenger:
 
     async def _call(self, make: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
         """One Bot API call, retried on flood control, 5xx and network errors."""
-        attempt = 0
-        while True:
-            try:
-                return await make()
-            except Exception as exc:
-                self.metrics.send_errors.labels(PLATFORM, error_code(exc)).inc()
-                attempt += 1
-                if not is_retryable(exc) or attempt >= policy.attempts:
+        async for attempt in retrying(
+            attempts=policy.attempts,
+            backoff=policy.backoff,
+            max_backoff=policy.max_backoff,
+            on=is_retryable,
+            retry_after=retry_after,
+            max_retry_after=policy.max_retry_after,
+            before_sleep=_log_retry,
+        ):
+            with attempt:
+                try:
+                    return await make()
+                except Exception as exc:
+                    self.metrics.send_errors.labels(PLATFORM, error_code(exc)).inc()
                     raise
-                if isinstance(exc, TelegramRetryAfter):
-                    if exc.retry_after > policy.max_retry_after:
-                        raise
-                    wait = float(exc.retry_after)
-                else:
-                    wait = policy.delay(attempt - 1)
-                log.info("telegram %s, retrying in %.1f s", error_code(exc), wait)
-                await asyncio.sleep(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")

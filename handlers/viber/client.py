@@ -7,7 +7,6 @@ Viber answers HTTP 200 even for errors: the JSON `status` carries the result.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Sequence
@@ -16,6 +15,8 @@ from enum import IntEnum
 from typing import Any
 
 import aiohttp
+
+from bot.retry import retrying
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,14 @@ def encode(payload: dict[str, Any]) -> bytes:
 
 class ViberUnavailable(Exception):
     """The API could not be reached or did not answer with JSON (network, 5xx, timeout)."""
+
+
+class _TooManyRequests(Exception):
+    """Status 12, raised only to be retried; after the last retry its response is returned."""
+
+    def __init__(self, response: ViberResponse) -> None:
+        super().__init__("too many requests")
+        self.response = response
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,15 +137,21 @@ class ViberClient:
 
     async def call(self, endpoint: str, payload: dict[str, Any]) -> ViberResponse:
         """POST one request; status 12 (too many requests) is retried with backoff."""
-        attempt = 0
-        while True:
-            response = await self._post(endpoint, payload)
-            if response.status != Status.TOO_MANY_REQUESTS or attempt >= self.retries:
-                break
-            delay = self.backoff * 2**attempt
-            attempt += 1
-            log.warning("Viber %s: too many requests, retry %d in %.2fs", endpoint, attempt, delay)
-            await asyncio.sleep(delay)
+        try:
+            async for attempt in retrying(
+                attempts=self.retries + 1,
+                backoff=self.backoff,
+                on=_TooManyRequests,
+                before_sleep=lambda _, made, wait: log.warning(
+                    "Viber %s: too many requests, retry %d in %.2fs", endpoint, made, wait
+                ),
+            ):
+                with attempt:
+                    response = await self._post(endpoint, payload)
+                    if response.status == Status.TOO_MANY_REQUESTS:
+                        raise _TooManyRequests(response)
+        except _TooManyRequests as exc:
+            response = exc.response
         if not response.ok:
             log.warning(
                 "Viber %s failed: status %s (%s)",

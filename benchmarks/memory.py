@@ -160,6 +160,12 @@ async def run() -> list[Result]:
             after_kb = proc_kb(process.pid, "VmRSS")
             peak_kb = proc_kb(process.pid, "VmHWM")
             served = time.perf_counter() - serving
+            traffic = {
+                "telegram_updates": sum(w.sent for w in walkers),
+                "telegram_stalls": sum(w.stalls for w in walkers),
+                "telegram_messages": len(telegram.sent),
+                "viber_messages": len(viber.sent),
+            }
         finally:
             await stop(process)
             await telegram.stop()
@@ -171,6 +177,7 @@ async def run() -> list[Result]:
         "telegram_people": TELEGRAM_PEOPLE,
         "viber_people": VIBER_PEOPLE,
         "steps_each": STEPS,
+        **traffic,
         "idle_rss_mb": round(idle_kb / 1024, 1),
         "after_serving_rss_mb": round(after_kb / 1024, 1),
         "peak_rss_mb": round(peak_mb, 1),

@@ -27,7 +27,10 @@ bots are measured identically. The CPU time per update of each bot process (from
 is what the ratio really compares when both are busy.
 
     BENCH_QUICK=1   a short run (fewer people, steps): checks the setup, not the numbers
-    BENCH_SETUPS=polling-sqlite,echo-polling   only these setups (keys below)
+    BENCH_SETUPS=polling-sqlite,webhook-durable   only these setups (keys below; the echo
+                    bot of the same mode always runs too: a ratio needs it)
+    BENCH_PEOPLE, BENCH_UPDATES   people and steps each of the maximum-rate run
+    BENCH_NO_POSTGRES=1   SQLite setups only
     BENCH_PROFILE=1 Poruch under cProfile for the maximum-rate run (one process setups)
 """
 
@@ -60,10 +63,10 @@ from bot.app import build_app
 from bot.demo import seed_all
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
-PEOPLE = int(os.environ.get("BENCH_PEOPLE", "0")) or (40 if QUICK else 200)
+PEOPLE = int(os.environ.get("BENCH_PEOPLE", "0")) or (40 if QUICK else 150)
 UPDATES_EACH = int(os.environ.get("BENCH_UPDATES", "0")) or (10 if QUICK else 12)
-PACED_PEOPLE = 20 if QUICK else 100
-PACED_UPDATES_EACH = 5 if QUICK else 8
+PACED_PEOPLE = 20 if QUICK else 60
+PACED_UPDATES_EACH = 5 if QUICK else 10
 GOAL = 0.9
 QUIET = 0.5  # after the last person, the bot is done when it has sent nothing this long
 READY_WAIT = 120.0

@@ -57,3 +57,25 @@ def defer_aiogram_models() -> None:
         )
 
     BaseModel.model_rebuild = classmethod(model_rebuild)  # type: ignore[assignment,method-assign]
+
+
+def build_hot_models() -> None:
+    """Build, once start-up is done, the models every update needs (none if no Telegram).
+
+    So the first update is not the one that waits for them, and they are built before
+    `bot.server.settle_memory` freezes what lives for ever.
+    """
+    types = sys.modules.get("aiogram.types")
+    if types is None:
+        return
+    from aiogram import methods
+
+    for model in (
+        types.Update,
+        methods.GetUpdates,
+        methods.SendMessage,
+        methods.EditMessageText,
+        methods.EditMessageReplyMarkup,
+        methods.AnswerCallbackQuery,
+    ):
+        model.model_rebuild()

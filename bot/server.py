@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.app import App
+from bot.lazy_models import build_hot_models
 from bot.lifecycle import start_services
 from bot.settings import Settings, SettingsError
 
@@ -148,6 +149,7 @@ def settle_memory() -> None:
     SQLAlchemy's mappers, the catalogs, the data files) that never become garbage, yet
     every full collection walked them all (0.2 s each). Frozen, the collector skips them.
     """
+    build_hot_models()  # aiogram's, built on first use otherwise (bot/lazy_models.py)
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_GEN0_THRESHOLD, 20, 100)

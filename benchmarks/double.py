@@ -10,7 +10,12 @@ import asyncio
 import itertools
 from typing import Any
 
+import aiohttp
+
 from tests.doubles.telegram_api import Sent, TelegramApiDouble
+
+
+CONNECT_ATTEMPTS = 50
 
 
 class BenchDouble(TelegramApiDouble):
@@ -43,6 +48,13 @@ class BenchDouble(TelegramApiDouble):
     ) -> int:
         if url is None and self.endpoints:
             url = self.endpoints[next(self._turns) % len(self.endpoints)]
+        # Like Telegram, try again when the bot cannot be reached (one that has just
+        # set its webhook may not listen yet).
+        for _ in range(CONNECT_ATTEMPTS - 1):
+            try:
+                return await super().post_webhook(update_id, secret=secret, url=url)
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.1)
         return await super().post_webhook(update_id, secret=secret, url=url)
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -290,6 +290,8 @@ async def start_bots(
             for process, _ in bots:
                 await stop(process)
             raise RuntimeError(f"{setup.label} did not start:\n{tail}") from None
+    if os.environ.get("BENCH_DEBUG"):
+        print("ports", [port for _, port in bots], "webhook", double.webhook_url, flush=True)
     if setup.processes > 1:
         double.endpoints = [f"http://127.0.0.1:{port}/telegram/webhook" for _, port in bots]
     return bots
@@ -316,6 +318,10 @@ async def run_setup(setup: Setup, double: BenchDouble, url: str, folder: Path) -
             for _, port in bots:
                 for name, value in (await fetch_metrics(port)).items():
                     metrics[name] = metrics.get(name, 0.0) + value
+    except BaseException:
+        for log in sorted(folder.glob(f"{setup.key}-*.log")):  # noqa: ASYNC240 (failed)
+            print(f"--- {log.name}:\n{log.read_text()[-2000:]}", flush=True)
+        raise
     finally:
         for process, _ in bots:
             await stop(process)

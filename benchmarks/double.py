@@ -14,7 +14,6 @@ import aiohttp
 
 from tests.doubles.telegram_api import Sent, TelegramApiDouble
 
-
 CONNECT_ATTEMPTS = 50
 
 

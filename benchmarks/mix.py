@@ -157,6 +157,8 @@ class Walker:
                 number = number.lower().replace("-", " ")
             return await self._text(number)
         if ASKS_BIRTH.search(message.text):
+            if not self.application[1]:  # asked again where a walk before this one left off
+                self.application = rng.choice(self.applications)
             birth = self.application[1] if rng.random() < 0.85 else "01.01.1970"
             return await self._text(birth)
         if any(p.startswith("lang:") for p in payloads):

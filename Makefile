@@ -66,8 +66,10 @@ pytest: setup browser-tools
 
 test: setup check pytest  ## the whole suite, SQLite and PostgreSQL
 
+# BENCH_ARGS picks benchmarks by name (throughput latency delivery memory); BENCH_QUICK=1
+# is a short run that checks the setups work, not the numbers (docs/benchmarks.md).
 bench: setup  ## speed and memory, as ratios (not part of make test)
-	scripts/with-postgres $(PY) -m benchmarks
+	scripts/with-postgres $(PY) -m benchmarks $(BENCH_ARGS)
 
 # Refresh both locks from pyproject.toml with the newest versions it allows, resolved on
 # PyPI alone (docs/deployment.md, "Dependencies"). Review the diff, then `make test`.

@@ -1,4 +1,9 @@
-"""Run every benchmark, print the table, write benchmarks/results/latest.json."""
+"""Run every benchmark, print the table, write benchmarks/results/latest.json and
+docs/benchmarks-results.md.
+
+    python -m benchmarks                 all of them
+    python -m benchmarks throughput      the ones whose module name holds a word given
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import logging
 import sys
 
 from benchmarks.common import Result, print_table, write_json
+from benchmarks.report import write_markdown
 
 BENCHMARKS = [
     "benchmarks.throughput",
@@ -27,7 +33,7 @@ async def main(selected: list[str]) -> int:
         print(f"running {name} …", flush=True)
         results += await module.run()
     print_table(results)
-    print(f"\nwritten to {write_json(results)}")
+    print(f"\nwritten to {write_json(results)} and {write_markdown(results)}")
     return 0 if all(r.ok is not False for r in results) else 1
 
 

@@ -7,9 +7,14 @@ simulated person waits for their own answer without scanning everyone's.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
+import aiohttp
+
 from tests.doubles.telegram_api import Sent, TelegramApiDouble
+
+CONNECT_ATTEMPTS = 50
 
 
 class BenchDouble(TelegramApiDouble):
@@ -17,6 +22,10 @@ class BenchDouble(TelegramApiDouble):
         super().__post_init__()
         self.inboxes: dict[int, asyncio.Queue[Sent]] = {}
         self.send_times: list[float] = []  # time.monotonic() of every sendMessage accepted
+        #: webhook mode with several workers behind one address: each update goes to the
+        #: next of these in turn, as a round-robin proxy in front of them would send it
+        self.endpoints: list[str] = []
+        self._turns = itertools.count()
 
     def inbox(self, chat_id: int) -> asyncio.Queue[Sent]:
         return self.inboxes.setdefault(chat_id, asyncio.Queue())
@@ -27,6 +36,25 @@ class BenchDouble(TelegramApiDouble):
         self.sent.clear()
         self.send_times.clear()
         self.inboxes.clear()
+
+    def forget_webhook(self) -> None:
+        """Between bots: nobody has set a webhook yet (the next one may poll)."""
+        self.endpoints = []
+        self.webhook_url, self.webhook_secret = "", None
+
+    async def post_webhook(
+        self, update_id: int, *, secret: str | None = None, url: str | None = None
+    ) -> int:
+        if url is None and self.endpoints:
+            url = self.endpoints[next(self._turns) % len(self.endpoints)]
+        # Like Telegram, try again when the bot cannot be reached (one that has just
+        # set its webhook may not listen yet).
+        for _ in range(CONNECT_ATTEMPTS - 1):
+            try:
+                return await super().post_webhook(update_id, secret=secret, url=url)
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.1)
+        return await super().post_webhook(update_id, secret=secret, url=url)
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         result = await super()._api_sendMessage(params)

@@ -1,74 +1,53 @@
-"""(4) Peak RSS of a bot process serving 100,000 people stored in the database.
+"""(4) Memory of the bot as people run it: Telegram and Viber, console mounted, 100,000 people.
 
-The database is filled first (bulk Core INSERTs of people and their dialog
-state); then a separate bot process builds the full application, starts its
-background services (scheduler, outbox worker, announcements …) and handles
-events from a sample of those people, and reports its own peak RSS.
+The database (SQLite) is filled first: 100,000 onboarded people with dialog state
+(bulk Core INSERTs) and the demo data. Then `python -m bot run` starts exactly as
+deployed with both adapters — Telegram polling the Bot API double, Viber on its
+webhook with the Viber REST double — the staff console mounted (it always is), every
+background service running. Measured from /proc of that process:
 
-The peak is the child's ``VmHWM`` from /proc, not ``ru_maxrss``: Linux keeps
-``ru_maxrss`` across execve, so a child started by a parent holding 300 MB
-reports 300 MB before it has run a line (that, and an ORM fill holding
-200,000 objects in its identity map, was the 337 MB measured at first).
-Goal: under 200 MB.
+- idle: VmRSS a few seconds after start-up (all imports done, memory settled);
+- after serving: VmRSS when TELEGRAM_PEOPLE people on Telegram (the realistic mix,
+  benchmarks/mix.py) and VIBER_PEOPLE on Viber (opening the chat, pressing the
+  buttons they are shown, typing now and then) have walked the dialogs — once, or
+  round after round for BENCH_MEMORY_SECONDS (600: the 10-minute run);
+- peak: VmHWM, the most it ever held.
+
+Goal: peak under 200 MB. The peak is the process's own VmHWM, not ru_maxrss: Linux
+keeps ru_maxrss across execve, so a child of a big parent would report the parent's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import html
 import os
-import subprocess
-import sys
+import random
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from benchmarks.common import Result, fresh_database, onboarded_person, scratch_sqlite
+from benchmarks.common import Result, fresh_database, onboarded_person
+from benchmarks.double import BenchDouble
+from benchmarks.mix import Walker, people
+from benchmarks.processes import bot_env, free_port, start, stop
 from storage.db import Database
 from storage.models import DialogStateRow, Person
+from tests.doubles.viber_api import ViberDouble, ViberPerson
+from tests.viber_support import TOKEN as VIBER_TOKEN
 
 PEOPLE = 100_000
-SAMPLE = 500  # people from the 100,000 who write during the measurement
-STEPS = 4
-CONCURRENCY = 50
+TELEGRAM_PEOPLE = 50
+VIBER_PEOPLE = 50
+STEPS = 12
 CHUNK = 5_000
 LIMIT_MB = 200
-ROOT = Path(__file__).resolve().parent.parent
-
-CHILD = r"""
-import asyncio, json, random, sys
-from benchmarks.common import settings_for
-from benchmarks.walk import walk
-from bot.app import build_app
-from bot.lifecycle import start_services
-
-def peak_kb():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-async def main(url, people, sample, steps, concurrency):
-    app = await build_app(settings_for(url), migrate=False)
-    services = await start_services(app)
-    rng = random.Random(3)
-    ids = rng.sample(range(people), sample)
-    for chunk in range(0, len(ids), concurrency):
-        await asyncio.gather(*(
-            walk(app.engine, str(i), random.Random(i), steps, platform="telegram")
-            for i in ids[chunk:chunk + concurrency]
-        ))
-    await asyncio.sleep(2)  # a round of every background loop over the full tables
-    await services.stop()
-    await app.close()
-    print(json.dumps({"peak_kb": peak_kb()}))
-
-asyncio.run(main(sys.argv[1], *map(int, sys.argv[2:])))
-"""
+SETTLE = 3.0  # seconds after start-up before the idle reading
+READY_WAIT = 120.0
+VIBER_WORDS = ("привіт", "меню", "дякую")
 
 
 async def fill(url: str, people: int = PEOPLE) -> None:
@@ -89,52 +68,147 @@ async def fill(url: str, people: int = PEOPLE) -> None:
     }
     try:
         async with db.engine.begin() as conn:
-            for start in range(0, people, CHUNK):
+            for start_at in range(0, people, CHUNK):
                 rows = [
                     {**person, "platform_user_id": str(i)}
-                    for i in range(start, min(people, start + CHUNK))
+                    for i in range(start_at, min(people, start_at + CHUNK))
                 ]
                 await conn.execute(insert(Person.__table__), rows)  # type: ignore[arg-type]
             ids = list(await conn.scalars(select(Person.__table__.c.id)))
-            for start in range(0, len(ids), CHUNK):
-                rows = [{**state, "person_id": pid} for pid in ids[start : start + CHUNK]]
+            for start_at in range(0, len(ids), CHUNK):
+                rows = [{**state, "person_id": pid} for pid in ids[start_at : start_at + CHUNK]]
                 await conn.execute(insert(DialogStateRow.__table__), rows)  # type: ignore[arg-type]
     finally:
         await db.dispose()
 
 
+def proc_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def viber_walk(person: ViberPerson, rng: random.Random, steps: int) -> None:
+    """Open the chat, then press what the keyboard offers (typing now and then)."""
+    await person.opens()
+    await person.says("Привіт")
+    for _ in range(steps):
+        keyboard = person.viber.keyboards.get(person.user_id) or {}
+        replies = [
+            b
+            for b in keyboard.get("Buttons", [])
+            if b.get("ActionType", "reply") == "reply" and b.get("ActionBody")
+        ]
+        if replies and rng.random() < 0.85:
+            button = rng.choice(replies)
+            text = html.unescape(str(button.get("Text", "")))
+            if "видал" in text.casefold() or "delete" in text.casefold():
+                continue  # erasing one's data ends the walk
+            await person.says(str(button["ActionBody"]))
+        else:
+            await person.says(rng.choice(VIBER_WORDS))
+
+
 async def run() -> list[Result]:
-    with scratch_sqlite() as url:
+    from benchmarks.throughput import SECRET_KEY, prepare_seed
+
+    with tempfile.TemporaryDirectory(prefix="poruch-bench-") as tmp:
+        folder = Path(tmp)
+        url = f"sqlite+aiosqlite:///{folder}/memory.sqlite3"
         started = time.perf_counter()
         await fill(url)
+        await prepare_seed(url)
         filled = time.perf_counter() - started
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        args = [url, PEOPLE, SAMPLE, STEPS, CONCURRENCY]
-        output = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-c", CHILD, *map(str, args)],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=ROOT,
-            check=False,
+        telegram = await BenchDouble(poll_cap=25.0).start()
+        viber = ViberDouble(VIBER_TOKEN)
+        await viber.start()
+        port = free_port()
+        env = bot_env(
+            url,
+            TELEGRAM_TOKEN=telegram.token,
+            TELEGRAM_API_BASE=telegram.base_url,
+            VIBER_TOKEN=VIBER_TOKEN,
+            VIBER_API_BASE=viber.base_url,
+            PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+            HTTP_PORT=str(port),
+            SECRET_KEY=SECRET_KEY,
         )
-    if output.returncode != 0:
-        raise RuntimeError(f"memory child failed:\n{output.stderr[-3000:]}")
-    peak_mb = json.loads(output.stdout.strip().splitlines()[-1])["peak_kb"] / 1024
+        log = folder / "memory.log"
+        process = await start(["-m", "bot", "run"], env, log)
+        try:
+            try:
+                await telegram.wait_until(
+                    lambda: bool(telegram.calls_of("getUpdates")), READY_WAIT
+                )
+                async with asyncio.timeout(READY_WAIT):
+                    while not viber.webhook_url:  # noqa: ASYNC110
+                        await asyncio.sleep(0.2)
+            except TimeoutError:
+                raise RuntimeError(f"the bot did not start:\n{log.read_text()[-3000:]}") from None
+            await asyncio.sleep(SETTLE)
+            idle_kb = proc_kb(process.pid, "VmRSS")
+            serving = time.perf_counter()
+            viberers = [
+                viber.person(f"vb{i:04d}+bench=", language=random.Random(i).choice(["uk", "en"]))
+                for i in range(VIBER_PEOPLE)
+            ]
+            walkers: list[Walker] = []
+            rounds = 0
+            # The same people come back round after round until the time is up (one round
+            # by default; BENCH_MEMORY_SECONDS=600 is the 10-minute run).
+            until = time.monotonic() + float(os.environ.get("BENCH_MEMORY_SECONDS", "0"))
+            while rounds == 0 or time.monotonic() < until:
+                round_walkers = people(
+                    telegram, TELEGRAM_PEOPLE, seed=5 + rounds, first_id=200_000
+                )
+                await asyncio.gather(
+                    *(w.walk(STEPS) for w in round_walkers),
+                    *(
+                        viber_walk(p, random.Random(i + rounds), STEPS)
+                        for i, p in enumerate(viberers)
+                    ),
+                )
+                walkers += round_walkers
+                rounds += 1
+            await asyncio.sleep(SETTLE)  # a round of the background loops over full tables
+            after_kb = proc_kb(process.pid, "VmRSS")
+            peak_kb = proc_kb(process.pid, "VmHWM")
+            served = time.perf_counter() - serving
+            traffic = {
+                "telegram_updates": sum(w.sent for w in walkers),
+                "telegram_stalls": sum(w.stalls for w in walkers),
+                "telegram_messages": len(telegram.sent),
+                "viber_messages": len(viber.sent),
+            }
+        finally:
+            await stop(process)
+            await telegram.stop()
+            await viber.stop()
+    peak_mb = peak_kb / 1024
+    details = {
+        "people": PEOPLE,
+        "configuration": "Telegram (polling) + Viber (webhook), console mounted, SQLite",
+        "telegram_people": TELEGRAM_PEOPLE,
+        "viber_people": VIBER_PEOPLE,
+        "steps_each": STEPS,
+        "rounds": rounds,
+        **traffic,
+        "idle_rss_mb": round(idle_kb / 1024, 1),
+        "after_serving_rss_mb": round(after_kb / 1024, 1),
+        "peak_rss_mb": round(peak_mb, 1),
+        "fill_seconds": round(filled, 1),
+        "serve_seconds": round(served, 1),
+    }
     return [
+        Result("RSS idle, Telegram + Viber + console (MB)", idle_kb / 1024, "MB", details=details),
+        Result("RSS after serving (MB)", after_kb / 1024, "MB", details=details),
         Result(
-            "peak RSS serving 100,000 people (SQLite)",
+            "peak RSS, 100,000 people, Telegram + Viber + console",
             peak_mb,
             "MB",
             f"< {LIMIT_MB}",
             peak_mb < LIMIT_MB,
-            {
-                "people": PEOPLE,
-                "writing": SAMPLE,
-                "events": SAMPLE * (STEPS + 3),
-                "fill_seconds": round(filled, 1),
-                "serve_seconds": round(time.perf_counter() - started - filled, 1),
-            },
-        )
+            details,
+        ),
     ]

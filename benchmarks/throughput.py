@@ -1,141 +1,122 @@
-"""(1) End-to-end Telegram throughput: Poruch against a bare aiogram echo bot, same run.
+"""(1) End-to-end Telegram throughput and latency: Poruch against a bare aiogram echo bot.
 
-Both bots poll (getUpdates) the strict Bot API double over loopback and are
-fed the same load: 200 simulated people, 15 updates each (3,000 in all).
-A person sends an update, waits until the bot's answer with buttons arrives,
-reads it and reacts the way a person would: presses an offered button
-(preferring eligibility and status in the menu), types an application number
-or a birth date when asked, now and then types something else. Poruch is
-`python -m bot run` exactly as deployed (aiogram, adapter, engine, services,
-PostgreSQL when available, else SQLite) with the demo data loaded.
+Every setup is a real bot process (`python -m bot run` exactly as deployed, with the
+demo data; or benchmarks/echo_bot.py) talking to the strict Bot API double in this
+process over loopback. The simulated people (benchmarks/mix.py: status lookups with
+typed numbers and dates, booking walks, eligibility checks, browsing, free text) each
+send an update, wait for the answer, read it and react.
 
-Why the double runs in this process and each bot in its own: the bot under
-test gets a CPU to itself and pays only for its own work, never for the
-double's HTML checks or the simulated people; and the two bots are measured
-identically, from the first update offered to the last answer the double
-received. With the double inside the bot's process, its cost (the same per
-update for both bots) would be added to both sides and push the ratio
-towards 1 — flattering, not fair.
+Two runs per setup, on one bot process:
+- **maximum rate**, closed loop: PEOPLE people take UPDATES_EACH steps each as fast as
+  the bot answers; updates/s = updates / (first update offered → last answer received);
+- **latency at 50 %**: other people, paced to half that rate (open loop, benchmarks/mix.py
+  Pacer); per update the time from offering it to the answer that ends with buttons:
+  p50 / p95 / p99.
 
-updates/s = 3,000 / that time; ratio = Poruch / echo. Goal: ratio ≥ 0.8.
-With BENCH_PROFILE=1 Poruch runs under cProfile and the top of the profile
-is written next to the results.
+The setups: the echo bot polling and in webhook mode (aiogram's SimpleRequestHandler);
+Poruch polling on SQLite, on a durable PostgreSQL (fsync and synchronous_commit on) and
+on a fast one (both off); Poruch in webhook mode on SQLite and durable PostgreSQL; and
+two Poruch processes on one durable PostgreSQL, each update sent to the next in turn (a
+round-robin in front of them, as nginx would). The ratio is each Poruch rate over the
+echo bot's in the same mode, same run, same machine. Goal: ≥ 0.9 on SQLite and on
+durable PostgreSQL, polling and webhook.
+
+Why the double runs in this process and each bot in its own: the bot under test pays
+only for its own work, never for the double's checks or the simulated people, and both
+bots are measured identically. The CPU time per update of each bot process (from /proc)
+is what the ratio really compares when both are busy.
+
+    BENCH_QUICK=1   a short run (fewer people, steps): checks the setup, not the numbers
+    BENCH_SETUPS=polling-sqlite,webhook-durable   only these setups (keys below; the echo
+                    bot of the same mode always runs too: a ratio needs it)
+    BENCH_PEOPLE, BENCH_UPDATES   people and steps each of the maximum-rate run
+    BENCH_NO_POSTGRES=1   SQLite setups only
+    BENCH_PROFILE=1 Poruch under cProfile for the maximum-rate run (one process setups)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import pstats
-import random
-import re
 import signal
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from benchmarks.common import RESULTS, Result, fresh_database, postgres_url, settings_for
+from benchmarks.common import (
+    RESULTS,
+    Result,
+    fresh_database,
+    percentile,
+    postgres_url,
+    settings_for,
+)
 from benchmarks.double import BenchDouble
+from benchmarks.mix import Pacer, Walker, people
 from benchmarks.processes import bot_env, cpu_seconds, fetch_metrics, free_port, start, stop
 from bot.app import build_app
 from bot.demo import seed_all
-from tests.doubles.telegram_api import Sent, TgUser
 
-PEOPLE = 200
-UPDATES_EACH = 15
-GOAL = 0.8
-ANSWER_WAIT = 10.0  # seconds a person waits for an answer before giving up on it
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+PEOPLE = int(os.environ.get("BENCH_PEOPLE", "0")) or (40 if QUICK else 150)
+UPDATES_EACH = int(os.environ.get("BENCH_UPDATES", "0")) or (10 if QUICK else 12)
+PACED_PEOPLE = 20 if QUICK else 60
+PACED_UPDATES_EACH = 5 if QUICK else 10
+GOAL = 0.9
 QUIET = 0.5  # after the last person, the bot is done when it has sent nothing this long
-READY_WAIT = 60.0
+READY_WAIT = 120.0
 POLLING_CAP = 25.0  # the double holds getUpdates like Telegram does: no busy re-polling
+WEBHOOK_SECRET = "bench-webhook-secret"
+SECRET_KEY = "benchmark-only-secret-key-0123456789abcdef"
 
-ASKS_NUMBER = re.compile(r"application number|номер заяви", re.IGNORECASE)
-ASKS_BIRTH = re.compile(r"date of birth|дату народження", re.IGNORECASE)
-NAVIGATION = re.compile(r"^\s*(◀|☰|↺)")
-AVOID = re.compile(r"delete|видал", re.IGNORECASE)  # erasing one's data ends the walk
-FAVOURITE = ("✅", "📄")  # Check eligibility, My application status (and "I agree")
-DEMO_APPLICATIONS = [
-    ("VPO-2026-000123", "15.03.1984"),
-    ("VPO-2026-000124", "02.07.1979"),
-    ("VPO-2026-000125", "01.12.1961"),
-    ("VPO-2026-000126", "23.05.1990"),
+
+@dataclass(frozen=True)
+class Setup:
+    key: str
+    label: str
+    bot: str  # "echo" or "poruch"
+    mode: str  # "polling" or "webhook"
+    database: str = ""  # "sqlite", "durable" or "fast" (PostgreSQL)
+    processes: int = 1
+    goal: bool = False  # the ≥ 0.9 goal applies
+
+
+SETUPS = [
+    Setup("echo-polling", "echo bot, polling", "echo", "polling"),
+    Setup("polling-sqlite", "Poruch, polling, SQLite", "poruch", "polling", "sqlite", goal=True),
+    Setup(
+        "polling-durable",
+        "Poruch, polling, PostgreSQL durable",
+        "poruch",
+        "polling",
+        "durable",
+        goal=True,
+    ),
+    Setup("polling-fast", "Poruch, polling, PostgreSQL fast", "poruch", "polling", "fast"),
+    Setup("echo-webhook", "echo bot, webhook", "echo", "webhook"),
+    Setup("webhook-sqlite", "Poruch, webhook, SQLite", "poruch", "webhook", "sqlite", goal=True),
+    Setup(
+        "webhook-durable",
+        "Poruch, webhook, PostgreSQL durable",
+        "poruch",
+        "webhook",
+        "durable",
+        goal=True,
+    ),
+    Setup(
+        "webhook-2x-durable",
+        "2 Poruch processes, webhook, PostgreSQL durable",
+        "poruch",
+        "webhook",
+        "durable",
+        processes=2,
+    ),
 ]
-TYPED = ["так", "ні", "45", "12000", "3", "привіт", "menu", "допоможіть"]
-
-
-@dataclass
-class Walker:
-    """One simulated person: reads the bot's answer, then acts on it."""
-
-    double: BenchDouble
-    tg: TgUser
-    rng: random.Random
-    application: tuple[str, str] = ("", "")
-    stalls: int = 0
-    sent: int = 0
-    kinds: dict[str, int] = field(default_factory=dict)
-
-    async def walk(self, updates: int) -> None:
-        inbox = self.double.inbox(self.tg.id)
-        answer: Sent | None = None
-        for index in range(updates):
-            if index == 0:
-                await self._text("/start")
-            elif answer is None:
-                await self._text("menu")
-            else:
-                await self._react(answer)
-            answer = await self._answer(inbox)
-
-    async def _answer(self, inbox: asyncio.Queue[Sent]) -> Sent | None:
-        """The bot's next message with buttons (the question that ends an answer)."""
-        try:
-            async with asyncio.timeout(ANSWER_WAIT):
-                while True:
-                    message = await inbox.get()
-                    if message.buttons or message.keyboard:
-                        return message
-        except TimeoutError:
-            self.stalls += 1
-            if os.environ.get("BENCH_DEBUG"):
-                last = self.double.sent_to(self.tg.id)[-2:]
-                print("STALL", self.kinds, [(m.text[:80], m.markup) for m in last], flush=True)
-            return None
-
-    async def _react(self, message: Sent) -> None:
-        rng = self.rng
-        if ASKS_NUMBER.search(message.text):
-            self.application = rng.choice(DEMO_APPLICATIONS)
-            number = self.application[0] if rng.random() < 0.8 else "ABC-1"
-            return await self._text(number)
-        if ASKS_BIRTH.search(message.text):
-            birth = self.application[1] if rng.random() < 0.8 else "01.01.1970"
-            return await self._text(birth)
-        buttons = [b for b in message.buttons if "callback_data" in b]
-        content = [
-            b for b in buttons if not NAVIGATION.match(b["text"]) and not AVOID.search(b["text"])
-        ]
-        if content and rng.random() < 0.9:
-            favourites = [b for b in content if b["text"].startswith(FAVOURITE)]
-            pool = favourites if favourites and rng.random() < 0.8 else content
-            return await self._press(rng.choice(pool)["callback_data"], message)
-        if buttons and rng.random() < 0.5:
-            return await self._press(rng.choice(buttons)["callback_data"], message)
-        return await self._text(rng.choice(TYPED))
-
-    async def _text(self, text: str) -> None:
-        self._count("text")
-        await self.tg.says(text)
-
-    async def _press(self, data: str, message: Sent) -> None:
-        self._count("button")
-        await self.tg.presses_data(data, message)
-
-    def _count(self, kind: str) -> None:
-        self.sent += 1
-        self.kinds[kind] = self.kinds.get(kind, 0) + 1
 
 
 @dataclass
@@ -144,125 +125,213 @@ class Measured:
     seconds: float
     stalls: int
     kinds: dict[str, int]
-    api_calls: int
+    tasks: dict[str, int]
+    outcomes: dict[str, int]
+    latencies: list[float]
     messages: int
-    cpu: float = 0.0  # the bot process's CPU seconds while it was being driven
-
-    @property
-    def cpu_ms_per_update(self) -> float:
-        return 1000 * self.cpu / self.updates
+    cpu: float = 0.0  # the bot processes' CPU seconds while they were being driven
 
     @property
     def rate(self) -> float:
-        return self.updates / self.seconds
+        return self.updates / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_update(self) -> float:
+        return 1000 * self.cpu / max(self.updates, 1)
+
+    def latency_ms(self) -> dict[str, float]:
+        return {f"p{q}": round(1000 * percentile(self.latencies, q), 1) for q in (50, 95, 99)}
 
 
-async def drive(double: BenchDouble, people: int, updates_each: int, seed: int) -> Measured:
+@dataclass
+class Outcome:
+    setup: Setup
+    top: Measured
+    paced: Measured
+    paced_rate: float
+    peak_rss_mb: float
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "setup": self.setup.label,
+            "people": PEOPLE,
+            "updates": self.top.updates,
+            "seconds": round(self.top.seconds, 2),
+            "cpu_ms_per_update": round(self.top.cpu_ms_per_update, 2),
+            "stalls": self.top.stalls,
+            "kinds": self.top.kinds,
+            "tasks": self.top.tasks,
+            "outcomes": self.top.outcomes,
+            "messages_sent": self.top.messages,
+            "latency_at_half_rate_ms": self.paced.latency_ms(),
+            "paced_rate": round(self.paced_rate, 1),
+            "paced_achieved_rate": round(self.paced.rate, 1),
+            "paced_updates": self.paced.updates,
+            "paced_stalls": self.paced.stalls,
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "dialog_errors": metric(self.metrics, "poruch_dialog_errors_total"),
+            "engine_events": metric(self.metrics, "poruch_updates_total"),
+        }
+
+
+def metric(metrics: dict[str, float], prefix: str) -> float:
+    return sum(v for k, v in metrics.items() if k.startswith(prefix))
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+async def drive(
+    double: BenchDouble, walkers: list[Walker], steps: int, pids: list[int]
+) -> Measured:
     double.forget_history()
-    rng = random.Random(seed)
-    walkers = [
-        Walker(
-            double,
-            double.user(
-                10_000 + i,
-                language_code=rng.choice(["uk", "uk", "uk", "en"]),
-                first_name=f"P{i}",
-            ),
-            random.Random(rng.randrange(1 << 30)),
-        )
-        for i in range(people)
-    ]
+    cpu = sum(cpu_seconds(pid) for pid in pids)
     started = time.monotonic()
-    await asyncio.gather(*(w.walk(updates_each) for w in walkers))
+    await asyncio.gather(*(w.walk(steps) for w in walkers))
     # The last answers may still be on their way: done when the bot falls quiet.
     while double.send_times and time.monotonic() - double.send_times[-1] < QUIET:  # noqa: ASYNC110
         await asyncio.sleep(QUIET / 5)
     finished = double.send_times[-1] if double.send_times else time.monotonic()
     kinds: dict[str, int] = {}
+    tasks: dict[str, int] = {}
+    outcomes: dict[str, int] = {}
     for walker in walkers:
+        for outcome, n in walker.outcomes.items():
+            outcomes[outcome] = outcomes.get(outcome, 0) + n
         for kind, n in walker.kinds.items():
             kinds[kind] = kinds.get(kind, 0) + n
+        for task, n in walker.tasks.items():
+            tasks[task] = tasks.get(task, 0) + n
     return Measured(
         updates=sum(w.sent for w in walkers),
         seconds=finished - started,
         stalls=sum(w.stalls for w in walkers),
         kinds=kinds,
-        api_calls=len(double.calls),
+        tasks=tasks,
+        outcomes=outcomes,
+        latencies=[x for w in walkers for x in w.latencies],
         messages=len(double.sent),
+        cpu=sum(cpu_seconds(pid) for pid in pids) - cpu,
     )
-
-
-async def timed_drive(double: BenchDouble, pid: int) -> Measured:
-    cpu = cpu_seconds(pid)
-    measured = await drive(double, PEOPLE, UPDATES_EACH, seed=11)
-    measured.cpu = cpu_seconds(pid) - cpu
-    return measured
-
-
-async def wait_ready(double: BenchDouble, process: object, log: Path) -> None:
-    """Until the bot asks for updates (it has started polling)."""
-    try:
-        await double.wait_until(lambda: bool(double.calls_of("getUpdates")), READY_WAIT)
-    except TimeoutError:
-        tail = log.read_text()[-3000:]  # noqa: ASYNC240 (start-up failed: nothing else runs)
-        raise RuntimeError(f"the bot did not start polling:\n{tail}") from None
-
-
-async def measure_echo(double: BenchDouble, folder: Path) -> Measured:
-    double.forget_history()
-    env = bot_env("", TELEGRAM_TOKEN=double.token, TELEGRAM_API_BASE=double.base_url)
-    log = folder / "echo.log"
-    process = await start(["-m", "benchmarks.echo_bot"], env, log)
-    try:
-        await wait_ready(double, process, log)
-        return await timed_drive(double, process.pid)
-    finally:
-        await stop(process)
 
 
 async def prepare_database(url: str) -> None:
     await fresh_database(url)
-    app = await build_app(settings_for(url), migrate=False)
+    await prepare_seed(url)
+
+
+async def prepare_seed(url: str) -> None:
+    app = await build_app(settings_for(url, secret_key=SECRET_KEY), migrate=False)
     try:
         await seed_all(app)  # demo applications (status lookups), offices (booking)
     finally:
         await app.close()
 
 
-async def measure_poruch(
-    double: BenchDouble, url: str, folder: Path
-) -> tuple[Measured, dict[str, float], str]:
-    await prepare_database(url)
+async def listening(port: int) -> None:
+    async with asyncio.timeout(READY_WAIT):
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.1)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            return
+
+
+async def start_bots(
+    setup: Setup, double: BenchDouble, url: str, folder: Path
+) -> list[tuple[asyncio.subprocess.Process, int]]:
+    bots = []
+    for n in range(setup.processes):
+        port = free_port()
+        values = {
+            "TELEGRAM_TOKEN": double.token,
+            "TELEGRAM_API_BASE": double.base_url,
+            "TELEGRAM_MODE": setup.mode,
+            "HTTP_PORT": str(port),
+            "SECRET_KEY": SECRET_KEY,
+        }
+        if setup.mode == "webhook":
+            values.update(
+                TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}"
+            )
+        if setup.bot == "echo":
+            values.update(ECHO_SECRET=WEBHOOK_SECRET)
+            if setup.mode == "webhook":
+                values.update(ECHO_WEBHOOK=f"http://127.0.0.1:{port}/telegram/webhook")
+            args = ["-m", "benchmarks.echo_bot"]
+        elif os.environ.get("BENCH_PROFILE") == "1" and setup.processes == 1:
+            args = ["-m", "benchmarks.profiled", str(folder / f"{setup.key}.prof"), "run"]
+        else:
+            args = ["-m", "bot", "run"]
+        log = folder / f"{setup.key}-{n}.log"
+        process = await start(args, bot_env(url, **values), log)
+        bots.append((process, port))
+        try:
+            if setup.mode == "polling":
+                await double.wait_until(lambda: bool(double.calls_of("getUpdates")), READY_WAIT)
+            else:
+                await double.wait_until(
+                    lambda n=n: len(double.calls_of("setWebhook")) > n, READY_WAIT
+                )
+        except TimeoutError:
+            tail = log.read_text()[-3000:]
+            for process, _ in bots:
+                await stop(process)
+            raise RuntimeError(f"{setup.label} did not start:\n{tail}") from None
+    if os.environ.get("BENCH_DEBUG"):
+        print("ports", [port for _, port in bots], "webhook", double.webhook_url, flush=True)
+    if setup.processes > 1:
+        double.endpoints = [f"http://127.0.0.1:{port}/telegram/webhook" for _, port in bots]
+    return bots
+
+
+async def run_setup(setup: Setup, double: BenchDouble, url: str, folder: Path) -> Outcome:
+    if setup.bot == "poruch":
+        await prepare_database(url)
     double.forget_history()
-    port = free_port()
-    env = bot_env(
-        url,
-        TELEGRAM_TOKEN=double.token,
-        TELEGRAM_API_BASE=double.base_url,
-        TELEGRAM_MODE="polling",
-        HTTP_PORT=str(port),
-    )
-    log = folder / "poruch.log"
-    profile = folder / "poruch.prof"
-    profiling = os.environ.get("BENCH_PROFILE") == "1"
-    args = ["-m", "bot", "run"]
-    if profiling:
-        args = ["-m", "benchmarks.profiled", str(profile), "run"]
-    process = await start(args, env, log)
+    double.forget_webhook()
+    bots = await start_bots(setup, double, url, folder)
+    pids = [process.pid for process, _ in bots]
+    metrics: dict[str, float] = {}
     try:
-        await wait_ready(double, process, log)
-        if profiling:
-            process.send_signal(signal.SIGUSR1)
-        measured = await timed_drive(double, process.pid)
-        metrics = await fetch_metrics(port)
+        if os.environ.get("BENCH_PROFILE") == "1" and setup.bot == "poruch":
+            bots[0][0].send_signal(signal.SIGUSR1)
+        walkers = people(double, PEOPLE, seed=11, first_id=10_000)
+        top = await drive(double, walkers, UPDATES_EACH, pids)
+        rate = top.rate / 2
+        paced = people(double, PACED_PEOPLE, seed=12, first_id=50_000, pacer=Pacer(rate))
+        at_half = await drive(double, paced, PACED_UPDATES_EACH, pids)
+        rss = max(peak_rss_mb(pid) for pid in pids)
+        if setup.bot == "poruch":
+            for _, port in bots:
+                for name, value in (await fetch_metrics(port)).items():
+                    metrics[name] = metrics.get(name, 0.0) + value
+    except BaseException:
+        for log in sorted(folder.glob(f"{setup.key}-*.log")):  # noqa: ASYNC240 (failed)
+            print(f"--- {log.name}:\n{log.read_text()[-2000:]}", flush=True)
+        raise
     finally:
-        await stop(process)
-    top = ""
-    if profiling and profile.exists():
-        top = profile_summary(profile)
+        for process, _ in bots:
+            await stop(process)
+    profile = folder / f"{setup.key}.prof"
+    if profile.exists():
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "throughput-profile.txt").write_text(top, encoding="utf-8")
-    return measured, metrics, top
+        (RESULTS / f"{setup.key}-profile.txt").write_text(
+            profile_summary(profile), encoding="utf-8"
+        )
+    return Outcome(setup, top, at_half, rate, rss, metrics)
 
 
 AREAS = [
@@ -307,61 +376,78 @@ def profile_summary(path: Path) -> str:
     return "\n".join(lines) + "\n\n" + out.getvalue()
 
 
-def metric(metrics: dict[str, float], prefix: str) -> float:
-    return sum(v for k, v in metrics.items() if k.startswith(prefix))
+def selected() -> list[Setup]:
+    wanted = [k for k in os.environ.get("BENCH_SETUPS", "").split(",") if k]
+    setups = [s for s in SETUPS if not wanted or s.key in wanted]
+    # a ratio needs its echo in the same run
+    modes = {s.mode for s in setups if s.bot == "poruch"}
+    keys = {s.key for s in setups} | {f"echo-{mode}" for mode in modes}
+    return [s for s in SETUPS if s.key in keys]
 
 
-async def run() -> list[Result]:
-    url = postgres_url()
-    label = "PostgreSQL" if url else "SQLite"
+async def run_all(urls: dict[str, str | None]) -> list[Outcome]:
+    outcomes = []
     double = await BenchDouble(poll_cap=POLLING_CAP).start()
     try:
         with tempfile.TemporaryDirectory(prefix="poruch-bench-") as tmp:
             folder = Path(tmp)
-            if url is None:
-                url = f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
-            echo = await measure_echo(double, folder)
-            ours, metrics, _ = await measure_poruch(double, url, folder)
+            for setup in selected():
+                if setup.database == "sqlite":
+                    url: str | None = f"sqlite+aiosqlite:///{folder}/{setup.key}.sqlite3"
+                else:
+                    url = urls.get(setup.database, "") if setup.database else ""
+                if url is None:
+                    print(f"  {setup.label}: skipped (no PostgreSQL)", flush=True)
+                    continue
+                print(f"  {setup.label} …", flush=True)
+                outcome = await run_setup(setup, double, url, folder)
+                print(
+                    f"    {outcome.top.rate:.1f} upd/s, {outcome.top.cpu_ms_per_update:.2f} ms "
+                    f"CPU/update, p50/p95/p99 at 50 %: {outcome.paced.latency_ms()}, "
+                    f"stalls {outcome.top.stalls}",
+                    flush=True,
+                )
+                outcomes.append(outcome)
     finally:
         await double.stop()
-    ratio = ours.rate / echo.rate
-    errors = metric(metrics, "poruch_dialog_errors_total")
-    handled = metric(metrics, "poruch_updates_total")
-    details = {
-        "people": PEOPLE,
-        "updates": ours.updates,
-        "database": label,
-        "poruch": {
-            "seconds": round(ours.seconds, 2),
-            "cpu_seconds": round(ours.cpu, 2),
-            "cpu_ms_per_update": round(ours.cpu_ms_per_update, 2),
-            "stalls": ours.stalls,
-            "kinds": ours.kinds,
-            "messages_sent": ours.messages,
-            "api_calls": ours.api_calls,
-            "engine_events": handled,
-            "dialog_errors": errors,
-            "engine_seconds_total": round(metric(metrics, "poruch_handler_seconds_sum"), 2),
-        },
-        "echo": {
-            "seconds": round(echo.seconds, 2),
-            "cpu_seconds": round(echo.cpu, 2),
-            "cpu_ms_per_update": round(echo.cpu_ms_per_update, 2),
-            "stalls": echo.stalls,
-            "kinds": echo.kinds,
-            "messages_sent": echo.messages,
-            "api_calls": echo.api_calls,
-        },
-    }
-    return [
-        Result("telegram updates/s, echo bot", echo.rate, "upd/s", details=details["echo"]),  # type: ignore[arg-type]
-        Result(f"telegram updates/s, Poruch ({label})", ours.rate, "upd/s", details=details),
-        Result(
-            "telegram throughput ratio Poruch/echo",
-            ratio,
-            "ratio",
-            f">= {GOAL}",
-            ratio >= GOAL,
-            {"stalls": ours.stalls, "dialog_errors": errors},
-        ),
-    ]
+    return outcomes
+
+
+def results(outcomes: list[Outcome]) -> list[Result]:
+    echo = {o.setup.mode: o.top.rate for o in outcomes if o.setup.bot == "echo"}
+    out = []
+    for o in outcomes:
+        details = o.details()
+        out.append(Result(f"{o.setup.label}: updates/s", o.top.rate, "upd/s", details=details))
+        if o.setup.bot == "poruch" and echo.get(o.setup.mode):
+            ratio = o.top.rate / echo[o.setup.mode]
+            goal = f">= {GOAL}" if o.setup.goal else ""
+            out.append(
+                Result(
+                    f"{o.setup.label}: ratio over echo",
+                    ratio,
+                    "ratio",
+                    goal,
+                    (ratio >= GOAL) if o.setup.goal else None,
+                    {"stalls": o.top.stalls, "dialog_errors": details["dialog_errors"]},
+                )
+            )
+    return out
+
+
+async def run() -> list[Result]:
+    from benchmarks.clusters import cluster
+
+    urls: dict[str, str | None] = {"durable": None, "fast": None}
+    wanted = {s.database for s in selected()}
+    if os.environ.get("BENCH_NO_POSTGRES") == "1":
+        return results(await run_all(urls))
+    async with contextlib.AsyncExitStack() as stack:
+        # the tests' fast cluster when `make bench` runs under scripts/with-postgres
+        if "fast" in wanted:
+            urls["fast"] = postgres_url() or await stack.enter_async_context(
+                cluster(durable=False)
+            )
+        if "durable" in wanted:
+            urls["durable"] = await stack.enter_async_context(cluster(durable=True))
+        return results(await run_all(urls))

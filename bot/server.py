@@ -13,6 +13,7 @@ import socket
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.lazy_models import build_hot_models
 from bot.lifecycle import start_services
 from bot.ports import Adapter, Job
 from bot.settings import Settings, SettingsError
@@ -134,6 +135,7 @@ def settle_memory() -> None:
     SQLAlchemy's mappers, the catalogs, the data files) that never become garbage, yet
     every full collection walked them all (0.2 s each). Frozen, the collector skips them.
     """
+    build_hot_models()  # aiogram's, built on first use otherwise (bot/lazy_models.py)
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_GEN0_THRESHOLD, 20, 100)

@@ -172,7 +172,9 @@ async def wait_until(check: Callable[[], object], limit: float = 20.0) -> None:
 
 
 async def remaining(app: App, announcement_id: int) -> int:
-    async with app.db.transaction() as session:
+    # A read, polled while the worker runs: it must not take the writer's turn (SQLite)
+    # from the worker it watches, as a transaction would every 20 ms.
+    async with app.db.sessions() as session:
         return (await counts(session, announcement_id)).remaining
 
 

@@ -35,10 +35,18 @@ be reached on purpose.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import os
+import pickle
 import re
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-from bot.app import App
+from bot.app import App, build_app
 from bot.engine import Incoming, Kind, Reply, Request
 from bot.engine.globals import COMMANDS
 from bot.services import privacy
@@ -47,6 +55,7 @@ from storage.models import Person
 from storage.repositories import DialogStates, People, StoredState
 from tests.status_support import import_csv
 
+ROOT = Path(__file__).resolve().parent.parent
 PLATFORM = "walk"
 DEMO_APPLICATIONS = (
     "number,birth_date,status,updated_at,note\n"
@@ -355,6 +364,9 @@ def missed_steps(app: App, screens: list[Screen], *, staff: bool) -> dict[tuple[
 
 
 _walked: dict[tuple[str, bool], list[Screen]] = {}
+#: walks under way in other processes, with the file each writes its screens to
+_elsewhere: dict[tuple[str, bool], tuple[subprocess.Popen[bytes], Path]] = {}
+WALKS = [(locale, staff) for locale in ("uk", "en") for staff in (False, True)]
 
 
 async def walk_once(app: App, *, locale: str, staff: bool) -> list[Screen]:
@@ -362,9 +374,68 @@ async def walk_once(app: App, *, locale: str, staff: bool) -> list[Screen]:
 
     They would be identical anyway (the shipped data, the tests' fixed clock), and a
     walk takes seconds. `app` must be fresh (nothing stored) the first time.
+
+    The first call starts the other three walks in processes of their own (each on its
+    own fresh database, with the same settings and clock), so on a machine with more
+    than one CPU they are done by the time a test asks for them. A walk whose process
+    failed is walked here instead.
     """
     key = (locale, staff)
+    if not _walked and not _elsewhere:
+        for other in WALKS:
+            if other != key:
+                _elsewhere[other] = _start_elsewhere(*other)
+    if key not in _walked and key in _elsewhere:
+        process, out = _elsewhere.pop(key)
+        try:
+            if await asyncio.to_thread(process.wait) == 0:
+                _walked[key] = pickle.loads(out.read_bytes())
+        finally:
+            out.unlink(missing_ok=True)
     if key not in _walked:
         await prepare(app)
         _walked[key] = await walk(app, locale=locale, staff=staff)
     return _walked[key]
+
+
+def _start_elsewhere(locale: str, staff: bool) -> tuple[subprocess.Popen[bytes], Path]:
+    handle, name = tempfile.mkstemp(prefix=f"walk-{locale}-{staff}-", suffix=".pickle")
+    os.close(handle)
+    args = [sys.executable, "-m", "tests.dialog_walk", locale, "staff" if staff else "", name]
+    process = subprocess.Popen(
+        args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return process, Path(name)
+
+
+@atexit.register
+def _stop_elsewhere() -> None:
+    """Walks no test asked for (a part of the suite was run) end with the run."""
+    for process, out in _elsewhere.values():
+        process.kill()
+        process.wait()
+        out.unlink(missing_ok=True)
+
+
+async def _walk_alone(locale: str, staff: bool) -> list[Screen]:
+    """One walk as the tests' `sqlite_app` would take it: a fresh database, the same clock."""
+    from storage.migrate import upgrade_async
+    from tests.conftest import Clock, make_settings
+
+    with tempfile.TemporaryDirectory(prefix="walk-") as folder:
+        url = f"sqlite+aiosqlite:///{folder}/bot.sqlite3"
+        await upgrade_async(url)
+        app = await build_app(make_settings(url), migrate=False, clock=Clock())
+        try:
+            await prepare(app)
+            return await walk(app, locale=locale, staff=staff)
+        finally:
+            await app.close()
+
+
+if __name__ == "__main__":
+    # By its module's name, so the pickled screens are `tests.dialog_walk.Screen`s.
+    from tests import dialog_walk
+
+    screens = asyncio.run(dialog_walk._walk_alone(sys.argv[1], bool(sys.argv[2])))
+    Path(sys.argv[3]).write_bytes(pickle.dumps(screens))

@@ -10,10 +10,8 @@ update sent to the other worker as soon as the previous one was answered.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,12 +20,13 @@ from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import DialogStateRow, ProcessedEvent
+from tests import process_support
 from tests.conftest import _truncate_postgres
 from tests.doubles.telegram_api import TelegramApiDouble, TgUser
-from tests.telegram_support import WEBHOOK_SECRET, free_port
-from tests.test_scaleout import BotProcess, _ready, _stop
+from tests.process_support import BotProcess
+from tests.process_support import ready as _ready
+from tests.process_support import stop as _stop
 
-ROOT = Path(__file__).resolve().parent.parent
 WAIT = 60.0
 PEOPLE = 15
 WALKERS = 10
@@ -39,31 +38,9 @@ INVALID = "choose one of the buttons"
 async def start_bot(
     url: str, double: TelegramApiDouble, folder: Path, name: str, *, mode: str
 ) -> BotProcess:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VIBER_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        DATABASE_URL=url,
-        TELEGRAM_TOKEN=double.token,
-        TELEGRAM_API_BASE=double.base_url,
-        TELEGRAM_MODE=mode,
-        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        TELEGRAM_RESEND_AFTER="1",
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-        HTTP_HOST="127.0.0.1",
-        HTTP_PORT=str(port),
-        DEFAULT_LOCALE="uk",
-        STAFF_IDS="",
-        LOG_LEVEL="WARNING",
-        LOG_FORMAT="json",
-        SECRET_KEY="poruch-tests-only-secret-key-0123456789",
+    return await process_support.start_bot(
+        url, double, folder, name, mode=mode, TELEGRAM_RESEND_AFTER="1"
     )
-    log = folder / f"{name}.log"
-    with log.open("wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=ROOT, stdout=out, stderr=out
-        )
-    return BotProcess(port, process, log)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.doubles.telegram_api import TelegramApiDouble, TgUser
+from tests.process_support import onboarded_people
 from tests.telegram_support import WAIT, running_bot
-from tests.test_scaleout import _people
 
 NORMAL = 5
 MESSAGES = 6  # each normal person's, one after the other's answer
@@ -79,7 +79,7 @@ async def test_a_flooding_person_does_not_slow_down_the_others(
         path = tmp_path / f"{name}.sqlite3"
         shutil.copy(sqlite_template, path)
         url = f"sqlite+aiosqlite:///{path}"
-        await _people(url, FIRST_ID, NORMAL + 1, locale="en")
+        await onboarded_people(url, FIRST_ID, NORMAL + 1, locale="en")
         urls.append(url)
 
     calm, _ = await run(urls[0], clock, flooding=False)

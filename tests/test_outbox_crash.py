@@ -10,9 +10,7 @@ sends in flight at the kill reached their people, yet the bot never heard so.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,9 +25,8 @@ from storage.db import Database
 from storage.migrate import upgrade_async
 from storage.models import OutboxMessage, Person
 from tests.doubles.telegram_api import TelegramApiDouble
-from tests.telegram_support import free_port
+from tests.process_support import BotProcess, start_bot
 
-ROOT = Path(__file__).resolve().parent.parent
 RECIPIENTS = 150
 FIRST_ID = 500_000
 AUTHOR_ID = 499_999
@@ -67,20 +64,13 @@ async def add_people(db: Database) -> int:
     return int(author)
 
 
-async def start(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=ROOT, stdout=out, stderr=out
-        )
-
-
 @pytest.mark.slow
 async def test_kill_9_mid_announcement_repeats_only_sends_in_flight(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
     await upgrade_async(url)
     db = Database(url)
     double = await TelegramApiDouble(send_latency=0.3).start()
-    processes: list[asyncio.subprocess.Process] = []
+    processes: list[BotProcess] = []
     try:
         author = await add_people(db)
         for user_id in (AUTHOR_ID, *range(FIRST_ID, FIRST_ID + RECIPIENTS)):
@@ -98,32 +88,20 @@ async def test_kill_9_mid_announcement_repeats_only_sends_in_flight(tmp_path: Pa
                 default_locale="en",
                 reach=people,
             )
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VIBER_"))}
-        env.update(
-            PYTHONPATH=str(ROOT),
-            DATABASE_URL=url,
-            TELEGRAM_TOKEN=double.token,
-            TELEGRAM_API_BASE=double.base_url,
-            TELEGRAM_RATE_LIMIT=str(RATE),
-            OUTBOX_LEASE_SECONDS="2",
-            HTTP_HOST="127.0.0.1",
-            HTTP_PORT=str(free_port()),
-            SECRET_KEY="crash-test-only-secret-key-0123456789",
-            DEFAULT_LOCALE="en",
-            STAFF_IDS="",
-            LOG_LEVEL="WARNING",
-        )
-        log = tmp_path / "bot.log"
-        first = await start(env, log)
+        settings = {
+            "TELEGRAM_RATE_LIMIT": str(RATE),
+            "OUTBOX_LEASE_SECONDS": "2",
+            "DEFAULT_LOCALE": "en",
+        }
+        first = await start_bot(url, double, tmp_path, "bot", **settings)
         processes.append(first)
         await double.wait_until(lambda: len(double.sent) >= KILL_AFTER, WAIT)
-        first.kill()  # SIGKILL: no drain, no give-back, nothing flushed
-        await first.wait()
+        first.kill()
+        await first.process.wait()
         at_kill = len(double.sent)
         assert at_kill < RECIPIENTS, "the announcement finished before the kill"
 
-        env["HTTP_PORT"] = str(free_port())
-        second = await start(env, log)
+        second = await start_bot(url, double, tmp_path, "bot", **settings)
         processes.append(second)
 
         def reported() -> bool:
@@ -132,10 +110,10 @@ async def test_kill_9_mid_announcement_repeats_only_sends_in_flight(tmp_path: Pa
         await double.wait_until(reported, WAIT)
         await asyncio.sleep(0.5)  # a late duplicate would show now
     finally:
-        for process in processes:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+        for bot in processes:
+            if bot.process.returncode is None:
+                bot.kill()
+                await bot.process.wait()
         await double.stop()
 
     try:

@@ -8,107 +8,25 @@ workers behind nginx would. PostgreSQL only: SQLite is one process's database.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiohttp
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from bot.services.broadcast.announcements import Draft, create
 from bot.services.broadcast.audience import Audience, reach
 from storage.db import Database
-from storage.models import DialogStateRow, OutboxMessage, Person
+from storage.models import DialogStateRow, OutboxMessage
 from storage.models.booking import BOOKED, Appointment
 from tests.conftest import _truncate_postgres
 from tests.doubles.telegram_api import TelegramApiDouble
-from tests.telegram_support import WEBHOOK_SECRET, free_port
+from tests.process_support import BotProcess, onboarded_people, stop, two_webhook_bots
 
-ROOT = Path(__file__).resolve().parent.parent
-START_WAIT = 60.0
 WAIT = 30.0
 RATE = 300  # per process; claims of 600 rows, so both processes get a share of 2,000
-
-
-@dataclass
-class BotProcess:
-    port: int
-    process: asyncio.subprocess.Process
-    log: Path
-
-    @property
-    def webhook(self) -> str:
-        return f"http://127.0.0.1:{self.port}/telegram/webhook"
-
-    async def metric(self, name: str, *labels: str) -> float:
-        """The sum of `name` over the series carrying every one of `labels` (k="v")."""
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"http://127.0.0.1:{self.port}/metrics") as response,
-        ):
-            text = await response.text()
-        return sum(
-            float(line.rpartition(" ")[2])
-            for line in text.splitlines()
-            if line.startswith(name) and all(label in line for label in labels)
-        )
-
-
-async def _start(url: str, double: TelegramApiDouble, folder: Path, name: str) -> BotProcess:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "VIBER_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        DATABASE_URL=url,
-        TELEGRAM_TOKEN=double.token,
-        TELEGRAM_API_BASE=double.base_url,
-        TELEGRAM_MODE="webhook",
-        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        TELEGRAM_RATE_LIMIT=str(RATE),
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-        HTTP_HOST="127.0.0.1",
-        HTTP_PORT=str(port),
-        DEFAULT_LOCALE="uk",
-        STAFF_IDS="",
-        LOG_LEVEL="WARNING",
-        LOG_FORMAT="json",
-    )
-    log = folder / f"{name}.log"
-    with log.open("wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=ROOT, stdout=out, stderr=out
-        )
-    return BotProcess(port, process, log)
-
-
-async def _ready(bot: BotProcess) -> None:
-    """Until /healthz answers (the server is up; services start right after)."""
-    async with asyncio.timeout(START_WAIT), aiohttp.ClientSession() as session:
-        while True:
-            assert bot.process.returncode is None, bot.log.read_text()[-3000:]
-            try:
-                async with session.get(f"http://127.0.0.1:{bot.port}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-
-
-async def _stop(bot: BotProcess) -> None:
-    if bot.process.returncode is None:
-        bot.process.terminate()
-        try:
-            async with asyncio.timeout(15):
-                await bot.process.wait()
-        except TimeoutError:
-            bot.process.kill()
-            await bot.process.wait()
 
 
 @pytest.fixture
@@ -125,43 +43,7 @@ async def double() -> AsyncIterator[TelegramApiDouble]:
 
 
 async def two_bots(url: str, api: TelegramApiDouble, folder: Path) -> list[BotProcess]:
-    bots = [await _start(url, api, folder, name) for name in ("a", "b")]
-    try:
-        await asyncio.gather(*(_ready(bot) for bot in bots))
-        # Both registered their webhook; updates below are posted to each one directly.
-        await api.wait_until(lambda: len(api.calls_of("setWebhook")) >= 2, START_WAIT)
-    except BaseException:
-        await asyncio.gather(*(_stop(bot) for bot in bots))
-        raise
-    return bots
-
-
-async def _people(url: str, first_id: int, count: int, *, locale: str = "uk") -> list[int]:
-    now = datetime.now(UTC)
-    db = Database(url)
-    try:
-        async with db.engine.begin() as conn:
-            await conn.execute(
-                insert(Person.__table__),  # type: ignore[arg-type]
-                [
-                    {
-                        "platform": "telegram",
-                        "platform_user_id": str(first_id + i),
-                        "locale": locale,
-                        "consent_at": now,
-                        "privacy_version": 1,
-                        "reachable": True,
-                        "subscribed": True,
-                        "announcements": True,
-                        "created_at": now,
-                        "last_seen_at": now,
-                    }
-                    for i in range(count)
-                ],
-            )
-            return list(await conn.scalars(select(Person.__table__.c.id).order_by("id")))
-    finally:
-        await db.dispose()
+    return await two_webhook_bots(url, api, folder, TELEGRAM_RATE_LIMIT=str(RATE))
 
 
 async def test_one_persons_rapid_events_through_both_processes_stay_serialised(
@@ -212,14 +94,14 @@ async def test_one_persons_rapid_events_through_both_processes_stay_serialised(
         handled = [await bot.metric("poruch_updates_total", 'kind="text"') for bot in bots]
         assert handled == [rapid // 2, rapid // 2]
     finally:
-        await asyncio.gather(*(_stop(bot) for bot in bots))
+        await asyncio.gather(*(stop(bot) for bot in bots))
 
 
 async def test_an_announcement_is_delivered_exactly_once_between_two_processes(
     database: str, double: TelegramApiDouble, tmp_path: Path
 ) -> None:
     recipients, first_id = 2000, 700_000
-    await _people(database, first_id, recipients)
+    await onboarded_people(database, first_id, recipients)
     for i in range(recipients):
         double.know_chat({"id": first_id + i, "type": "private", "first_name": "P"})
     bots = await two_bots(database, double, tmp_path)
@@ -261,13 +143,13 @@ async def test_an_announcement_is_delivered_exactly_once_between_two_processes(
         assert sum(shares) == recipients
         assert all(share > 0 for share in shares), shares  # both workers took part
     finally:
-        await asyncio.gather(*(_stop(bot) for bot in bots))
+        await asyncio.gather(*(stop(bot) for bot in bots))
 
 
 async def test_a_reminder_goes_out_once_with_two_processes_on_one_database(
     database: str, double: TelegramApiDouble, tmp_path: Path
 ) -> None:
-    (person_id,) = await _people(database, 880_001, 1, locale="en")
+    (person_id,) = await onboarded_people(database, 880_001, 1, locale="en")
     double.know_chat({"id": 880_001, "type": "private", "first_name": "P"})
     # Booked days ago; the 2-hour mark passed a minute ago while no bot ran. Both
     # processes recompute the reminders at start: one outbox row (its dedupe key),
@@ -308,6 +190,6 @@ async def test_a_reminder_goes_out_once_with_two_processes_on_one_database(
             lags = [await bot.metric("poruch_scheduler_lag_seconds") for bot in bots]
             assert any(lag > 0 for lag in lags)  # the scheduler-lag gauge is fed
         finally:
-            await asyncio.gather(*(_stop(bot) for bot in bots))
+            await asyncio.gather(*(stop(bot) for bot in bots))
     finally:
         await db.dispose()

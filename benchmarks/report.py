@@ -1,0 +1,111 @@
+"""The results as markdown: docs/benchmarks-results.md, linked from docs/benchmarks.md.
+
+Written by every `make bench` (or `python -m benchmarks …`) from the run's own
+numbers, so the document never holds a number no run produced.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.common import Result
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKDOWN = ROOT / "docs" / "benchmarks-results.md"
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return "?"
+    return out.stdout.strip() or "?"
+
+
+def _machine() -> str:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} CPUs, load average at the end {load}"
+
+
+def _ms(latency: dict[str, float]) -> str:
+    return " / ".join(f"{latency[k]:.0f}" for k in ("p50", "p95", "p99"))
+
+
+def throughput_table(results: list[Result]) -> list[str]:
+    rows = [r for r in results if r.unit == "upd/s"]
+    if not rows:
+        return []
+    ratios = {r.name.removesuffix(": ratio over echo"): r for r in results if r.unit == "ratio"}
+    lines = [
+        "## Telegram: throughput, ratio over the echo bot, latency at 50 % load",
+        "",
+        "| setup | updates/s | ratio over echo | goal | CPU ms/update "
+        "| p50 / p95 / p99 ms at 50 % | peak RSS MB | stalls | dialog errors |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        d = r.details
+        label = r.name.removesuffix(": updates/s")
+        ratio = ratios.get(label)
+        shown = f"**{ratio.value:.2f}**" if ratio else ""
+        goal = ""
+        if ratio is not None and ratio.goal:
+            goal = f"{ratio.goal} {'met' if ratio.ok else 'NOT met'}"
+        errors = "" if label.startswith("echo") else f"{d.get('dialog_errors', 0):.0f}"
+        lines.append(
+            f"| {label} | {r.value:.1f} | {shown} | {goal} | {d.get('cpu_ms_per_update', 0):.2f} "
+            f"| {_ms(d['latency_at_half_rate_ms'])} | {d.get('peak_rss_mb', 0):.0f} "
+            f"| {d.get('stalls', 0)} | {errors} |"
+        )
+    sample = rows[-1].details
+    lines += [
+        "",
+        f"{sample.get('people')} people, {sample.get('updates')} updates per setup at the "
+        "maximum rate; the latency run paces other people at half the rate measured. "
+        "Mix of the last setup: "
+        + ", ".join(f"{k} {v}" for k, v in sample.get("kinds", {}).items())
+        + "; tasks "
+        + ", ".join(f"{k} {v}" for k, v in sample.get("tasks", {}).items())
+        + "; "
+        + ", ".join(f"{k} {v}" for k, v in sample.get("outcomes", {}).items())
+        + ".",
+    ]
+    return lines
+
+
+def other_table(results: list[Result]) -> list[str]:
+    rows = [r for r in results if r.unit not in ("upd/s", "ratio")]
+    if not rows:
+        return []
+    lines = ["## Other benchmarks", "", "| benchmark | value | goal | met |", "|---|---|---|---|"]
+    for r in rows:
+        met = "" if r.ok is None else ("yes" if r.ok else "no")
+        lines.append(f"| {r.name} | {r.value:.2f} {r.unit} | {r.goal} | {met} |")
+    return lines
+
+
+def write_markdown(results: list[Result], path: Path = MARKDOWN) -> Path:
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `make bench` ({when}, commit {_commit()}, {_machine()}). "
+        "Method: [benchmarks.md](benchmarks.md). Ratios compare bots measured in the same "
+        "run on the same machine; absolute numbers describe only that machine.",
+        "",
+        *throughput_table(results),
+        "",
+        *other_table(results),
+        "",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

@@ -60,6 +60,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             folder = Path(parsed.database).parent
             if not folder.is_dir() and is_default_sqlite_folder(folder):
                 folder.mkdir(exist_ok=True)
+        # The hot path calls the sqlite3 connection on the loop thread (storage/hot.py).
+        kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
         engine = create_async_engine(url, **kwargs)
         _prepare_sqlite(engine)
         return engine

@@ -186,6 +186,8 @@ class Engine:
         #: (batches, events) committed: the batch size the load gives (tests, benchmarks)
         self.batches = 0
         self.batched = 0
+        #: events handled again because another worker wrote the person's state meanwhile
+        self.stale_retries = 0
 
     # -- entry point --------------------------------------------------------
     async def handle(self, event: Incoming, *, keep_for: str | None = None) -> list[Reply]:
@@ -284,10 +286,12 @@ class Engine:
                 return [], []  # handled already: everything this run did was rolled back
             except StaleStateError:
                 await self._undo(session, hot)
+                self.stale_retries += 1
                 continue  # another worker wrote this person's state: read it again
             except Exception as exc:
                 await self._undo(session, hot)
-                if seen and await hot.state_version(seen[0][0]) != seen[0][1]:
+                if seen and (await hot.state_version(seen[0][0]) or 0) != seen[0][1]:
+                    self.stale_retries += 1
                     continue  # failed on a state changed meanwhile: handled again on the new
                 self._log_failure(exc)
                 break

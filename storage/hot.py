@@ -7,10 +7,10 @@ on SQLite, a thread hop each. The statements run on the connection of the batch'
 transaction (`Engine`), so the ORM session that dialog steps query and write
 through is the same transaction:
 
-- SQLite: the stdlib `sqlite3` connection under aiosqlite, called on the loop
-  thread (the process's writer lock is held, so nothing else uses it meanwhile;
-  `check_same_thread` is off for our engines). `sqlite3` keeps the statements
-  prepared (its statement cache).
+- SQLite: the stdlib `sqlite3` connection under SQLAlchemy (storage/loop_sqlite.py,
+  or aiosqlite's for an in-memory database, with `check_same_thread` off), called
+  on the loop's thread under the process's writer lock. `sqlite3` keeps the
+  statements prepared (its statement cache).
 - PostgreSQL: the asyncpg connection under SQLAlchemy, whose statement cache keeps
   them prepared; its transaction is the session's.
 

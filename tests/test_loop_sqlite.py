@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 import threading
 import time
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -21,7 +22,7 @@ async def test_statements_run_on_the_loops_thread(sqlite_url: str) -> None:
     threads: set[int] = set()
     try:
         async with db.transaction() as session:
-            raw = (await (await session.connection()).get_raw_connection()).driver_connection
+            raw: Any = (await (await session.connection()).get_raw_connection()).driver_connection
             raw._conn.set_trace_callback(lambda _: threads.add(threading.get_ident()))
             await People(session).get_or_register("test", "1")
             assert await session.get(Person, 1) is not None

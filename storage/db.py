@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session, SessionTransaction
 if TYPE_CHECKING:
     from bot.ports import OutboxSignal
 
+from storage import loop_sqlite
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: the only folder made for an embedded database (the Docker volume, `make demo`);
 #: any other folder must exist, so a typo in DATABASE_URL cannot scatter folders
@@ -54,7 +56,11 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        dbapi_connection = connection.connection.dbapi_connection
+        if isinstance(dbapi_connection.driver_connection, loop_sqlite.LoopConnection):
+            loop_sqlite.begin_immediate(dbapi_connection, SQLITE_BUSY_TIMEOUT_MS)
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -64,6 +70,12 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             folder = Path(parsed.database).parent
             if not folder.is_dir() and is_default_sqlite_folder(folder):
                 folder.mkdir(exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not parsed.query:
+            # statements on the loop's thread, not aiosqlite's (storage/loop_sqlite.py)
+            kwargs.setdefault("async_creator", loop_sqlite.creator(parsed.database))
+        else:
+            # The hot path calls the sqlite3 connection on the loop thread (storage/hot.py).
+            kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
         engine = create_async_engine(url, **kwargs)
         _prepare_sqlite(engine)
         return engine

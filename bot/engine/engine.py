@@ -1,24 +1,30 @@
 """The shared dialog engine: one incoming event in, the replies out.
 
-For each event: take the person's lock, open one transaction, claim the
-delivery id (exactly once), load the person and their state, apply global
-commands, let the current step handle the event, show whatever step comes
-next, write the state through, commit. Any unexpected error becomes an
-apology and the main menu: the bot never goes silent.
+For each event: take the person's lock and queue the event. Every event that is
+ready is handled in one transaction per loop turn (group commit), each inside a
+savepoint of its own: load the person and their state, apply global commands,
+let the current step handle the event, show whatever step comes next, write the
+state through (compare-and-set on its version), claim the delivery id (exactly
+once) with the replies. The replies come back once the whole batch has
+committed. An event whose handling fails is rolled back to its savepoint alone
+and becomes an apology and the main menu: the bot never goes silent.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
 import logging
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from bot.engine.context import Back, Context, Goto, Start
 from bot.engine.dialog import DialogRegistry, Step
@@ -37,9 +43,11 @@ from bot.engine.runtime import Runtime
 from bot.i18n import LANGUAGES, pick_language, translator
 from bot.metrics import Metrics
 from bot.services import privacy
-from storage.db import Database, advisory_xact_lock
+from storage.db import Database
+from storage.hot import HotStore
 from storage.models import Person
 from storage.repositories import DialogStates, People, ProcessedEvents, StoredState
+from storage.repositories.dialog_states import StaleStateError
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +64,16 @@ FAILURES_BEFORE_HELP = 3
 #: Viber's free-message window 24 hours, conservatively: an older time closes it sooner)
 TOUCH_EVERY = timedelta(minutes=5)
 
+#: events handled in one transaction at most: a longer batch holds the writer lock (and,
+#: on PostgreSQL, row locks) longer, and past 64 written savepoints PostgreSQL's
+#: per-transaction subtransaction cache overflows, which slows every other session
+MAX_BATCH = 48
+#: a state written by someone else meanwhile (another worker) is read again and the
+#: event handled again, this many times at most
+STALE_RETRIES = 5
+
 AfterCommit = list[Callable[[], Awaitable[None]]]
+Outcome = tuple[list[Reply], AfterCommit]
 
 
 def offered_buttons(replies: list[Reply]) -> dict[str, str]:
@@ -73,18 +90,45 @@ class _Redelivered(Exception):
     """The event's delivery id was claimed before: roll this handling back."""
 
 
+class _BatchBroken(Exception):
+    """The batch's transaction cannot go on (the session needs a full rollback)."""
+
+
+@dataclass(slots=True)
+class _Queued:
+    event: Incoming
+    keep_for: str | None
+    done: asyncio.Future[Outcome]
+
+
+def _kept(keep_for: str | None, replies: list[Reply]) -> str | None:
+    """The replies as stored with the claim (JSON), when the adapter asked to keep them."""
+    if keep_for is None or not replies:
+        return None
+    return json.dumps({"to": keep_for, "replies": replies_to_json(replies)}, ensure_ascii=False)
+
+
 async def _claim(
     session: AsyncSession, event: Incoming, keep_for: str | None, replies: list[Reply]
 ) -> bool:
     """Claim the delivery id (with the replies, if asked to keep them); False if taken."""
     if event.event_id is None:
         return True
-    stored = None
-    if keep_for is not None and replies:
-        stored = json.dumps(
-            {"to": keep_for, "replies": replies_to_json(replies)}, ensure_ascii=False
-        )
-    return await ProcessedEvents(session).claim(event.platform, event.event_id, stored)
+    return await ProcessedEvents(session).claim(
+        event.platform, event.event_id, _kept(keep_for, replies)
+    )
+
+
+def _attach(session: AsyncSession, person: Person) -> Person:
+    """The person read by the hot store, made a loaded ORM object of the session, so a
+    dialog's changes to it are written at the flush as before (no SELECT to load it)."""
+    key = session.sync_session.identity_key(Person, (person.id,))
+    existing = session.sync_session.identity_map.get(key)
+    if existing is not None:  # read through the ORM already in this transaction
+        return existing  # type: ignore[no-any-return]
+    make_transient_to_detached(person)
+    session.add(person)
+    return person
 
 
 def needs_touch(person: Person, now: datetime) -> bool:
@@ -147,6 +191,13 @@ class Engine(PlatformCalls):
         self.dialogs = dialogs
         self.metrics = metrics or Metrics()
         self.locks = KeyedLocks()
+        self._queue: list[_Queued] = []
+        self._batcher: asyncio.Task[None] | None = None
+        #: (batches, events) committed: the batch size the load gives (tests, benchmarks)
+        self.batches = 0
+        self.batched = 0
+        #: events handled again because another worker wrote the person's state meanwhile
+        self.stale_retries = 0
 
     # -- entry point --------------------------------------------------------
     async def handle(self, event: Incoming, *, keep_for: str | None = None) -> list[Reply]:
@@ -159,11 +210,15 @@ class Engine(PlatformCalls):
         started = time.perf_counter()
         event = valid_text(event)
         async with self.locks.hold(event.identity):
-            try:
-                replies, actions = await self._handle_once(event, keep_for)
-            except Exception as exc:
-                self._log_failure(exc)
-                replies, actions = await self._recover(event, keep_for)
+            queued = _Queued(event, keep_for, asyncio.get_running_loop().create_future())
+            self._queue.append(queued)
+            if self._batcher is None:
+                # A context of its own: the batch must not inherit a caller's transaction.
+                self._batcher = asyncio.create_task(
+                    self._run_batches(), context=contextvars.Context()
+                )
+            # Shielded: a caller that gives up does not undo a handling already under way.
+            replies, actions = await asyncio.shield(queued.done)
         for action in actions:
             try:
                 await action()
@@ -173,56 +228,157 @@ class Engine(PlatformCalls):
         self.metrics.latency.labels(event.platform).observe(time.perf_counter() - started)
         return replies
 
-    async def _handle_once(
-        self, event: Incoming, keep_for: str | None
-    ) -> tuple[list[Reply], AfterCommit]:
-        try:
-            return await self._handle_in_transaction(event, keep_for)
-        except _Redelivered:
-            return [], []  # handled already: everything this run did was rolled back
+    # -- group commit -------------------------------------------------------
+    async def _run_batches(self) -> None:
+        """One transaction for every event that is ready, until none is left.
 
-    async def _handle_in_transaction(
-        self, event: Incoming, keep_for: str | None
-    ) -> tuple[list[Reply], AfterCommit]:
+        Started on the loop turn after the first event arrives, so every event that
+        arrived in that turn is in the first batch; events that arrive while a batch
+        runs wait for the next. One batch at a time: a person's lock keeps at most
+        one of their events in the queue.
+        """
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                await self._run_batch(batch)
+        finally:
+            self._batcher = None
+            if self._queue:  # cancelled (shutdown): nobody is left waiting for ever
+                for queued in self._queue:
+                    queued.done.cancel()
+                self._queue = []
+
+    async def _run_batch(self, batch: list[_Queued]) -> None:
+        outcomes: list[Outcome] = []
+        try:
+            async with self.db.transaction() as session:
+                hot = await HotStore.open(session)
+                for queued in batch:
+                    outcomes.append(await self._handle_in_batch(session, hot, queued))
+        except asyncio.CancelledError:
+            for queued in batch:
+                queued.done.cancel()
+            raise
+        except Exception as exc:
+            # The transaction itself failed (the commit, the connection): nothing of the
+            # batch is written. Each event again in a transaction of its own; alone, the
+            # usual apology from a fresh transaction.
+            if len(batch) > 1:
+                log.warning(
+                    "a batch of %d failed (%s); one by one", len(batch), type(exc).__name__
+                )
+                for queued in batch:
+                    await self._run_batch([queued])
+                return
+            self._log_failure(exc)
+            outcomes = [await self._recover(batch[0].event, batch[0].keep_for)]
+        else:
+            self.batches += 1
+            self.batched += len(batch)
+        for queued, outcome in zip(batch, outcomes, strict=True):
+            if not queued.done.done():
+                queued.done.set_result(outcome)
+
+    async def _handle_in_batch(
+        self, session: AsyncSession, hot: HotStore, queued: _Queued
+    ) -> Outcome:
+        """One event inside its own savepoint: what fails is undone alone."""
+        event, keep_for = queued.event, queued.keep_for
+        for _ in range(STALE_RETRIES):
+            await hot.savepoint()
+            seen: list[tuple[int, int]] = []  # (person id, state version) as read
+            try:
+                outcome = await self._handle_update(session, hot, event, keep_for, seen)
+                await session.flush()  # the ORM's writes, inside this event's savepoint
+                return outcome
+            except _Redelivered:
+                await self._undo(session, hot)
+                return [], []  # handled already: everything this run did was rolled back
+            except StaleStateError:
+                await self._undo(session, hot)
+                self.stale_retries += 1
+                continue  # another worker wrote this person's state: read it again
+            except Exception as exc:
+                await self._undo(session, hot)
+                if seen and (await hot.state_version(seen[0][0]) or 0) != seen[0][1]:
+                    self.stale_retries += 1
+                    continue  # failed on a state changed meanwhile: handled again on the new
+                self._log_failure(exc)
+                break
+        await hot.savepoint()
+        try:
+            outcome = await self._recovery(session, event, keep_for)
+            await session.flush()
+            return outcome
+        except Exception as exc:
+            self._log_failure(exc)
+            await self._undo(session, hot)
+            return self._unavailable(event), []
+
+    async def _undo(self, session: AsyncSession, hot: HotStore) -> None:
+        """Back to the event's savepoint; the session forgets what it held of the event."""
+        if not session.is_active:  # a failed ORM flush: only a full rollback helps
+            raise _BatchBroken
+        await hot.rollback_to_savepoint()
+        # Earlier events' objects were flushed (they are in the transaction); the failed
+        # event's may be pending or dirty and must not be written at the next flush.
+        session.expunge_all()
+
+    async def _handle_update(
+        self,
+        session: AsyncSession,
+        hot: HotStore,
+        event: Incoming,
+        keep_for: str | None,
+        seen: list[tuple[int, int]],
+    ) -> Outcome:
         # The delivery id is claimed last, with the replies, in one statement: a
         # redelivery (rare) is found there and rolls back, and the usual first
         # delivery costs no statement of its own. On PostgreSQL a second worker with
         # the same update waits at the claim's unique key until the first commits.
-        async with self.db.transaction() as session:
-            view = await self._public_view(session, event)
-            if view is not None:  # nothing about the person is written, but the claim is
-                if not await _claim(session, event, keep_for, view):
-                    raise _Redelivered
-                return view, []
-            await advisory_xact_lock(session, event.platform, event.user_id)
-            people = People(session)
-            person, _ = await people.get_or_register(event.platform, event.user_id)
-            now = self.runtime.now()
-            if needs_touch(person, now):
-                await people.touch(person, at=now)
-            states = DialogStates(session)
-            state = await states.load(person.id) or StoredState(dialog="", step="")
-            ctx = Context(
-                event=event,
-                person=person,
-                state=state,
-                runtime=self.runtime,
-                dialogs=self.dialogs,
-                db=session,
-                is_staff=self.runtime.settings.is_staff(event.platform, event.user_id),
-            )
-            if person.locale is None:
-                language = pick_language(event.language_code, self.runtime.settings.default_locale)
-                ctx.tr = translator(language)
-            await self._route(ctx)
-            if not ctx.erased:
-                if not ctx.replies:  # never silent
-                    await self._show(ctx)
-                state.offered = offered_buttons(ctx.replies)
-                await states.save(person.id, state)
-            if not await _claim(session, event, keep_for, ctx.replies):
+        now = self.runtime.now()
+        view = await self._public_view(session, event)
+        if view is not None:  # nothing about the person is written, but the claim is
+            if event.event_id is not None and not await hot.claim(
+                event.platform, event.event_id, _kept(keep_for, view), now
+            ):
                 raise _Redelivered
-            return ctx.replies, ctx.after_commit_actions
+            return view, []
+        loaded = await hot.load(event.platform, event.user_id)
+        if loaded is None:
+            await hot.register(event.platform, event.user_id, now)
+            loaded = await hot.load(event.platform, event.user_id)
+            assert loaded is not None
+        person = _attach(session, loaded.person)
+        if needs_touch(person, now):
+            await People(session).touch(person, at=now)
+        state = loaded.state or StoredState(dialog="", step="")
+        seen.append((person.id, state.version))
+        ctx = Context(
+            event=event,
+            person=person,
+            state=state,
+            runtime=self.runtime,
+            dialogs=self.dialogs,
+            db=session,
+            is_staff=self.runtime.settings.is_staff(event.platform, event.user_id),
+        )
+        if person.locale is None:
+            language = pick_language(event.language_code, self.runtime.settings.default_locale)
+            ctx.tr = translator(language)
+        await self._route(ctx)
+        if not ctx.erased:
+            if not ctx.replies:  # never silent
+                await self._show(ctx)
+            state.offered = offered_buttons(ctx.replies)
+            # Compare-and-set: on PostgreSQL this, not a lock, keeps two workers from
+            # both applying an event of one person (the later one is handled again).
+            await hot.save_state(person.id, state, now)
+        if event.event_id is not None and not await hot.claim(
+            event.platform, event.event_id, _kept(keep_for, ctx.replies), now
+        ):
+            raise _Redelivered
+        return ctx.replies, ctx.after_commit_actions
 
     async def _public_view(self, session: AsyncSession, event: Incoming) -> list[Reply] | None:
         """A public dialog's screen for someone not (yet) agreeing to the notice: shown
@@ -505,70 +661,72 @@ class Engine(PlatformCalls):
             ctx.replies[-1] = replace(last, buttons=(*last.buttons, tuple(nav)))
 
     # -- failures -------------------------------------------------------------
-    async def _recover(
-        self, event: Incoming, keep_for: str | None
-    ) -> tuple[list[Reply], AfterCommit]:
+    async def _recover(self, event: Incoming, keep_for: str | None) -> Outcome:
         """Apologise and show the menu, in a fresh transaction."""
-        self.metrics.dialog_errors.inc()
         try:
             async with self.db.transaction() as session:
-                people = People(session)
-                person, _ = await people.get_or_register(event.platform, event.user_id)
-                states = DialogStates(session)
-                previous = await states.load(person.id)
-                state = StoredState(
-                    dialog="", step="", version=previous.version if previous else 0
-                )
-                # What the person was doing (a draft, answers so far) is kept: Back from
-                # the menu returns to it, the same way Back returns to a calling screen.
-                caller = self._snapshot(previous) if previous else None
-                ctx = Context(
-                    event=event,
-                    person=person,
-                    state=state,
-                    runtime=self.runtime,
-                    dialogs=self.dialogs,
-                    db=session,
-                    is_staff=self.runtime.settings.is_staff(event.platform, event.user_id),
-                )
-                if person.locale is None:
-                    language = pick_language(
-                        event.language_code, self.runtime.settings.default_locale
-                    )
-                    ctx.tr = translator(language)
-                onboarding = onboarding_dialog(ctx)
-                if caller is not None and onboarding is None:
-                    ctx.say(
-                        ctx._(
-                            "Sorry, something went wrong on our side. What you entered is "
-                            "kept: press “Back to where I was” to continue, or choose from "
-                            "the menu."
-                        ),
-                        [[Button(ctx._("↩ Back to where I was"), Global.BACK.value)]],
-                    )
-                else:
-                    ctx.say(
-                        ctx._("Sorry, something went wrong on our side. Here is the main menu.")
-                    )
-                await self._enter(ctx, Start(onboarding or MENU, {}))
-                if caller is not None and onboarding is None:
-                    state.data[CALLER] = caller
-                state.offered = offered_buttons(ctx.replies)
-                await states.save(person.id, state)
-                await _claim(session, event, keep_for, ctx.replies)
-                return ctx.replies, []
+                return await self._recovery(session, event, keep_for)
         except Exception as exc:
             self._log_failure(exc)
-            language = pick_language(event.language_code, self.runtime.settings.default_locale)
-            tr = translator(language)
-            return [
-                Reply(
-                    text=tr._(
-                        "Sorry, the service is unavailable right now. "
-                        "Please try again in a few minutes."
-                    )
+            return self._unavailable(event), []
+
+    def _unavailable(self, event: Incoming) -> list[Reply]:
+        """Even the apology could not be written (the database is down): a fixed one."""
+        language = pick_language(event.language_code, self.runtime.settings.default_locale)
+        tr = translator(language)
+        return [
+            Reply(
+                text=tr._(
+                    "Sorry, the service is unavailable right now. "
+                    "Please try again in a few minutes."
                 )
-            ], []
+            )
+        ]
+
+    async def _recovery(
+        self, session: AsyncSession, event: Incoming, keep_for: str | None
+    ) -> Outcome:
+        """The apology and the menu, written in `session`."""
+        self.metrics.dialog_errors.inc()
+        people = People(session)
+        person, _ = await people.get_or_register(event.platform, event.user_id)
+        states = DialogStates(session)
+        previous = await states.load(person.id)
+        state = StoredState(dialog="", step="", version=previous.version if previous else 0)
+        # What the person was doing (a draft, answers so far) is kept: Back from
+        # the menu returns to it, the same way Back returns to a calling screen.
+        caller = self._snapshot(previous) if previous else None
+        ctx = Context(
+            event=event,
+            person=person,
+            state=state,
+            runtime=self.runtime,
+            dialogs=self.dialogs,
+            db=session,
+            is_staff=self.runtime.settings.is_staff(event.platform, event.user_id),
+        )
+        if person.locale is None:
+            language = pick_language(event.language_code, self.runtime.settings.default_locale)
+            ctx.tr = translator(language)
+        onboarding = onboarding_dialog(ctx)
+        if caller is not None and onboarding is None:
+            ctx.say(
+                ctx._(
+                    "Sorry, something went wrong on our side. What you entered is "
+                    "kept: press “Back to where I was” to continue, or choose from "
+                    "the menu."
+                ),
+                [[Button(ctx._("↩ Back to where I was"), Global.BACK.value)]],
+            )
+        else:
+            ctx.say(ctx._("Sorry, something went wrong on our side. Here is the main menu."))
+        await self._enter(ctx, Start(onboarding or MENU, {}))
+        if caller is not None and onboarding is None:
+            state.data[CALLER] = caller
+        state.offered = offered_buttons(ctx.replies)
+        await states.save(person.id, state)
+        await _claim(session, event, keep_for, ctx.replies)
+        return ctx.replies, []
 
     @staticmethod
     def _log_failure(exc: BaseException) -> None:

@@ -1,0 +1,295 @@
+"""The hot path's statements: the three tables every update touches, without the ORM.
+
+An update costs three statements here — read the person with their state (one
+join), write the state back (compare-and-set on `version`), claim the delivery id
+with the replies — against the ORM's seven round trips with greenlet switches and,
+on SQLite, a thread hop each. The statements run on the connection of the batch's
+transaction (`Engine`), so the ORM session that dialog steps query and write
+through is the same transaction:
+
+- SQLite: the stdlib `sqlite3` connection under SQLAlchemy (storage/loop_sqlite.py,
+  or aiosqlite's for an in-memory database, with `check_same_thread` off), called
+  on the loop's thread under the process's writer lock. `sqlite3` keeps the
+  statements prepared (its statement cache).
+- PostgreSQL: the asyncpg connection under SQLAlchemy, whose statement cache keeps
+  them prepared; its transaction is the session's.
+
+`tests/test_hot_store.py` runs the same operations through this module and through
+the repositories (`People`, `DialogStates`, `ProcessedEvents`) on both databases
+and compares what each reads of what the other wrote: a model or migration change
+that this module does not follow fails there.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Person
+from storage.repositories.dialog_states import StaleStateError, StoredState
+
+#: the columns of `people` read by the hot path, in this order (`Person` attributes)
+PERSON_COLUMNS = (
+    "id",
+    "platform",
+    "platform_user_id",
+    "locale",
+    "region",
+    "consent_at",
+    "privacy_version",
+    "reachable",
+    "subscribed",
+    "announcements",
+    "api_version",
+    "created_at",
+    "last_seen_at",
+)
+_DATETIMES = frozenset({"consent_at", "created_at", "last_seen_at"})
+_BOOLEANS = frozenset({"reachable", "subscribed", "announcements"})
+STATE_COLUMNS = ("dialog", "step", "data", "history", "offered", "failures", "version")
+
+_SELECT = (
+    "SELECT "
+    + ", ".join(f"p.{c}" for c in PERSON_COLUMNS)
+    + ", "
+    + ", ".join(f"s.{c}" for c in STATE_COLUMNS)
+    + " FROM people p LEFT JOIN dialog_states s ON s.person_id = p.id"
+    " WHERE p.platform = {0} AND p.platform_user_id = {1}"
+)
+_REGISTER = (
+    "INSERT INTO people (platform, platform_user_id, created_at, last_seen_at,"
+    " reachable, subscribed, announcements) VALUES ({0}, {1}, {2}, {2}, {3}, {3}, {3})"
+    " ON CONFLICT (platform, platform_user_id) DO NOTHING"
+)
+_INSERT_STATE = (
+    "INSERT INTO dialog_states (person_id, dialog, step, data, history, offered, failures,"
+    " version, updated_at) VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})"
+    " ON CONFLICT (person_id) DO NOTHING"
+)
+_UPDATE_STATE = (
+    "UPDATE dialog_states SET dialog = {1}, step = {2}, data = {3}, history = {4},"
+    " offered = {5}, failures = {6}, version = {7}, updated_at = {8}"
+    " WHERE person_id = {0} AND version = {9}"
+)
+_STATE_VERSION = "SELECT version FROM dialog_states WHERE person_id = {0}"
+_CLAIM = (
+    "INSERT INTO processed_events (platform, event_id, at, replies) VALUES ({0}, {1}, {2}, {3})"
+    " ON CONFLICT (platform, event_id) DO NOTHING"
+)
+
+
+def _sqlite(sql: str, count: int) -> str:
+    return sql.format(*(f"?{i}" for i in range(1, count + 1)))
+
+
+def _postgres(sql: str, count: int) -> str:
+    return sql.format(*(f"${i}" for i in range(1, count + 1)))
+
+
+@dataclass(slots=True)
+class Loaded:
+    """A person (detached, not in any session) and their state, if they have one."""
+
+    person: Person
+    state: StoredState | None
+
+
+def _person(values: dict[str, Any]) -> Person:
+    return Person(**values)
+
+
+def _sqlite_time(moment: datetime) -> str:
+    # the text SQLAlchemy writes for a DateTime on SQLite (UTC, no offset)
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _from_sqlite_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _state_values(state: StoredState) -> tuple[str, str, str, str, str, int]:
+    return (
+        state.dialog,
+        state.step,
+        json.dumps(state.data, ensure_ascii=False),
+        json.dumps(state.history, ensure_ascii=False),
+        json.dumps(state.offered, ensure_ascii=False),
+        state.failures,
+    )
+
+
+class HotStore:
+    """The hot statements on one transaction's connection; see the module's text."""
+
+    async def savepoint(self) -> None:
+        """A savepoint for the next update (the previous one's is released)."""
+        raise NotImplementedError
+
+    async def rollback_to_savepoint(self) -> None:
+        raise NotImplementedError
+
+    async def load(self, platform: str, user_id: str) -> Loaded | None:
+        raise NotImplementedError
+
+    async def register(self, platform: str, user_id: str, now: datetime) -> None:
+        """Create the person if they do not exist (safe when another writer races)."""
+        raise NotImplementedError
+
+    async def save_state(self, person_id: int, state: StoredState, now: datetime) -> None:
+        """Compare-and-set on `version`, like `DialogStates.save`: StaleStateError if
+        someone else wrote the state since it was read (or erased the person)."""
+        raise NotImplementedError
+
+    async def state_version(self, person_id: int) -> int | None:
+        raise NotImplementedError
+
+    async def claim(
+        self, platform: str, event_id: str, replies: str | None, now: datetime
+    ) -> bool:
+        """True the first time a delivery id is seen, like `ProcessedEvents.claim`."""
+        raise NotImplementedError
+
+    @staticmethod
+    async def open(session: AsyncSession) -> HotStore:
+        """The hot store on the connection of `session`'s transaction (begun here)."""
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        if connection.dialect.name == "sqlite":
+            return SqliteHotStore(driver._conn)
+        adapted: Any = raw.dbapi_connection
+        if adapted._transaction is None:  # SQLAlchemy begins lazily, at the first statement
+            await adapted._start_transaction()
+        return PostgresHotStore(driver)
+
+
+class SqliteHotStore(HotStore):
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.db = connection
+        self._has_savepoint = False
+
+    async def savepoint(self) -> None:
+        if self._has_savepoint:
+            self.db.execute("RELEASE hot")
+        self.db.execute("SAVEPOINT hot")
+        self._has_savepoint = True
+
+    async def rollback_to_savepoint(self) -> None:
+        self.db.execute("ROLLBACK TO hot")
+
+    async def load(self, platform: str, user_id: str) -> Loaded | None:
+        row = self.db.execute(_sqlite(_SELECT, 2), (platform, user_id)).fetchone()
+        if row is None:
+            return None
+        values = dict(zip(PERSON_COLUMNS, row, strict=False))
+        for name in _DATETIMES:
+            values[name] = _from_sqlite_time(values[name])
+        for name in _BOOLEANS:
+            values[name] = bool(values[name])
+        state = None
+        rest = row[len(PERSON_COLUMNS) :]
+        if rest[0] is not None:
+            state = StoredState(
+                dialog=rest[0],
+                step=rest[1],
+                data=json.loads(rest[2]) if rest[2] else {},
+                history=json.loads(rest[3]) if rest[3] else [],
+                offered=json.loads(rest[4]) if rest[4] else {},
+                failures=rest[5],
+                version=rest[6],
+            )
+        return Loaded(_person(values), state)
+
+    async def register(self, platform: str, user_id: str, now: datetime) -> None:
+        self.db.execute(_sqlite(_REGISTER, 4), (platform, user_id, _sqlite_time(now), 1))
+
+    async def save_state(self, person_id: int, state: StoredState, now: datetime) -> None:
+        values = (person_id, *_state_values(state), state.version + 1, _sqlite_time(now))
+        if state.version == 0:
+            cursor = self.db.execute(_sqlite(_INSERT_STATE, 9), values)
+        else:
+            cursor = self.db.execute(_sqlite(_UPDATE_STATE, 10), (*values, state.version))
+        if not cursor.rowcount:
+            raise StaleStateError(person_id)
+        state.version += 1
+
+    async def state_version(self, person_id: int) -> int | None:
+        row = self.db.execute(_sqlite(_STATE_VERSION, 1), (person_id,)).fetchone()
+        return None if row is None else int(row[0])
+
+    async def claim(
+        self, platform: str, event_id: str, replies: str | None, now: datetime
+    ) -> bool:
+        cursor = self.db.execute(
+            _sqlite(_CLAIM, 4), (platform, event_id, _sqlite_time(now), replies)
+        )
+        return bool(cursor.rowcount)
+
+
+class PostgresHotStore(HotStore):
+    def __init__(self, connection: Any) -> None:
+        self.db = connection  # asyncpg.Connection
+        self._has_savepoint = False
+
+    async def savepoint(self) -> None:
+        # One round trip: releasing the previous update's savepoint keeps one open at a time.
+        if self._has_savepoint:
+            await self.db.execute("RELEASE SAVEPOINT hot; SAVEPOINT hot")
+        else:
+            await self.db.execute("SAVEPOINT hot")
+            self._has_savepoint = True
+
+    async def rollback_to_savepoint(self) -> None:
+        await self.db.execute("ROLLBACK TO SAVEPOINT hot")
+
+    async def load(self, platform: str, user_id: str) -> Loaded | None:
+        row = await self.db.fetchrow(_postgres(_SELECT, 2), platform, user_id)
+        if row is None:
+            return None
+        values = {name: row[i] for i, name in enumerate(PERSON_COLUMNS)}
+        for name in _DATETIMES:
+            if values[name] is not None:
+                values[name] = values[name].astimezone(UTC)
+        state = None
+        base = len(PERSON_COLUMNS)
+        if row[base] is not None:
+            state = StoredState(
+                dialog=row[base],
+                step=row[base + 1],
+                data=dict(row[base + 2] or {}),
+                history=list(row[base + 3] or []),
+                offered=dict(row[base + 4] or {}),
+                failures=row[base + 5],
+                version=row[base + 6],
+            )
+        return Loaded(_person(values), state)
+
+    async def register(self, platform: str, user_id: str, now: datetime) -> None:
+        await self.db.execute(_postgres(_REGISTER, 4), platform, user_id, now, True)
+
+    async def save_state(self, person_id: int, state: StoredState, now: datetime) -> None:
+        values = (person_id, *_state_values(state), state.version + 1, now)
+        if state.version == 0:
+            status = await self.db.execute(_postgres(_INSERT_STATE, 9), *values)
+        else:
+            status = await self.db.execute(_postgres(_UPDATE_STATE, 10), *values, state.version)
+        if status.endswith(" 0"):  # "UPDATE 0", "INSERT 0 0"
+            raise StaleStateError(person_id)
+        state.version += 1
+
+    async def state_version(self, person_id: int) -> int | None:
+        version = await self.db.fetchval(_postgres(_STATE_VERSION, 1), person_id)
+        return None if version is None else int(version)
+
+    async def claim(
+        self, platform: str, event_id: str, replies: str | None, now: datetime
+    ) -> bool:
+        status = await self.db.execute(_postgres(_CLAIM, 4), platform, event_id, now, replies)
+        return not status.endswith(" 0")

@@ -1,0 +1,180 @@
+"""The hot store (storage/hot.py) and the ORM repositories agree, on both databases.
+
+The engine reads and writes `people`, `dialog_states` and `processed_events`
+through plain SQL on the hot path and through the ORM everywhere else (recovery,
+services, the console). Each test does one operation through one path and reads
+the result through the other: a column added to a model or renamed by a migration
+that the hot store does not follow fails here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect, select
+
+from storage.db import Database
+from storage.hot import PERSON_COLUMNS, STATE_COLUMNS, HotStore
+from storage.models import DialogStateRow, Person, ProcessedEvent
+from storage.repositories import DialogStates, People, ProcessedEvents, StoredState
+from storage.repositories.dialog_states import StaleStateError
+
+NOW = datetime(2026, 11, 24, 10, 0, 0, 123456, tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database(db_url)
+    yield database
+    await database.dispose()
+
+
+def person_values(person: Person) -> dict[str, object]:
+    return {name: getattr(person, name) for name in PERSON_COLUMNS}
+
+
+def test_the_hot_store_reads_every_column_of_the_hot_tables() -> None:
+    """A new column must be thought about here: read by the hot path, or knowingly not."""
+    assert set(PERSON_COLUMNS) == {c.key for c in inspect(Person).columns}
+    not_read = {"person_id", "updated_at"}  # the key, and a time nothing reads back
+    assert set(STATE_COLUMNS) | not_read == {c.key for c in inspect(DialogStateRow).columns}
+
+
+async def test_a_person_registered_by_either_path_reads_the_same_through_both(
+    db: Database,
+) -> None:
+    async with db.transaction() as session:
+        hot = await HotStore.open(session)
+        await hot.register("telegram", "1", NOW)
+        await hot.register("telegram", "1", NOW)  # a second writer racing: no error
+        by_hot = await hot.load("telegram", "1")
+        orm_person, created = await People(session).get_or_register("telegram", "2")
+        assert created
+    assert by_hot is not None and by_hot.state is None
+    async with db.transaction() as session:
+        people = People(session)
+        read_by_orm = await people.find("telegram", "1")
+        assert read_by_orm is not None
+        assert person_values(read_by_orm) == person_values(by_hot.person)
+        assert read_by_orm.created_at == NOW and read_by_orm.last_seen_at == NOW
+        assert read_by_orm.reachable and read_by_orm.subscribed and read_by_orm.announcements
+        # Every column set through the ORM comes back through the hot store.
+        other = await people.find("telegram", "2")
+        assert other is not None
+        other.locale, other.region, other.api_version = "en", "kyiv", 7
+        other.privacy_version, other.consent_at = 3, NOW - timedelta(days=1)
+        other.reachable = False
+        await session.flush()
+        expected = person_values(other)
+        hot = await HotStore.open(session)
+        read_by_hot = await hot.load("telegram", "2")
+    assert read_by_hot is not None
+    assert person_values(read_by_hot.person) == expected
+    assert read_by_hot.person.id == orm_person.id
+    assert read_by_hot.person.consent_at is not None
+    assert read_by_hot.person.consent_at.tzinfo is not None
+
+
+async def test_states_written_by_either_path_read_the_same_and_share_one_version(
+    db: Database,
+) -> None:
+    state = StoredState(
+        dialog="status",
+        step="number",
+        data={"n": 1, "текст": "привіт", "nested": {"a": [1, 2]}},
+        history=["menu", "start"],
+        offered={"m": "☰ меню"},
+        failures=2,
+    )
+    async with db.transaction() as session:
+        person, _ = await People(session).get_or_register("telegram", "1")
+        hot = await HotStore.open(session)
+        await hot.save_state(person.id, state, NOW)  # first write: an insert
+        assert state.version == 1
+    async with db.transaction() as session:
+        by_orm = await DialogStates(session).load(person.id)
+        assert by_orm is not None and asdict(by_orm) == asdict(state)
+        by_orm.step, by_orm.failures = "date", 0
+        await DialogStates(session).save(person.id, by_orm)
+        assert by_orm.version == 2
+    async with db.transaction() as session:
+        hot = await HotStore.open(session)
+        loaded = await hot.load("telegram", "1")
+        assert loaded is not None and loaded.state is not None
+        assert asdict(loaded.state) == asdict(by_orm)
+        assert await hot.state_version(person.id) == 2
+        # The version written by one path is the one the other checks.
+        with pytest.raises(StaleStateError):
+            await hot.save_state(person.id, state, NOW)  # still at version 1: stale
+        loaded.state.data["more"] = True
+        await hot.save_state(person.id, loaded.state, NOW)
+    async with db.transaction() as session:
+        with pytest.raises(StaleStateError):
+            await DialogStates(session).save(person.id, by_orm)  # version 2: stale now
+    async with db.transaction() as session:
+        again = await DialogStates(session).load(person.id)
+        assert again is not None and again.version == 3 and again.data["more"] is True
+        row = await session.get(DialogStateRow, person.id)
+        assert row is not None and row.updated_at == NOW
+
+
+async def test_a_second_first_state_is_refused_like_the_orms(db: Database) -> None:
+    async with db.transaction() as session:
+        person, _ = await People(session).get_or_register("telegram", "1")
+        await DialogStates(session).save(person.id, StoredState(dialog="menu", step="main"))
+    async with db.transaction() as session:
+        hot = await HotStore.open(session)
+        with pytest.raises(StaleStateError):  # someone else wrote the first state
+            await hot.save_state(person.id, StoredState(dialog="x", step="y"), NOW)
+
+
+async def test_erasure_through_the_orm_is_seen_by_the_hot_store(db: Database) -> None:
+    async with db.transaction() as session:
+        person, _ = await People(session).get_or_register("telegram", "1")
+        hot = await HotStore.open(session)
+        state = StoredState(dialog="menu", step="main")
+        await hot.save_state(person.id, state, NOW)
+    async with db.transaction() as session:
+        await People(session).erase(person.id)
+    async with db.transaction() as session:
+        hot = await HotStore.open(session)
+        assert await hot.load("telegram", "1") is None
+        assert await hot.state_version(person.id) is None
+        with pytest.raises(StaleStateError):
+            await hot.save_state(person.id, state, NOW)
+
+
+async def test_claims_by_either_path_are_seen_by_the_other(db: Database) -> None:
+    async with db.transaction() as session:
+        hot = await HotStore.open(session)
+        assert await hot.claim("telegram", "10", '{"to": "5", "replies": []}', NOW)
+        assert not await hot.claim("telegram", "10", None, NOW)
+        assert await ProcessedEvents(session).claim("telegram", "11")
+        assert not await hot.claim("telegram", "11", None, NOW)
+        assert await hot.claim("viber", "11", None, NOW)
+    async with db.transaction() as session:
+        assert not await ProcessedEvents(session).claim("telegram", "10")
+        row = await session.get(ProcessedEvent, ("telegram", "10"))
+        assert row is not None and row.at == NOW
+        taken = await ProcessedEvents(session).take_unsent("telegram", NOW + timedelta(1))
+        assert taken == [("10", '{"to": "5", "replies": []}')]
+
+
+async def test_a_savepoint_undoes_one_update_and_keeps_the_others(db: Database) -> None:
+    async with db.transaction() as session:
+        hot = await HotStore.open(session)
+        await hot.savepoint()
+        assert await hot.claim("telegram", "1", None, NOW)
+        await hot.savepoint()
+        assert await hot.claim("telegram", "2", None, NOW)
+        await hot.register("telegram", "7", NOW)
+        await hot.rollback_to_savepoint()
+        await hot.savepoint()
+        assert await hot.claim("telegram", "3", None, NOW)
+    async with db.transaction() as session:
+        claimed = (await session.scalars(select(ProcessedEvent.event_id))).all()
+        assert sorted(claimed) == ["1", "3"]
+        assert await People(session).find("telegram", "7") is None

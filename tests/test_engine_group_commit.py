@@ -69,7 +69,7 @@ async def versions(app: App) -> dict[str, int]:
 async def test_a_failing_event_is_undone_alone_and_the_rest_of_its_batch_commits(
     app: App,
 ) -> None:
-    app.runtime.dialogs.register(probing_dialog())
+    app.engine.dialogs.register(probing_dialog())
     chats = [Conversation(app.engine, user_id=str(n)) for n in range(PEOPLE)]
     for chat in chats:
         await onboard(chat)
@@ -156,8 +156,8 @@ async def test_two_workers_racing_one_person_apply_both_events_in_turn(
     if not app.db.is_postgres:
         pytest.skip("two processes writing at once is PostgreSQL's (SQLite has one writer)")
     arrived, may_go_on = asyncio.Event(), asyncio.Event()
-    app.runtime.dialogs.register(probing_dialog({"from A": (arrived, may_go_on)}))
-    second_process.runtime.dialogs.register(probing_dialog())
+    app.engine.dialogs.register(probing_dialog({"from A": (arrived, may_go_on)}))
+    second_process.engine.dialogs.register(probing_dialog())
     chat = Conversation(app.engine)
     await onboard(chat)
     await chat.presses("Contacts")

@@ -354,18 +354,7 @@ class Engine(PlatformCalls):
             await People(session).touch(person, at=now)
         state = loaded.state or StoredState(dialog="", step="")
         seen.append((person.id, state.version))
-        ctx = Context(
-            event=event,
-            person=person,
-            state=state,
-            runtime=self.runtime,
-            dialogs=self.dialogs,
-            db=session,
-            is_staff=self.runtime.settings.is_staff(event.platform, event.user_id),
-        )
-        if person.locale is None:
-            language = pick_language(event.language_code, self.runtime.settings.default_locale)
-            ctx.tr = translator(language)
+        ctx = self._context(session, event, person, state)
         await self._route(ctx)
         if not ctx.erased:
             if not ctx.replies:  # never silent
@@ -379,6 +368,25 @@ class Engine(PlatformCalls):
         ):
             raise _Redelivered
         return ctx.replies, ctx.after_commit_actions
+
+    def _context(
+        self, session: AsyncSession, event: Incoming, person: Person, state: StoredState
+    ) -> Context:
+        """The context a step sees; someone who chose no language yet is answered in their
+        messenger's (when it is one of ours)."""
+        ctx = Context(
+            event=event,
+            person=person,
+            state=state,
+            runtime=self.runtime,
+            dialogs=self.dialogs,
+            db=session,
+            is_staff=self.runtime.settings.is_staff(event.platform, event.user_id),
+        )
+        if person.locale is None:
+            language = pick_language(event.language_code, self.runtime.settings.default_locale)
+            ctx.tr = translator(language)
+        return ctx
 
     async def _public_view(self, session: AsyncSession, event: Incoming) -> list[Reply] | None:
         """A public dialog's screen for someone not (yet) agreeing to the notice: shown
@@ -696,18 +704,7 @@ class Engine(PlatformCalls):
         # What the person was doing (a draft, answers so far) is kept: Back from
         # the menu returns to it, the same way Back returns to a calling screen.
         caller = self._snapshot(previous) if previous else None
-        ctx = Context(
-            event=event,
-            person=person,
-            state=state,
-            runtime=self.runtime,
-            dialogs=self.dialogs,
-            db=session,
-            is_staff=self.runtime.settings.is_staff(event.platform, event.user_id),
-        )
-        if person.locale is None:
-            language = pick_language(event.language_code, self.runtime.settings.default_locale)
-            ctx.tr = translator(language)
+        ctx = self._context(session, event, person, state)
         onboarding = onboarding_dialog(ctx)
         if caller is not None and onboarding is None:
             ctx.say(

@@ -274,8 +274,12 @@ class OutboxWorker:
                     if not lane.tasks:
                         lane.quiet_pass = seen
                     lane.event.clear()
+                    # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that
+                    # arrives as the event is set (a wake racing a stop), and the lane
+                    # would then run on with its worker waiting for it for ever.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lane.event.wait(), self.poll_seconds)
+                        async with asyncio.timeout(self.poll_seconds):
+                            await lane.event.wait()
                     continue
                 assert messenger is not None
                 for unit in units:

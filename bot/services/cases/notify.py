@@ -181,8 +181,11 @@ class StaffPosts:
                     await post_new_cases(self.db, self.messengers, self.settings, self.clock())
                 except Exception as exc:  # the database or Telegram is away for a moment
                     log.warning("staff posts: %s", type(exc).__name__)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a stop that
+                # arrives with a wake (see the outbox worker's lanes).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._event.wait(), self.poll_seconds)
+                    async with asyncio.timeout(self.poll_seconds):
+                        await self._event.wait()
         finally:
             self.db.unlisten_outbox(self)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import insert, select
 
+from benchmarks.common import onboarded_person
 from storage.db import Database
 from storage.models import Person
 from tests.doubles.telegram_api import TelegramApiDouble
@@ -157,16 +158,9 @@ async def onboarded_people(
                 insert(Person.__table__),  # type: ignore[arg-type]
                 [
                     {
-                        "platform": "telegram",
+                        **onboarded_person(now),
                         "platform_user_id": str(first_id + i),
                         "locale": locale,
-                        "consent_at": now,
-                        "privacy_version": 1,
-                        "reachable": True,
-                        "subscribed": True,
-                        "announcements": True,
-                        "created_at": now,
-                        "last_seen_at": now,
                     }
                     for i in range(count)
                 ],

@@ -29,19 +29,6 @@ MESSENGER_SDKS = ("aiogram", "viberbot")
 #: the packages whose import graph must have no cycle
 PACKAGES = ("bot", "dialogs", "handlers", "storage")
 
-# -- waiting for the other #14 branches ----------------------------------------------
-# Exceptions that exist only until the branches doing that work are merged; the lead
-# empties each set at the merge and the rule then holds everywhere. Each entry is
-# (file, imported module), so a new violation in the same file still fails.
-
-#: core: services and dialogs reach the outbox worker and the scheduler through ports,
-#: not imports; background-service factories stop taking the App
-PENDING_CORE: frozenset[tuple[str, str]] = frozenset()
-
-#: adapters: handlers reach people and receipts through the engine and ports, not storage
-PENDING_ADAPTERS: frozenset[tuple[str, str]] = frozenset()
-
-
 # -- reading imports -----------------------------------------------------------------
 
 
@@ -182,18 +169,13 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def violations(
-    paths: Iterable[Path], forbidden: Iterable[str], pending: frozenset[tuple[str, str]]
-) -> list[tuple[str, int, str]]:
+def violations(paths: Iterable[Path], forbidden: Iterable[str]) -> list[tuple[str, int, str]]:
     forbidden = tuple(forbidden)
     return [
         (relative(path), line, name)
         for path in paths
         for line, name in imported(path)
         if is_within(name, forbidden)
-        and not any(
-            relative(path) == file and is_within(name, (module,)) for file, module in pending
-        )
     ]
 
 
@@ -223,7 +205,7 @@ def test_adapters_reach_dialogs_only_through_the_engine(path: Path) -> None:
 
 
 def test_adapters_never_import_storage() -> None:
-    bad = violations(modules("handlers"), ["storage"], PENDING_ADAPTERS)
+    bad = violations(modules("handlers"), ["storage"])
     assert not bad, f"handlers import storage (go through the engine or a port): {bad}"
 
 
@@ -245,7 +227,7 @@ RUNNERS = (
 
 
 def test_services_and_dialogs_never_import_the_app_or_its_runners() -> None:
-    bad = violations(modules("bot/services", "dialogs"), RUNNERS, PENDING_CORE)
+    bad = violations(modules("bot/services", "dialogs"), RUNNERS)
     assert not bad, f"take a session, `now` and ports instead: {bad}"
 
 
@@ -443,13 +425,6 @@ def test_the_checker_sees_a_cycle_through_a_package_init(tmp_path: Path) -> None
     (tmp_path / "svc/data.py").write_text("from eng.events import Event\n")
     found = cycles(import_graph(tmp_path, ["eng", "svc"]))
     assert found == [["eng", "eng.core", "svc.data"]]
-
-
-def test_the_allow_lists_name_real_imports() -> None:
-    """An allow-list entry that no longer matches is stale: drop it (the lead empties them)."""
-    for file, module in PENDING_CORE | PENDING_ADAPTERS:
-        names = {name for _, name in imported(ROOT / file)}
-        assert any(is_within(name, (module,)) for name in names), (file, module)
 
 
 #: what marks a string for translation: `_("…")`, `tr._("…")`, `N_(…)`, gettext …

@@ -41,6 +41,7 @@ import contextlib
 import io
 import os
 import pstats
+import shutil
 import signal
 import tempfile
 import time
@@ -331,6 +332,7 @@ async def run_setup(setup: Setup, double: BenchDouble, url: str, folder: Path) -
         (RESULTS / f"{setup.key}-profile.txt").write_text(
             profile_summary(profile), encoding="utf-8"
         )
+        shutil.copyfile(profile, RESULTS / f"{setup.key}.prof")
     return Outcome(setup, top, at_half, rate, rss, metrics)
 
 

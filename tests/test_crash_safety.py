@@ -3,7 +3,8 @@
 Real `python -m bot run` processes against the Bot API double in this process
 (as tests/test_scaleout.py runs them). Polling: every update is queued before the
 bot starts, the bot is killed with SIGKILL while it works through them, and a
-fresh process finishes the job. Webhook: two workers on one PostgreSQL, each
+fresh process finishes the job. The same with the webhook, Telegram retrying every
+update until a 2xx. Webhook order: two workers on one PostgreSQL, each
 update sent to the other worker as soon as the previous one was answered.
 """
 
@@ -15,6 +16,7 @@ import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select
 
@@ -112,6 +114,58 @@ async def test_kill_9_while_polling_loses_nothing_and_repeats_no_handling(
         texts = [m.text for m in person.received]
         assert any("Main menu" in t for t in texts), texts
         # Each typed word answered; a reply resent after the crash may repeat once.
+        assert WORDS <= invalid_answers(person) <= WORDS + 1, texts
+        assert not any(re.search(r"sorry|something went wrong", t, re.I) for t in texts)
+    await handled_once_each(database, people)
+
+
+async def test_kill_9_while_serving_the_webhook_loses_nothing_and_repeats_no_handling(
+    database: str, double: TelegramApiDouble, tmp_path: Path
+) -> None:
+    """Like Telegram, the double POSTs each person's next update once the previous one
+    got a 2xx, and retries an update until it gets one (through the crash and restart)."""
+    people = [double.user(630_000 + i, language_code="en") for i in range(PEOPLE)]
+    expected = len(people) * len(SCRIPT)
+    current = [await start_bot(database, double, tmp_path, "first", mode="webhook")]
+    await _ready(current[0])
+    await double.wait_until(lambda: bool(double.calls_of("setWebhook")), WAIT)
+
+    async def deliver(client: aiohttp.ClientSession, update_id: int) -> None:
+        while True:
+            headers = {"X-Telegram-Bot-Api-Secret-Token": double.webhook_secret or ""}
+            try:
+                async with client.post(
+                    current[0].webhook, json=double._by_id[update_id], headers=headers
+                ) as resp:
+                    if 200 <= resp.status < 300:
+                        return
+            except aiohttp.ClientError:
+                pass  # the bot is down: Telegram tries again later
+            await asyncio.sleep(0.05)
+
+    async def walk(client: aiohttp.ClientSession, person: TgUser) -> None:
+        for step in SCRIPT:
+            update = await person.double.push(person._message(text=step), deliver=False)
+            await deliver(client, update)
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as client:
+        walkers = asyncio.gather(*(walk(client, person) for person in people))
+        try:
+            await double.wait_until(lambda: len(double.sent) >= expected // 3, WAIT)
+            current[0].process.send_signal(signal.SIGKILL)
+            await current[0].process.wait()
+            await _stop(current[0])
+            assert not all(invalid_answers(p) >= WORDS for p in people), "finished first"
+            current[0] = await start_bot(database, double, tmp_path, "second", mode="webhook")
+            await asyncio.wait_for(walkers, WAIT)
+            await double.wait_until(lambda: all(invalid_answers(p) >= WORDS for p in people), WAIT)
+            await asyncio.sleep(0.5)  # anything more would have arrived by now
+        finally:
+            walkers.cancel()
+            await _stop(current[0])
+    for person in people:
+        texts = [m.text for m in person.received]
+        assert any("Main menu" in t for t in texts), texts
         assert WORDS <= invalid_answers(person) <= WORDS + 1, texts
         assert not any(re.search(r"sorry|something went wrong", t, re.I) for t in texts)
     await handled_once_each(database, people)

@@ -82,6 +82,36 @@ def throughput_table(results: list[Result]) -> list[str]:
     return lines
 
 
+def breakdown_table(results: list[Result]) -> list[str]:
+    rows = [
+        (r.name.removesuffix(": updates/s"), r.details["cpu_breakdown_ms_per_update"])
+        for r in results
+        if r.unit == "upd/s" and r.details.get("cpu_breakdown_ms_per_update")
+    ]
+    if not rows:
+        return []
+    areas = sorted(
+        {area for _, parts in rows for area in parts},
+        key=lambda area: -max(parts.get(area, 0.0) for _, parts in rows),
+    )
+    lines = [
+        "## Telegram: CPU per update by area",
+        "",
+        "Each setup run again under cProfile after the matrix; each area's share of the "
+        "profiled CPU time applied to the unprofiled CPU ms/update above (cProfile slows "
+        "Python more than C, so shares are approximate).",
+        "",
+        "| area | " + " | ".join(label for label, _ in rows) + " |",
+        "|---|" + "---|" * len(rows),
+    ]
+    for area in areas:
+        cells = " | ".join(f"{parts.get(area, 0.0):.3f}" for _, parts in rows)
+        lines.append(f"| {area} | {cells} |")
+    totals = " | ".join(f"**{sum(parts.values()):.2f}**" for _, parts in rows)
+    lines.append(f"| total ms/update | {totals} |")
+    return lines
+
+
 def other_table(results: list[Result]) -> list[str]:
     rows = [r for r in results if r.unit not in ("upd/s", "ratio")]
     if not rows:
@@ -103,6 +133,8 @@ def write_markdown(results: list[Result], path: Path = MARKDOWN) -> Path:
         "run on the same machine; absolute numbers describe only that machine.",
         "",
         *throughput_table(results),
+        "",
+        *breakdown_table(results),
         "",
         *other_table(results),
         "",

@@ -32,6 +32,9 @@ is what the ratio really compares when both are busy.
     BENCH_PEOPLE, BENCH_UPDATES   people and steps each of the maximum-rate run
     BENCH_NO_POSTGRES=1   SQLite setups only
     BENCH_PROFILE=1 Poruch under cProfile for the maximum-rate run (one process setups)
+    BENCH_BREAKDOWN=polling-sqlite,…  setups re-run under cProfile after the matrix for
+                    the CPU breakdown per update (default polling-sqlite,polling-durable;
+                    none: skip)
 """
 
 from __future__ import annotations
@@ -73,6 +76,14 @@ QUIET = 0.5  # after the last person, the bot is done when it has sent nothing t
 READY_WAIT = 120.0
 POLLING_CAP = 25.0  # the double holds getUpdates like Telegram does: no busy re-polling
 WEBHOOK_SECRET = "bench-webhook-secret"
+PROFILE = os.environ.get("BENCH_PROFILE") == "1"
+# Setups re-run under cProfile after the matrix, for the CPU breakdown per update (the
+# ratio and CPU/update come from the unprofiled run). BENCH_BREAKDOWN=none skips it.
+BREAKDOWN = [
+    key
+    for key in os.environ.get("BENCH_BREAKDOWN", "polling-sqlite,polling-durable").split(",")
+    if key and not QUICK
+]
 SECRET_KEY = "benchmark-only-secret-key-0123456789abcdef"
 
 
@@ -152,6 +163,9 @@ class Outcome:
     paced_rate: float
     peak_rss_mb: float
     metrics: dict[str, float] = field(default_factory=dict)
+    #: profiled CPU seconds by area (BENCH_PROFILE, or the breakdown re-run)
+    areas: dict[str, float] = field(default_factory=dict)
+    breakdown: dict[str, float] = field(default_factory=dict)  # ms per update by area
 
     def details(self) -> dict[str, Any]:
         return {
@@ -173,6 +187,7 @@ class Outcome:
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "dialog_errors": metric(self.metrics, "poruch_dialog_errors_total"),
             "engine_events": metric(self.metrics, "poruch_updates_total"),
+            "cpu_breakdown_ms_per_update": self.breakdown,
         }
 
 
@@ -251,7 +266,7 @@ async def listening(port: int) -> None:
 
 
 async def start_bots(
-    setup: Setup, double: BenchDouble, url: str, folder: Path
+    setup: Setup, double: BenchDouble, url: str, folder: Path, *, profile: bool = False
 ) -> list[tuple[asyncio.subprocess.Process, int]]:
     bots = []
     for n in range(setup.processes):
@@ -272,7 +287,7 @@ async def start_bots(
             if setup.mode == "webhook":
                 values.update(ECHO_WEBHOOK=f"http://127.0.0.1:{port}/telegram/webhook")
             args = ["-m", "benchmarks.echo_bot"]
-        elif os.environ.get("BENCH_PROFILE") == "1" and setup.processes == 1:
+        elif profile and setup.processes == 1:
             args = ["-m", "benchmarks.profiled", str(folder / f"{setup.key}.prof"), "run"]
         else:
             args = ["-m", "bot", "run"]
@@ -298,16 +313,20 @@ async def start_bots(
     return bots
 
 
-async def run_setup(setup: Setup, double: BenchDouble, url: str, folder: Path) -> Outcome:
+async def run_setup(
+    setup: Setup, double: BenchDouble, url: str, folder: Path, *, profile: bool = PROFILE
+) -> Outcome:
+    profile = profile and setup.bot == "poruch" and setup.processes == 1
     if setup.bot == "poruch":
         await prepare_database(url)
     double.forget_history()
     double.forget_webhook()
-    bots = await start_bots(setup, double, url, folder)
+    (folder / f"{setup.key}.prof").unlink(missing_ok=True)
+    bots = await start_bots(setup, double, url, folder, profile=profile)
     pids = [process.pid for process, _ in bots]
     metrics: dict[str, float] = {}
     try:
-        if os.environ.get("BENCH_PROFILE") == "1" and setup.bot == "poruch":
+        if profile:
             bots[0][0].send_signal(signal.SIGUSR1)
         walkers = people(double, PEOPLE, seed=11, first_id=10_000)
         top = await drive(double, walkers, UPDATES_EACH, pids)
@@ -326,14 +345,14 @@ async def run_setup(setup: Setup, double: BenchDouble, url: str, folder: Path) -
     finally:
         for process, _ in bots:
             await stop(process)
-    profile = folder / f"{setup.key}.prof"
-    if profile.exists():
+    outcome = Outcome(setup, top, at_half, rate, rss, metrics)
+    stats = folder / f"{setup.key}.prof"
+    if profile and stats.exists():
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / f"{setup.key}-profile.txt").write_text(
-            profile_summary(profile), encoding="utf-8"
-        )
-        shutil.copyfile(profile, RESULTS / f"{setup.key}.prof")
-    return Outcome(setup, top, at_half, rate, rss, metrics)
+        (RESULTS / f"{setup.key}-profile.txt").write_text(profile_summary(stats), encoding="utf-8")
+        shutil.copyfile(stats, RESULTS / f"{setup.key}.prof")
+        outcome.areas = busy_seconds_by_area(stats)
+    return outcome
 
 
 AREAS = [
@@ -353,23 +372,62 @@ AREAS = [
     ("/dialogs/", "our dialogs"),
     ("/handlers/", "our Telegram adapter"),
     ("/storage/", "our storage"),
-    ("asyncio", "asyncio event loop"),
+    ("/bot/", "our other code"),
+    ("asyncio", "asyncio event loop and socket calls"),
     ("json", "json"),
+    ("greenlet", "SQLAlchemy (Core + ORM)"),  # the async bridge's switches
+    ("site-packages", "other libraries"),
+    ("/lib/python3", "Python standard library"),
 ]
+
+
+def _is_idle(name: str) -> bool:
+    return "poll" in name and "epoll" in name  # waiting for the network: not CPU
+
+
+def busy_seconds_by_area(path: Path) -> dict[str, float]:
+    """Own CPU time (tottime) by library, the wait in epoll left out."""
+    stats = pstats.Stats(str(path))
+    table = stats.stats  # type: ignore[attr-defined]
+
+    def area_of(filename: str, name: str) -> str:
+        where = filename if filename != "~" else name
+        return next((label for key, label in AREAS if key in where), "other")
+
+    by_area: dict[str, float] = {}
+    for (filename, _line, name), row in table.items():
+        if _is_idle(name):
+            continue
+        own, callers = row[2], row[4]
+        if filename == "~" and callers and area_of(filename, name) == "other":
+            # a built-in (isinstance, getattr, a C method) counts for whoever called it
+            for (caller_file, _l, caller_name), call in callers.items():
+                area = area_of(caller_file, caller_name)
+                by_area[area] = by_area.get(area, 0.0) + call[2]
+            continue
+        area = area_of(filename, name)
+        by_area[area] = by_area.get(area, 0.0) + own
+    return by_area
+
+
+def breakdown(areas: dict[str, float], cpu_ms_per_update: float) -> dict[str, float]:
+    """Each area's share of the profiled run applied to the unprofiled CPU per update:
+    cProfile slows Python calls more than C code, so the shares are approximate."""
+    total = sum(areas.values())
+    if not total:
+        return {}
+    return {
+        area: round(cpu_ms_per_update * seconds / total, 3)
+        for area, seconds in sorted(areas.items(), key=lambda item: -item[1])
+    }
 
 
 def profile_summary(path: Path) -> str:
     """Own CPU time (tottime) by library, then the busiest functions."""
     stats = pstats.Stats(str(path))
-    by_area: dict[str, float] = {}
-    total = 0.0
-    for (filename, _line, name), row in stats.stats.items():  # type: ignore[attr-defined]
-        own = row[2]
-        total += own
-        where = filename if filename != "~" else name
-        area = next((label for key, label in AREAS if key in where), "other")
-        by_area[area] = by_area.get(area, 0.0) + own
-    idle = sum(row[2] for (f, _l, n), row in stats.stats.items() if "poll" in n and "epoll" in n)  # type: ignore[attr-defined]
+    by_area = busy_seconds_by_area(path)
+    idle = sum(row[2] for (f, _l, n), row in stats.stats.items() if _is_idle(n))  # type: ignore[attr-defined]
+    total = sum(by_area.values()) + idle
     lines = [f"own time {total:.1f} s, of which waiting in epoll {idle:.1f} s", ""]
     for area, seconds in sorted(by_area.items(), key=lambda item: -item[1]):
         lines.append(f"{seconds:8.2f} s  {100 * seconds / max(total, 1e-9):5.1f} %  {area}")
@@ -410,6 +468,16 @@ async def run_all(urls: dict[str, str | None]) -> list[Outcome]:
                     flush=True,
                 )
                 outcomes.append(outcome)
+            for outcome in outcomes:
+                if outcome.setup.key in BREAKDOWN and not outcome.areas:
+                    print(f"  {outcome.setup.label}, profiled (CPU breakdown) …", flush=True)
+                    url = urls.get(outcome.setup.database) or (
+                        f"sqlite+aiosqlite:///{folder}/{outcome.setup.key}-profiled.sqlite3"
+                    )
+                    profiled = await run_setup(outcome.setup, double, url, folder, profile=True)
+                    outcome.areas = profiled.areas
+            for outcome in outcomes:
+                outcome.breakdown = breakdown(outcome.areas, outcome.top.cpu_ms_per_update)
     finally:
         await double.stop()
     return outcomes

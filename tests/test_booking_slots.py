@@ -98,6 +98,40 @@ def test_night_of_the_autumn_change_offers_a_repeated_hour_once() -> None:
     assert day_slots(both, day, date(2026, 10, 26))[0].starts_at.hour == 7
 
 
+def test_every_day_of_a_year_gives_each_wall_time_its_own_instant() -> None:
+    """A day's instants are worked out from its UTC offset when the day has one offset;
+    each must be what converting that wall time alone gives, the DST nights included."""
+    every_day = {day: "00:00-23:45" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    always = office(slot_minutes=15, schedule=every_day, observe_holidays=False)
+    cat = catalog(always)
+    day = date(2026, 1, 1)
+    while day.year == 2026:
+        expected = []
+        for n in range(95):  # 00:00 … 23:30, each 15 minutes long
+            instant = local_instant(day, time(n // 4, n % 4 * 15))
+            if instant is not None:
+                expected.append(instant)
+        assert [s.starts_at for s in day_slots(cat, always, day)] == expected, day
+        day += timedelta(days=1)
+
+
+def test_a_day_worked_out_once_serves_its_catalog_only() -> None:
+    """Slots are kept per catalog and office: another catalog (new data files, a
+    holiday added) gets its own, and a kept list handed out cannot be spoilt."""
+    first = catalog()
+    o = first.offices["test-office"]
+    friday = date(2026, 12, 25)
+    slots = day_slots(first, o, friday)
+    assert len(slots) == 6
+    slots.clear()  # the caller's own list
+    assert len(day_slots(first, o, friday)) == 6
+    with_holiday = catalog(o, holidays={friday: "Christmas"})
+    assert day_slots(with_holiday, o, friday) == []
+    assert len(day_slots(first, o, friday)) == 6
+    longer = catalog(office(schedule={"fri": "09:00-13:00"}))
+    assert len(day_slots(longer, longer.offices["test-office"], friday)) == 8
+
+
 def test_find_slot_accepts_only_real_slot_starts() -> None:
     cat = catalog()
     o = cat.offices["test-office"]

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, inspect, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -32,10 +32,10 @@ from bot.services.booking.slots import (
     Slot,
     day_slots,
     find_slot,
-    group_by_day,
     local_day,
     local_instant,
     slots_between,
+    slots_by_day,
 )
 from bot.services.personal_data import PersonalData, Section
 from storage.models import Person
@@ -93,19 +93,25 @@ def window(now: datetime, days: int = BOOKING_DAYS) -> tuple[date, date]:
     return today, today + timedelta(days=days - 1)
 
 
+_TAKEN = (
+    select(SlotSeat.starts_at, func.count())
+    .where(
+        SlotSeat.office_id == bindparam("office_id"),
+        SlotSeat.starts_at >= bindparam("start"),
+        SlotSeat.starts_at < bindparam("end"),
+        or_(SlotSeat.held_until.is_(None), SlotSeat.held_until > bindparam("now")),
+    )
+    .group_by(SlotSeat.starts_at)
+)
+
+
 async def taken_counts(
     session: AsyncSession, office_id: str, start: datetime, end: datetime, now: datetime
 ) -> dict[datetime, int]:
     """Places taken per slot start in [start, end): booked, staff-blocked, or held right now."""
+    # Built once: on a booking screen, building the SELECT cost more than running it.
     rows = await session.execute(
-        select(SlotSeat.starts_at, func.count())
-        .where(
-            SlotSeat.office_id == office_id,
-            SlotSeat.starts_at >= start,
-            SlotSeat.starts_at < end,
-            or_(SlotSeat.held_until.is_(None), SlotSeat.held_until > now),
-        )
-        .group_by(SlotSeat.starts_at)
+        _TAKEN, {"office_id": office_id, "start": start, "end": end, "now": now}
     )
     return {starts_at: int(count) for starts_at, count in rows.all()}
 
@@ -116,18 +122,41 @@ async def free_slots(
     office: Office,
     now: datetime,
     days: int = BOOKING_DAYS,
+    *,
+    day: date | None = None,
 ) -> dict[date, list[Slot]]:
-    """Free slots by local day over the booking window, days without any left out."""
+    """Free slots by local day over the booking window, days without any left out.
+
+    With `day`, only that day (when it is in the window): the same answer for it,
+    without counting the other days' places.
+    """
     first, last = window(now, days)
-    slots = [
-        s for s in slots_between(catalog, office, first, last) if s.starts_at >= now + MIN_LEAD
+    if day is not None:
+        if not first <= day <= last:
+            return {}
+        first = last = day
+    earliest = now + MIN_LEAD
+    by_day = [
+        (local, [s for s in slots if s.starts_at >= earliest])
+        for local, slots in slots_by_day(catalog, office, first, last)
     ]
-    if not slots:
+    by_day = [(local, slots) for local, slots in by_day if slots]
+    if not by_day:
         return {}
     taken = await taken_counts(
-        session, office.id, slots[0].starts_at, slots[-1].starts_at + timedelta(seconds=1), now
+        session,
+        office.id,
+        by_day[0][1][0].starts_at,
+        by_day[-1][1][-1].starts_at + timedelta(seconds=1),
+        now,
     )
-    return group_by_day(s for s in slots if taken.get(s.starts_at, 0) < office.seats)
+    seats = office.seats
+    free: dict[date, list[Slot]] = {}
+    for local, slots in by_day:
+        left = [s for s in slots if taken.get(s.starts_at, 0) < seats] if taken else slots
+        if left:
+            free[local] = left
+    return free
 
 
 async def remember_region(session: AsyncSession, person: Person, region: str) -> None:
@@ -135,13 +164,100 @@ async def remember_region(session: AsyncSession, person: Person, region: str) ->
     await People(session).set_region(person, region)
 
 
+#: `session.info` key: the appointments this transaction inserted or updated
+_WRITTEN = "booking.written"
+
+
+def _written(session: AsyncSession, appointment: Appointment) -> None:
+    """Keep the appointment this transaction wrote, for the steps after this one.
+
+    Until the transaction commits, no other transaction can change that row: one it
+    inserted is invisible to others, one it updated is locked (PostgreSQL), and on
+    SQLite the transaction holds the only write lock. So the session's copy is the
+    row, and the next step of the same update (the confirmation after the hold, the
+    booked card after the confirmation) need not read it again. Kept here because
+    the session's identity map holds its objects weakly: the copy would be gone.
+    """
+    transaction = session.sync_session.get_transaction()
+    written: tuple[object, dict[int, Appointment]] | None = session.info.get(_WRITTEN)
+    if written is None or written[0] is not transaction:
+        written = (transaction, {})
+        session.info[_WRITTEN] = written
+    written[1][appointment.id] = appointment
+
+
+def _written_copy(session: AsyncSession, appointment_id: int) -> Appointment | None:
+    written = session.info.get(_WRITTEN)
+    if written is None or written[0] is not session.sync_session.get_transaction():
+        return None
+    appointment: Appointment | None = written[1].get(appointment_id)
+    # Gone from the session (an update's savepoint rolled back) or expired: read it.
+    if appointment is None or appointment not in session or inspect(appointment).unloaded:
+        return None
+    return appointment
+
+
 async def get_appointment(
     session: AsyncSession, appointment_id: int, person_id: int | None = None
 ) -> Appointment | None:
-    appointment = await session.get(Appointment, appointment_id, populate_existing=True)
+    # Read again, even when the session holds it: another process may have changed it
+    # since (a hold swept, a booking cancelled by staff), unless this transaction wrote it.
+    appointment = _written_copy(session, appointment_id) or await session.get(
+        Appointment, appointment_id, populate_existing=True
+    )
     if appointment is None or (person_id is not None and appointment.person_id != person_id):
         return None
     return appointment
+
+
+_OFFER_ID = (
+    select(Appointment.id)
+    .where(
+        Appointment.person_id == bindparam("person_id"),
+        Appointment.state == HELD,
+        Appointment.waitlist_id.is_not(None),
+        Appointment.hold_until > bindparam("now"),
+    )
+    .order_by(Appointment.starts_at)
+    .limit(1)
+    .scalar_subquery()
+)
+_UPCOMING_COUNT = (
+    select(func.count())
+    .select_from(Appointment)
+    .where(
+        Appointment.person_id == bindparam("person_id"),
+        Appointment.state == BOOKED,
+        Appointment.ends_at > bindparam("now"),
+    )
+    .scalar_subquery()
+)
+_WAITING_COUNT = (
+    select(func.count())
+    .select_from(WaitlistEntry)
+    .where(WaitlistEntry.person_id == bindparam("person_id"), WaitlistEntry.state == WAITING)
+    .scalar_subquery()
+)
+_OVERVIEW = select(_OFFER_ID, _UPCOMING_COUNT, _WAITING_COUNT)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the booking dialog's first screen needs about the person."""
+
+    #: the waiting-list place held for them (`pending_offer`)
+    offer: Appointment | None
+    #: their upcoming appointments and waiting-list entries, counted
+    mine: int
+
+
+async def overview(session: AsyncSession, person_id: int, now: datetime) -> Overview:
+    """`pending_offer` and the counts of `upcoming` and `waiting`, in one statement."""
+    row = (await session.execute(_OVERVIEW, {"person_id": person_id, "now": now})).one()
+    offer_id, upcoming_count, waiting_count = cast(tuple[int | None, int, int], tuple(row))
+    # Seldom there: one more read then, for the offer's details.
+    offer = await session.get(Appointment, offer_id) if offer_id is not None else None
+    return Overview(offer, int(upcoming_count or 0) + int(waiting_count or 0))
 
 
 async def upcoming(session: AsyncSession, person_id: int, now: datetime) -> Sequence[Appointment]:
@@ -169,6 +285,24 @@ async def booked_for_service(
             Appointment.ends_at > now,
         )
     )
+
+
+_BOOKED_ID = select(Appointment.id).where(
+    Appointment.person_id == bindparam("person_id"),
+    Appointment.service_id == bindparam("service_id"),
+    Appointment.state == BOOKED,
+    Appointment.ends_at > bindparam("now"),
+)
+
+
+async def booked_id_for_service(
+    session: AsyncSession, person_id: int, service_id: str, now: datetime
+) -> int | None:
+    """`booked_for_service`'s id alone: no appointment object to build."""
+    found = await session.scalar(
+        _BOOKED_ID, {"person_id": person_id, "service_id": service_id, "now": now}
+    )
+    return int(found) if found is not None else None
 
 
 async def day_list(session: AsyncSession, office_id: str, day: date) -> Sequence[Appointment]:
@@ -320,6 +454,7 @@ async def _hold(
         await session.delete(appointment)
         await session.flush()
         return None
+    _written(session, appointment)
     return appointment
 
 
@@ -433,10 +568,13 @@ async def confirm(
         # Already booked for this service: let the held place go rather than waste it.
         await _let_go(session, catalog, held_id, RELEASED, waitlist_id, DECLINED, now)
         return Confirmation(Outcome.DUPLICATE)
+    # `_book_held`'s UPDATE changed the session's copy too (the ORM applies a simple
+    # WHERE to the objects it holds); no need to read it back.
+    _written(session, appointment)
     if moved is not None:
         await _free_seats(session, catalog, moved.id, now)
         await session.refresh(moved)
-    await session.refresh(appointment)
+        _written(session, moved)
     await _close_offer(session, waitlist_id, TAKEN, now)
     await _leave_waitlists(session, person_id, appointment.service_id, now)
     # In this transaction: the reminders stand or fall with the booking (and the move).

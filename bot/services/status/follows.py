@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from bot.i18n import Translator
 from bot.services.personal_data import PersonalData, Section
@@ -45,13 +46,18 @@ async def is_following(session: AsyncSession, person_id: int, application_id: in
     return found is not None
 
 
+#: how many applications `:person_id` follows, as a scalar subquery (built once)
+COUNT: ScalarSelect[int] = (
+    select(func.count())
+    .select_from(Follow)
+    .where(Follow.person_id == bindparam("person_id"))
+    .scalar_subquery()
+)
+_COUNT = select(COUNT)
+
+
 async def count_follows(session: AsyncSession, person_id: int) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(Follow).where(Follow.person_id == person_id)
-        )
-        or 0
-    )
+    return int(await session.scalar(_COUNT, {"person_id": person_id}) or 0)
 
 
 async def followed(session: AsyncSession, person_id: int) -> Sequence[Application]:
@@ -67,6 +73,24 @@ async def followed(session: AsyncSession, person_id: int) -> Sequence[Applicatio
 async def application(session: AsyncSession, application_id: int) -> Application | None:
     """One the person has just looked up: the dialog keeps its id once the birth date matched."""
     return await session.get(Application, application_id)
+
+
+_FOLLOWING = (
+    select(Follow.id)
+    .where(Follow.person_id == bindparam("person_id"), Follow.application_id == Application.id)
+    .exists()
+)
+_SHOWN = select(Application, _FOLLOWING).where(Application.id == bindparam("application_id"))
+
+
+async def application_shown(
+    session: AsyncSession, person_id: int, application_id: int
+) -> tuple[Application, bool] | None:
+    """`application` and `is_following` in one statement, for the status screen."""
+    row = (
+        await session.execute(_SHOWN, {"person_id": person_id, "application_id": application_id})
+    ).one_or_none()
+    return None if row is None else (row[0], bool(row[1]))
 
 
 async def followed_application(

@@ -265,14 +265,13 @@ class Result(Step):
     async def show(self, ctx: Context) -> None:
         application_id = looked(ctx).get("app")
         shown = (
-            await follows.application_shown(ctx.db, ctx.person.id, application_id)
+            await follows.shown(ctx.db, ctx.person.id, application_id)
             if isinstance(application_id, int)
             else None
         )
         if shown is None:
             return ctx.goto("number")
-        application, following = shown
-        history = await follows.history(ctx.db, application.id)
+        application, following, history = shown.application, shown.following, shown.history
         as_of_raw = looked(ctx).get("as_of")
         as_of = datetime.fromisoformat(as_of_raw) if isinstance(as_of_raw, str) else None
         result = LookupResult(Outcome.FOUND, application, history, as_of=as_of)

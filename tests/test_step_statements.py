@@ -56,9 +56,9 @@ async def test_status_lookup_steps(app: App) -> None:
     # Both pauses in one SELECT.
     await count(app, chat.says("VPO-2026-000124"), 1)
     chat.expect("date of birth")
-    # Found: application with the pauses, usage row, then the result screen's
-    # application with the follow, and the history.
-    sent = await count(app, chat.says("02.07.1979"), 4)
+    # Found: the application with the pauses, the usage row, then the result screen's
+    # application with whether one follows it and its history, in one SELECT.
+    sent = await count(app, chat.says("02.07.1979"), 3)
     assert sum("application_status_changes" in s for s in sent) == 1  # the history read once
     chat.expect("Application VPO-2026-000124", "Status: Documents needed")
 
@@ -80,8 +80,9 @@ async def test_booking_steps(app: App) -> None:
     await chat.shares_location(*OBOLON)
     await count(app, chat.presses("1. Obolon"), 1)  # the places taken over 14 days
     await count(app, press_nth(chat, "d:", 1), 1)  # … and over the day chosen
-    # The hold, then the confirmation screen, which does not read the hold again.
-    sent = await count(app, press_nth(chat, "t:", 2), 5)
+    # The hold (whether one holds another place and whether the new code is free, in
+    # one SELECT), then the confirmation screen, which does not read the hold again.
+    sent = await count(app, press_nth(chat, "t:", 2), 4)
     assert not any(s.startswith("SELECT appointments.id, appointments.code") for s in sent)
     chat.expect("Please check")
     # The booking, then the booked screen, which does not read the appointment again.

@@ -369,14 +369,22 @@ def _insert(session: AsyncSession) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+def _random_code() -> str:
+    return (
+        "".join(secrets.choice(CODE_LETTERS) for _ in range(3))
+        + "-"
+        + "".join(secrets.choice(CODE_DIGITS) for _ in range(3))
+    )
+
+
+_CODE_TAKEN = select(Appointment.id).where(Appointment.code == bindparam("code")).exists()
+_IS_CODE_TAKEN = select(_CODE_TAKEN)
+
+
 async def _new_code(session: AsyncSession) -> str:
     while True:
-        code = (
-            "".join(secrets.choice(CODE_LETTERS) for _ in range(3))
-            + "-"
-            + "".join(secrets.choice(CODE_DIGITS) for _ in range(3))
-        )
-        if await session.scalar(select(Appointment.id).where(Appointment.code == code)) is None:
+        code = _random_code()
+        if not await session.scalar(_IS_CODE_TAKEN, {"code": code}):
             return code
 
 
@@ -433,9 +441,11 @@ async def _hold(
     now: datetime,
     replaces_id: int | None = None,
     waitlist_id: int | None = None,
+    code: str | None = None,
 ) -> Appointment | None:
+    """`code`, when given, is one known to be free in this transaction."""
     appointment = Appointment(
-        code=await _new_code(session),
+        code=code or await _new_code(session),
         person_id=person_id,
         office_id=office.id,
         service_id=service_id,
@@ -479,7 +489,15 @@ async def hold(
     slot = find_slot(catalog, office, starts_at)
     if slot is None or slot.starts_at < now + MIN_LEAD:
         return None
-    await release_holds(session, catalog, person_id, now)
+    # Whether there is a hold to release and whether a new code is free, in one read.
+    code = _random_code()
+    holding, taken = (
+        await session.execute(_BEFORE_HOLD, {"person_id": person_id, "code": code})
+    ).one()
+    if holding:
+        await release_holds(session, catalog, person_id, now)
+        # A place released goes to the waiting list, with a code of its own: check again.
+        taken = True
     return await _hold(
         session,
         office,
@@ -489,7 +507,20 @@ async def hold(
         until=now + HOLD,
         now=now,
         replaces_id=replaces_id,
+        code=None if taken else code,
     )
+
+
+_BEFORE_HOLD = select(
+    select(Appointment.id)
+    .where(
+        Appointment.person_id == bindparam("person_id"),
+        Appointment.state == HELD,
+        Appointment.waitlist_id.is_(None),
+    )
+    .exists(),
+    _CODE_TAKEN,
+)
 
 
 async def _free_seats(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Integer, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ScalarSelect
 
@@ -80,17 +81,39 @@ _FOLLOWING = (
     .where(Follow.person_id == bindparam("person_id"), Follow.application_id == Application.id)
     .exists()
 )
-_SHOWN = select(Application, _FOLLOWING).where(Application.id == bindparam("application_id"))
+_SHOWN = (
+    select(Application, _FOLLOWING, StatusChange)
+    .outerjoin(StatusChange, StatusChange.application_id == Application.id)
+    .where(Application.id == bindparam("application_id"))
+    .order_by(StatusChange.changed_at.desc(), StatusChange.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
 
 
-async def application_shown(
-    session: AsyncSession, person_id: int, application_id: int
-) -> tuple[Application, bool] | None:
-    """`application` and `is_following` in one statement, for the status screen."""
-    row = (
-        await session.execute(_SHOWN, {"person_id": person_id, "application_id": application_id})
-    ).one_or_none()
-    return None if row is None else (row[0], bool(row[1]))
+@dataclass(frozen=True)
+class Shown:
+    """What the status screen shows of an application the person looked up."""
+
+    application: Application
+    following: bool
+    #: `history`: newest first
+    history: Sequence[StatusChange]
+
+
+async def shown(
+    session: AsyncSession, person_id: int, application_id: int, limit: int = 10
+) -> Shown | None:
+    """`application`, `is_following` and `history` in one statement, for the status screen."""
+    rows = (
+        await session.execute(
+            _SHOWN, {"person_id": person_id, "application_id": application_id, "limit": limit}
+        )
+    ).all()
+    if not rows:
+        return None
+    return Shown(
+        rows[0][0], bool(rows[0][1]), [change for _, _, change in rows if change is not None]
+    )
 
 
 async def followed_application(

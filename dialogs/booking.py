@@ -275,7 +275,7 @@ class ChooseTime(Step):
             ctx.say(ctx._("Sorry, there are no free times left on this day."))
             return ctx.goto("day")
         buttons = [
-            TIME.button(int(slot.starts_at.timestamp()), ctx.tr.time(slot.starts_at))
+            TIME.button(int(slot.starts_at.timestamp()), texts.time_label(ctx.tr, slot.starts_at))
             for slot in slots
         ]
         ctx.ask(

@@ -404,30 +404,63 @@ async def _claim_seat(
     """
     # A hold that ran out keeps nobody's place.
     await session.execute(
-        delete(SlotSeat).where(
-            SlotSeat.office_id == office.id,
-            SlotSeat.starts_at == starts_at,
-            SlotSeat.held_until.is_not(None),
-            SlotSeat.held_until <= now,
-        )
+        _DROP_LAPSED, {"office_id": office.id, "starts_at": starts_at, "now": now}
     )
-    insert = _insert(session)
+    statement = _seat_insert(session)
+    values = {
+        "office_id": office.id,
+        "starts_at": starts_at,
+        "appointment_id": appointment_id,
+        "held_until": held_until,
+    }
     for seat_no in range(1, office.seats + 1):
+        if (
+            await session.execute(statement, values | {"seat_no": seat_no})
+        ).scalar_one_or_none() is not None:
+            return seat_no
+    return None
+
+
+# Built once, like the other statements of a booking step (building one costs about
+# as much as running it). No seat is ever loaded as an object: nothing to synchronise.
+_DROP_LAPSED = (
+    delete(SlotSeat)
+    .where(
+        SlotSeat.office_id == bindparam("office_id"),
+        SlotSeat.starts_at == bindparam("starts_at"),
+        SlotSeat.held_until.is_not(None),
+        SlotSeat.held_until <= bindparam("now"),
+    )
+    .execution_options(synchronize_session=False)
+)
+_SEAT_INSERTS: dict[str, Any] = {}
+
+
+def _seat_insert(session: AsyncSession) -> Any:
+    """INSERT of one seat, ON CONFLICT DO NOTHING, in the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    statement = _SEAT_INSERTS.get(dialect)
+    if statement is None:
+        columns = SlotSeat.__table__.c
         statement = (
-            insert(SlotSeat)
+            _insert(session)(SlotSeat)
             .values(
-                office_id=office.id,
-                starts_at=starts_at,
-                seat_no=seat_no,
-                appointment_id=appointment_id,
-                held_until=held_until,
+                {
+                    name: bindparam(name, type_=columns[name].type)
+                    for name in (
+                        "office_id",
+                        "starts_at",
+                        "seat_no",
+                        "appointment_id",
+                        "held_until",
+                    )
+                }
             )
             .on_conflict_do_nothing(index_elements=["office_id", "starts_at", "seat_no"])
             .returning(SlotSeat.seat_no)
         )
-        if (await session.execute(statement)).scalar_one_or_none() is not None:
-            return seat_no
-    return None
+        _SEAT_INSERTS[dialect] = statement
+    return statement
 
 
 async def _hold(
@@ -627,11 +660,7 @@ async def _book_held(
     """
     moved: Appointment | None = None
     async with session.begin_nested():
-        kept = await session.execute(
-            update(SlotSeat)
-            .where(SlotSeat.appointment_id == held_id, SlotSeat.held_until > now)
-            .values(held_until=None)
-        )
+        kept = await session.execute(_KEEP_SEAT, {"held_id": held_id, "now": now})
         if not kept.rowcount:  # type: ignore[attr-defined]
             raise _HoldLapsed
         if replaces_id is not None:
@@ -644,6 +673,17 @@ async def _book_held(
             .values(state=BOOKED, hold_until=None, updated_at=now)
         )
     return moved
+
+
+_KEEP_SEAT = (
+    update(SlotSeat)
+    .where(
+        SlotSeat.appointment_id == bindparam("held_id"),
+        SlotSeat.held_until > bindparam("now"),
+    )
+    .values(held_until=None)
+    .execution_options(synchronize_session=False)
+)
 
 
 async def _let_go(

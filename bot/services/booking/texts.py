@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from babel.dates import format_skeleton
 
@@ -27,10 +28,18 @@ def service_name(tr: Translator, catalog: OfficeCatalog, service_id: str) -> str
     return service.name.in_(tr.language) if service else service_id
 
 
+@lru_cache(maxsize=2048)
 def day_label(tr: Translator, day: date) -> str:
     """Short enough for a button: "Wed, November 25" / "Ср, 25 листопада"."""
+    # Kept: the day screen labels 14 buttons, and Babel takes longer than the query.
     month_day = format_skeleton("MMMMd", day, locale=tr.locale)
     return f"{tr.date(day, format='EEE').capitalize()}, {month_day}"
+
+
+@lru_cache(maxsize=4096)
+def time_label(tr: Translator, at: datetime) -> str:
+    """`tr.time(at)`, kept: the time screen labels a button for every free slot."""
+    return tr.time(at)
 
 
 def when(tr: Translator, starts_at: datetime, *, start: bool = True) -> str:

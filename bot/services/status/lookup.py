@@ -161,10 +161,17 @@ async def tries_left(session: AsyncSession, guesser: Guesser, now: datetime) -> 
     return max(0, MAX_FAILURES - int(count or 0))
 
 
+_DROP_OLD = (
+    delete(LookupFailure)
+    .where(LookupFailure.at < bindparam("before"))
+    .execution_options(synchronize_session=False)
+)
+
+
 async def record_failure(
     session: AsyncSession, guesser: Guesser, number: str, now: datetime
 ) -> None:
-    await session.execute(delete(LookupFailure).where(LookupFailure.at < now - KEEP_FAILURES))
+    await session.execute(_DROP_OLD, {"before": now - KEEP_FAILURES})
     # One statement for both rows; nothing here needs them as objects.
     await session.execute(
         insert(LookupFailure),

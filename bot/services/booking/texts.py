@@ -42,11 +42,13 @@ def time_label(tr: Translator, at: datetime) -> str:
     return tr.time(at)
 
 
+@lru_cache(maxsize=4096)
 def when(tr: Translator, starts_at: datetime, *, start: bool = True) -> str:
     """Weekday, date and time in Europe/Kyiv: "Wednesday, November 25, 2026, 10:20".
 
     `start=False` inside a sentence: a Ukrainian weekday is written in lower case
-    there ("на четвер, 3 грудня"), an English one is capitalised anyway.
+    there ("на четвер, 3 грудня"), an English one is capitalised anyway. Kept: a
+    booking's reminders and screens write the same time again and again.
     """
     local_day = starts_at.astimezone(tr.tz).date()
     weekday = tr.weekday(local_day)

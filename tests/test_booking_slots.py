@@ -6,6 +6,8 @@ import shutil
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.services.booking.geo import haversine_km, nearest
 from bot.services.booking.loader import load_catalog
 from bot.services.booking.slots import day_slots, find_slot, hours_label, local_instant
@@ -213,3 +215,18 @@ def test_nearest_offices_are_ordered_by_distance() -> None:
     # In Kharkiv, Kharkiv offices; in Sumy, the Sumy office first.
     assert nearest(cat.offices.values(), 50.0, 36.25, 1)[0][0].id == "kharkiv-pfu-center"
     assert nearest(cat.offices.values(), 50.91, 34.80, 1)[0][0].id == "sumy-social"
+
+
+def test_the_days_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Days long past must not pile up in a bot that runs for months."""
+    from bot.services.booking import slots
+
+    monkeypatch.setattr(slots, "_DAYS", {})
+    monkeypatch.setattr(slots, "_DAYS_MAX", 10)
+    cat = catalog()
+    o = cat.offices["test-office"]
+    first = date(2026, 12, 1)
+    days = [first + timedelta(days=n) for n in range(40)]
+    answers = [day_slots(cat, o, day) for day in days]
+    assert len(slots._DAYS) <= 10
+    assert [day_slots(cat, o, day) for day in days] == answers  # the same, kept or not

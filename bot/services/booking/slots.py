@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 from bot.services.booking.model import Office, OfficeCatalog
@@ -20,7 +21,7 @@ from bot.services.booking.model import Office, OfficeCatalog
 KYIV = ZoneInfo("Europe/Kyiv")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Slot:
     starts_at: datetime  # UTC
     ends_at: datetime  # UTC
@@ -46,8 +47,9 @@ def is_open(catalog: OfficeCatalog, office: Office, day: date) -> bool:
 
 #: (catalog, office, day) → that day's slots; see `day_slots`
 _DAYS: dict[tuple[int, int, date, str], tuple[OfficeCatalog, Office, tuple[Slot, ...]]] = {}
-#: a bound, not a working set: 14 days × the offices people look at fit many times over
-_DAYS_MAX = 8192
+#: a bound, not a working set: 14 days × the offices people look at fit several times
+#: over (an entry is a few kilobytes: a bound keeps days long past from piling up)
+_DAYS_MAX = 1024
 
 
 def day_slots(
@@ -70,7 +72,9 @@ def _day_slots(
         return cached[2]
     slots = _compute_day_slots(catalog, office, day, tz)
     if len(_DAYS) >= _DAYS_MAX:
-        _DAYS.clear()
+        # The older half goes: entries are in the order they were made, past days first.
+        for old in list(islice(_DAYS, _DAYS_MAX // 2)):
+            del _DAYS[old]
     _DAYS[key] = (catalog, office, slots)
     return slots
 

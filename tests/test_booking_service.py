@@ -291,3 +291,21 @@ async def test_an_appointment_is_read_again_unless_this_transaction_wrote_it(
             assert len(reads) == 1
     finally:
         event.remove(app.engine.sync_engine, "before_cursor_execute", before)
+
+
+async def test_a_booking_ends_waiting_for_the_same_service_only(app: Database) -> None:
+    cat = catalog(office(), office(id="other-office"))
+    alice, bob = await make_people(app, 2)
+    async with app.transaction() as session:
+        for office_id, service_id in (("other-office", "idp"), ("other-office", "subsidy")):
+            await booking.join_waitlist(
+                session, person_id=alice, office_id=office_id, service_id=service_id, now=NOW
+            )
+    assert (await book(app, cat, alice, THU_9)).outcome is Outcome.BOOKED  # idp
+    async with app.transaction() as session:
+        states = dict(
+            (await session.execute(select(WaitlistEntry.service_id, WaitlistEntry.state))).all()
+        )
+    assert states == {"idp": "left", "subsidy": "waiting"}
+    # Nothing waiting: a booking changes no entry (and sends no UPDATE for them).
+    assert (await book(app, cat, bob, THU_930)).outcome is Outcome.BOOKED

@@ -86,6 +86,6 @@ async def test_booking_steps(app: App) -> None:
     assert not any(s.startswith("SELECT appointments.id, appointments.code") for s in sent)
     chat.expect("Please check")
     # The booking, then the booked screen, which does not read the appointment again.
-    sent = await count(app, chat.presses("Confirm"), 8)
+    sent = await count(app, chat.presses("Confirm"), 7)
     assert sum(s.startswith("SELECT appointments.id, appointments.code") for s in sent) == 1
     chat.expect("You are booked", "Booking code")

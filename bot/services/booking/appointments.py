@@ -614,8 +614,11 @@ async def confirm(
     this appointment's and unexpired. Rescheduling frees the old place in the
     same transaction.
     """
-    appointment = await get_appointment(session, appointment_id, person_id)
-    if appointment is None or appointment.state != HELD:
+    # The hold read again (another process may have swept it), and whether the person
+    # waits for this service anywhere, which a booking ends: one statement.
+    row = (await session.execute(_TO_CONFIRM, {"appointment_id": appointment_id})).one_or_none()
+    appointment, waiting = (row[0], bool(row[1])) if row is not None else (None, False)
+    if appointment is None or appointment.person_id != person_id or appointment.state != HELD:
         return Confirmation(Outcome.GONE)
     # Plain values: a rolled-back savepoint expires the ORM objects it touched.
     held_id, replaces_id, waitlist_id = (
@@ -640,10 +643,27 @@ async def confirm(
         await session.refresh(moved)
         _written(session, moved)
     await _close_offer(session, waitlist_id, TAKEN, now)
-    await _leave_waitlists(session, person_id, appointment.service_id, now)
+    if waiting:
+        await _leave_waitlists(session, person_id, appointment.service_id, now)
     # In this transaction: the reminders stand or fall with the booking (and the move).
     await reminders.plan(session, catalog, [appointment, *([moved] if moved else [])], now)
     return Confirmation(Outcome.BOOKED, appointment, moved)
+
+
+_TO_CONFIRM = (
+    select(
+        Appointment,
+        select(WaitlistEntry.id)
+        .where(
+            WaitlistEntry.person_id == Appointment.person_id,
+            WaitlistEntry.service_id == Appointment.service_id,
+            WaitlistEntry.state == WAITING,
+        )
+        .exists(),
+    )
+    .where(Appointment.id == bindparam("appointment_id"))
+    .execution_options(populate_existing=True)
+)
 
 
 async def _book_held(

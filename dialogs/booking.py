@@ -48,8 +48,8 @@ class ChooseService(Step):
         if not data.offices:
             ctx.say(ctx._("Booking is not available yet: no offices are set up."))
             return ctx.menu()
-        offer = await booking.pending_offer(ctx.db, ctx.person.id, ctx.now())
-        if offer is not None:
+        seen = await booking.overview(ctx.db, ctx.person.id, ctx.now())
+        if (offer := seen.offer) is not None:
             ctx.say(
                 texts.offer_text(ctx.tr, data, offer),
                 [
@@ -65,11 +65,8 @@ class ChooseService(Step):
             for service_id in ids
             if (service := data.service(service_id)) is not None
         ]
-        mine = len(await booking.upcoming(ctx.db, ctx.person.id, ctx.now())) + len(
-            await booking.waiting(ctx.db, ctx.person.id)
-        )
-        if mine:
-            rows.append([ctx.button(ctx._("📋 My appointments ({n})", n=mine), "mine")])
+        if seen.mine:
+            rows.append([ctx.button(ctx._("📋 My appointments ({n})", n=seen.mine), "mine")])
         where = ctx._("At {office}.", office=office.name.in_(ctx.language)) + " " if office else ""
         ctx.ask(
             where + ctx._("What is your visit about?"),
@@ -86,7 +83,9 @@ class ChooseService(Step):
         service_id = SERVICE.parse(payload)
         if service_id is None or data.service(service_id) is None:
             return ctx.invalid(ctx._(CHOOSE))
-        existing = await booking.booked_for_service(ctx.db, ctx.person.id, service_id, ctx.now())
+        existing = await booking.booked_id_for_service(
+            ctx.db, ctx.person.id, service_id, ctx.now()
+        )
         if existing is not None:
             ctx.say(
                 ctx._(
@@ -94,7 +93,7 @@ class ChooseService(Step):
                     "You can move it or cancel it here."
                 )
             )
-            chosen(ctx)["appt"] = existing.id
+            chosen(ctx)["appt"] = existing
             return ctx.goto("appt")
         chosen(ctx)["service"] = service_id
         chosen(ctx).pop("move", None)
@@ -271,12 +270,12 @@ class ChooseTime(Step):
         if office is None:
             return ctx.goto("find")
         day = date.fromisoformat(chosen(ctx)["day"])
-        slots = (await booking.free_slots(ctx.db, data, office, ctx.now())).get(day, [])
+        slots = (await booking.free_slots(ctx.db, data, office, ctx.now(), day=day)).get(day, [])
         if not slots:
             ctx.say(ctx._("Sorry, there are no free times left on this day."))
             return ctx.goto("day")
         buttons = [
-            TIME.button(int(slot.starts_at.timestamp()), ctx.tr.time(slot.starts_at))
+            TIME.button(int(slot.starts_at.timestamp()), texts.time_label(ctx.tr, slot.starts_at))
             for slot in slots
         ]
         ctx.ask(

@@ -18,10 +18,11 @@ from bot.services.status.lookup import (
     Guesser,
     LookupResult,
     Outcome,
+    both_locked_until,
+    follows_and_locked_until,
     locked_until,
     lookup,
     number_key,
-    number_locked_until,
     refresh,
 )
 from bot.services.status.numbers import (
@@ -79,8 +80,7 @@ def say_locked(ctx: Context, until: datetime) -> None:
     )
 
 
-async def followed_button(ctx: Context) -> list[list[Button]]:
-    count = await follows.count_follows(ctx.db, ctx.person.id)
+def followed_button(ctx: Context, count: int) -> list[list[Button]]:
     if not count:
         return []
     return [[ctx.button(ctx._("📋 Applications I follow ({n})", n=count), "list")]]
@@ -91,8 +91,10 @@ class Number(Step):
     back = True
 
     async def show(self, ctx: Context) -> None:
-        rows = await followed_button(ctx)
-        until = await locked_until(ctx.db, guesser(ctx), ctx.now())
+        count, until = await follows_and_locked_until(
+            ctx.db, guesser(ctx), ctx.person.id, ctx.now()
+        )
+        rows = followed_button(ctx, count)
         if until is not None:
             say_locked(ctx, until)
             if rows:
@@ -113,13 +115,16 @@ class Number(Step):
             if event.payload == "list":
                 return ctx.goto("followed")
             return ctx.invalid(ctx._("Please choose one of the buttons."))
-        if await locked_until(ctx.db, guesser(ctx), ctx.now()) is not None:
-            return ctx.goto("number")
         number = parse_number(event.text)
         if number is None:
+            if await locked_until(ctx.db, guesser(ctx), ctx.now()) is not None:
+                return ctx.goto("number")
             return ctx.invalid(number_error(ctx, number_problem(event.text)))
         key = number_key(ctx.runtime.settings, number)
-        paused = await number_locked_until(ctx.db, key, ctx.now())
+        # Both pauses in one statement; the person's own comes first, as before.
+        mine, paused = await both_locked_until(ctx.db, guesser(ctx), key, ctx.now())
+        if mine is not None:
+            return ctx.goto("number")
         if paused is not None:
             say_locked(ctx, paused)
             return ctx.goto("number")
@@ -155,6 +160,7 @@ class Birth(Step):
             now=ctx.now(),
             default_locale=ctx.runtime.settings.default_locale,
             registry=Resources.of(ctx.runtime.resources).registry,
+            with_history=False,  # the result step reads it
         )
         if result.outcome is Outcome.FOUND:
             ctx.count("completed", "status")
@@ -258,18 +264,17 @@ def render(ctx: Context, application: Application, result: LookupResult) -> str:
 class Result(Step):
     async def show(self, ctx: Context) -> None:
         application_id = looked(ctx).get("app")
-        application = (
-            await follows.application(ctx.db, application_id)
+        shown = (
+            await follows.shown(ctx.db, ctx.person.id, application_id)
             if isinstance(application_id, int)
             else None
         )
-        if application is None:
+        if shown is None:
             return ctx.goto("number")
-        history = await follows.history(ctx.db, application.id)
+        application, following, history = shown.application, shown.following, shown.history
         as_of_raw = looked(ctx).get("as_of")
         as_of = datetime.fromisoformat(as_of_raw) if isinstance(as_of_raw, str) else None
         result = LookupResult(Outcome.FOUND, application, history, as_of=as_of)
-        following = await follows.is_following(ctx.db, ctx.person.id, application.id)
         toggle = (
             ctx.button(ctx._("🔕 Stop notifications"), "unfollow")
             if following
@@ -370,6 +375,7 @@ class Followed(Step):
                 now=ctx.now(),
                 default_locale=ctx.runtime.settings.default_locale,
                 registry=Resources.of(ctx.runtime.resources).registry,
+                with_history=False,  # the result step reads it
             )
             return show_found(ctx, result)
         return ctx.invalid(ctx._("Please choose one of the buttons."))

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.services.booking import appointments as booking
 from bot.services.booking.appointments import Outcome
@@ -225,3 +225,87 @@ async def test_staff_list_for_a_day(app: Database) -> None:
     async with app.transaction() as session:
         rows = await booking.day_list(session, "test-office", THU_9.date())
     assert [r.starts_at for r in rows] == [THU_9, THU_930]
+
+
+async def test_one_day_of_free_times_is_that_day_of_the_whole_window(app: Database) -> None:
+    """The time screen counts places over its day alone: the same free times."""
+    cat = catalog(office(seats=2))
+    o = cat.offices["test-office"]
+    alice, bob, cleo = await make_people(app, 3)
+    await book(app, cat, alice, THU_9)
+    await book(app, cat, bob, THU_9)  # full
+    await book(app, cat, cleo, THU_930)  # one seat left
+    async with app.transaction() as session:
+        whole = await booking.free_slots(session, cat, o, NOW)
+        for day in whole:
+            assert await booking.free_slots(session, cat, o, NOW, day=day) == {day: whole[day]}
+        outside = NOW.date() + timedelta(days=booking.BOOKING_DAYS)
+        assert await booking.free_slots(session, cat, o, NOW, day=outside) == {}
+    thursday = [s.starts_at for s in whole[THU_9.date()]]
+    assert THU_9 not in thursday and THU_930 in thursday
+
+
+async def test_an_appointment_is_read_again_unless_this_transaction_wrote_it(
+    app: Database,
+) -> None:
+    """Another process may change an appointment between two reads (a sweep, staff);
+    one this transaction inserted or updated nobody else can change before it commits."""
+    cat = catalog()
+    [alice] = await make_people(app, 1)
+    reads: list[str] = []
+
+    def before(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("SELECT appointments.id, appointments.code"):
+            reads.append(statement)
+
+    event.listen(app.engine.sync_engine, "before_cursor_execute", before)
+    try:
+        async with app.transaction() as session:
+            held = await booking.hold(
+                session,
+                cat,
+                person_id=alice,
+                office_id="test-office",
+                service_id="idp",
+                starts_at=THU_9,
+                now=NOW,
+            )
+            assert held is not None
+            del held  # the session keeps its objects weakly: the copy must not depend on it
+            reads.clear()
+            [held_id] = (await session.scalars(select(Appointment.id))).all()
+            again = await booking.get_appointment(session, held_id, alice)
+            assert again is not None and again.state == "held" and reads == []
+            confirmed = await booking.confirm(session, cat, held_id, alice, NOW)
+            assert confirmed.outcome is Outcome.BOOKED
+            reads.clear()
+            booked = await booking.get_appointment(session, held_id, alice)
+            assert booked is not None and booked.state == "booked" and reads == []
+            # An update's savepoint rolled back: the session forgets its objects.
+            session.expunge_all()
+            assert await booking.get_appointment(session, held_id, alice) is not None
+            assert len(reads) == 1
+        reads.clear()
+        async with app.transaction() as session:  # a later transaction reads it again
+            assert await booking.get_appointment(session, held_id, alice) is not None
+            assert len(reads) == 1
+    finally:
+        event.remove(app.engine.sync_engine, "before_cursor_execute", before)
+
+
+async def test_a_booking_ends_waiting_for_the_same_service_only(app: Database) -> None:
+    cat = catalog(office(), office(id="other-office"))
+    alice, bob = await make_people(app, 2)
+    async with app.transaction() as session:
+        for office_id, service_id in (("other-office", "idp"), ("other-office", "subsidy")):
+            await booking.join_waitlist(
+                session, person_id=alice, office_id=office_id, service_id=service_id, now=NOW
+            )
+    assert (await book(app, cat, alice, THU_9)).outcome is Outcome.BOOKED  # idp
+    async with app.transaction() as session:
+        states = dict(
+            (await session.execute(select(WaitlistEntry.service_id, WaitlistEntry.state))).all()
+        )
+    assert states == {"idp": "left", "subsidy": "waiting"}
+    # Nothing waiting: a booking changes no entry (and sends no UPDATE for them).
+    assert (await book(app, cat, bob, THU_930)).outcome is Outcome.BOOKED

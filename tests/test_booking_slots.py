@@ -6,6 +6,8 @@ import shutil
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.services.booking.geo import haversine_km, nearest
 from bot.services.booking.loader import load_catalog
 from bot.services.booking.slots import day_slots, find_slot, hours_label, local_instant
@@ -98,6 +100,40 @@ def test_night_of_the_autumn_change_offers_a_repeated_hour_once() -> None:
     assert day_slots(both, day, date(2026, 10, 26))[0].starts_at.hour == 7
 
 
+def test_every_day_of_a_year_gives_each_wall_time_its_own_instant() -> None:
+    """A day's instants are worked out from its UTC offset when the day has one offset;
+    each must be what converting that wall time alone gives, the DST nights included."""
+    every_day = {day: "00:00-23:45" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    always = office(slot_minutes=15, schedule=every_day, observe_holidays=False)
+    cat = catalog(always)
+    day = date(2026, 1, 1)
+    while day.year == 2026:
+        expected = []
+        for n in range(95):  # 00:00 … 23:30, each 15 minutes long
+            instant = local_instant(day, time(n // 4, n % 4 * 15))
+            if instant is not None:
+                expected.append(instant)
+        assert [s.starts_at for s in day_slots(cat, always, day)] == expected, day
+        day += timedelta(days=1)
+
+
+def test_a_day_worked_out_once_serves_its_catalog_only() -> None:
+    """Slots are kept per catalog and office: another catalog (new data files, a
+    holiday added) gets its own, and a kept list handed out cannot be spoilt."""
+    first = catalog()
+    o = first.offices["test-office"]
+    friday = date(2026, 12, 25)
+    slots = day_slots(first, o, friday)
+    assert len(slots) == 6
+    slots.clear()  # the caller's own list
+    assert len(day_slots(first, o, friday)) == 6
+    with_holiday = catalog(o, holidays={friday: "Christmas"})
+    assert day_slots(with_holiday, o, friday) == []
+    assert len(day_slots(first, o, friday)) == 6
+    longer = catalog(office(schedule={"fri": "09:00-13:00"}))
+    assert len(day_slots(longer, longer.offices["test-office"], friday)) == 8
+
+
 def test_find_slot_accepts_only_real_slot_starts() -> None:
     cat = catalog()
     o = cat.offices["test-office"]
@@ -179,3 +215,18 @@ def test_nearest_offices_are_ordered_by_distance() -> None:
     # In Kharkiv, Kharkiv offices; in Sumy, the Sumy office first.
     assert nearest(cat.offices.values(), 50.0, 36.25, 1)[0][0].id == "kharkiv-pfu-center"
     assert nearest(cat.offices.values(), 50.91, 34.80, 1)[0][0].id == "sumy-social"
+
+
+def test_the_days_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Days long past must not pile up in a bot that runs for months."""
+    from bot.services.booking import slots
+
+    monkeypatch.setattr(slots, "_DAYS", {})
+    monkeypatch.setattr(slots, "_DAYS_MAX", 10)
+    cat = catalog()
+    o = cat.offices["test-office"]
+    first = date(2026, 12, 1)
+    days = [first + timedelta(days=n) for n in range(40)]
+    answers = [day_slots(cat, o, day) for day in days]
+    assert len(slots._DAYS) <= 10
+    assert [day_slots(cat, o, day) for day in days] == answers  # the same, kept or not

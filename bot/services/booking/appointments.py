@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, inspect, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -32,10 +32,10 @@ from bot.services.booking.slots import (
     Slot,
     day_slots,
     find_slot,
-    group_by_day,
     local_day,
     local_instant,
     slots_between,
+    slots_by_day,
 )
 from bot.services.personal_data import PersonalData, Section
 from storage.models import Person
@@ -93,19 +93,25 @@ def window(now: datetime, days: int = BOOKING_DAYS) -> tuple[date, date]:
     return today, today + timedelta(days=days - 1)
 
 
+_TAKEN = (
+    select(SlotSeat.starts_at, func.count())
+    .where(
+        SlotSeat.office_id == bindparam("office_id"),
+        SlotSeat.starts_at >= bindparam("start"),
+        SlotSeat.starts_at < bindparam("end"),
+        or_(SlotSeat.held_until.is_(None), SlotSeat.held_until > bindparam("now")),
+    )
+    .group_by(SlotSeat.starts_at)
+)
+
+
 async def taken_counts(
     session: AsyncSession, office_id: str, start: datetime, end: datetime, now: datetime
 ) -> dict[datetime, int]:
     """Places taken per slot start in [start, end): booked, staff-blocked, or held right now."""
+    # Built once: on a booking screen, building the SELECT cost more than running it.
     rows = await session.execute(
-        select(SlotSeat.starts_at, func.count())
-        .where(
-            SlotSeat.office_id == office_id,
-            SlotSeat.starts_at >= start,
-            SlotSeat.starts_at < end,
-            or_(SlotSeat.held_until.is_(None), SlotSeat.held_until > now),
-        )
-        .group_by(SlotSeat.starts_at)
+        _TAKEN, {"office_id": office_id, "start": start, "end": end, "now": now}
     )
     return {starts_at: int(count) for starts_at, count in rows.all()}
 
@@ -116,18 +122,41 @@ async def free_slots(
     office: Office,
     now: datetime,
     days: int = BOOKING_DAYS,
+    *,
+    day: date | None = None,
 ) -> dict[date, list[Slot]]:
-    """Free slots by local day over the booking window, days without any left out."""
+    """Free slots by local day over the booking window, days without any left out.
+
+    With `day`, only that day (when it is in the window): the same answer for it,
+    without counting the other days' places.
+    """
     first, last = window(now, days)
-    slots = [
-        s for s in slots_between(catalog, office, first, last) if s.starts_at >= now + MIN_LEAD
+    if day is not None:
+        if not first <= day <= last:
+            return {}
+        first = last = day
+    earliest = now + MIN_LEAD
+    by_day = [
+        (local, [s for s in slots if s.starts_at >= earliest])
+        for local, slots in slots_by_day(catalog, office, first, last)
     ]
-    if not slots:
+    by_day = [(local, slots) for local, slots in by_day if slots]
+    if not by_day:
         return {}
     taken = await taken_counts(
-        session, office.id, slots[0].starts_at, slots[-1].starts_at + timedelta(seconds=1), now
+        session,
+        office.id,
+        by_day[0][1][0].starts_at,
+        by_day[-1][1][-1].starts_at + timedelta(seconds=1),
+        now,
     )
-    return group_by_day(s for s in slots if taken.get(s.starts_at, 0) < office.seats)
+    seats = office.seats
+    free: dict[date, list[Slot]] = {}
+    for local, slots in by_day:
+        left = [s for s in slots if taken.get(s.starts_at, 0) < seats] if taken else slots
+        if left:
+            free[local] = left
+    return free
 
 
 async def remember_region(session: AsyncSession, person: Person, region: str) -> None:
@@ -135,13 +164,100 @@ async def remember_region(session: AsyncSession, person: Person, region: str) ->
     await People(session).set_region(person, region)
 
 
+#: `session.info` key: the appointments this transaction inserted or updated
+_WRITTEN = "booking.written"
+
+
+def _written(session: AsyncSession, appointment: Appointment) -> None:
+    """Keep the appointment this transaction wrote, for the steps after this one.
+
+    Until the transaction commits, no other transaction can change that row: one it
+    inserted is invisible to others, one it updated is locked (PostgreSQL), and on
+    SQLite the transaction holds the only write lock. So the session's copy is the
+    row, and the next step of the same update (the confirmation after the hold, the
+    booked card after the confirmation) need not read it again. Kept here because
+    the session's identity map holds its objects weakly: the copy would be gone.
+    """
+    transaction = session.sync_session.get_transaction()
+    written: tuple[object, dict[int, Appointment]] | None = session.info.get(_WRITTEN)
+    if written is None or written[0] is not transaction:
+        written = (transaction, {})
+        session.info[_WRITTEN] = written
+    written[1][appointment.id] = appointment
+
+
+def _written_copy(session: AsyncSession, appointment_id: int) -> Appointment | None:
+    written = session.info.get(_WRITTEN)
+    if written is None or written[0] is not session.sync_session.get_transaction():
+        return None
+    appointment: Appointment | None = written[1].get(appointment_id)
+    # Gone from the session (an update's savepoint rolled back) or expired: read it.
+    if appointment is None or appointment not in session or inspect(appointment).unloaded:
+        return None
+    return appointment
+
+
 async def get_appointment(
     session: AsyncSession, appointment_id: int, person_id: int | None = None
 ) -> Appointment | None:
-    appointment = await session.get(Appointment, appointment_id, populate_existing=True)
+    # Read again, even when the session holds it: another process may have changed it
+    # since (a hold swept, a booking cancelled by staff), unless this transaction wrote it.
+    appointment = _written_copy(session, appointment_id) or await session.get(
+        Appointment, appointment_id, populate_existing=True
+    )
     if appointment is None or (person_id is not None and appointment.person_id != person_id):
         return None
     return appointment
+
+
+_OFFER_ID = (
+    select(Appointment.id)
+    .where(
+        Appointment.person_id == bindparam("person_id"),
+        Appointment.state == HELD,
+        Appointment.waitlist_id.is_not(None),
+        Appointment.hold_until > bindparam("now"),
+    )
+    .order_by(Appointment.starts_at)
+    .limit(1)
+    .scalar_subquery()
+)
+_UPCOMING_COUNT = (
+    select(func.count())
+    .select_from(Appointment)
+    .where(
+        Appointment.person_id == bindparam("person_id"),
+        Appointment.state == BOOKED,
+        Appointment.ends_at > bindparam("now"),
+    )
+    .scalar_subquery()
+)
+_WAITING_COUNT = (
+    select(func.count())
+    .select_from(WaitlistEntry)
+    .where(WaitlistEntry.person_id == bindparam("person_id"), WaitlistEntry.state == WAITING)
+    .scalar_subquery()
+)
+_OVERVIEW = select(_OFFER_ID, _UPCOMING_COUNT, _WAITING_COUNT)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the booking dialog's first screen needs about the person."""
+
+    #: the waiting-list place held for them (`pending_offer`)
+    offer: Appointment | None
+    #: their upcoming appointments and waiting-list entries, counted
+    mine: int
+
+
+async def overview(session: AsyncSession, person_id: int, now: datetime) -> Overview:
+    """`pending_offer` and the counts of `upcoming` and `waiting`, in one statement."""
+    row = (await session.execute(_OVERVIEW, {"person_id": person_id, "now": now})).one()
+    offer_id, upcoming_count, waiting_count = cast(tuple[int | None, int, int], tuple(row))
+    # Seldom there: one more read then, for the offer's details.
+    offer = await session.get(Appointment, offer_id) if offer_id is not None else None
+    return Overview(offer, int(upcoming_count or 0) + int(waiting_count or 0))
 
 
 async def upcoming(session: AsyncSession, person_id: int, now: datetime) -> Sequence[Appointment]:
@@ -169,6 +285,24 @@ async def booked_for_service(
             Appointment.ends_at > now,
         )
     )
+
+
+_BOOKED_ID = select(Appointment.id).where(
+    Appointment.person_id == bindparam("person_id"),
+    Appointment.service_id == bindparam("service_id"),
+    Appointment.state == BOOKED,
+    Appointment.ends_at > bindparam("now"),
+)
+
+
+async def booked_id_for_service(
+    session: AsyncSession, person_id: int, service_id: str, now: datetime
+) -> int | None:
+    """`booked_for_service`'s id alone: no appointment object to build."""
+    found = await session.scalar(
+        _BOOKED_ID, {"person_id": person_id, "service_id": service_id, "now": now}
+    )
+    return int(found) if found is not None else None
 
 
 async def day_list(session: AsyncSession, office_id: str, day: date) -> Sequence[Appointment]:
@@ -235,14 +369,22 @@ def _insert(session: AsyncSession) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+def _random_code() -> str:
+    return (
+        "".join(secrets.choice(CODE_LETTERS) for _ in range(3))
+        + "-"
+        + "".join(secrets.choice(CODE_DIGITS) for _ in range(3))
+    )
+
+
+_CODE_TAKEN = select(Appointment.id).where(Appointment.code == bindparam("code")).exists()
+_IS_CODE_TAKEN = select(_CODE_TAKEN)
+
+
 async def _new_code(session: AsyncSession) -> str:
     while True:
-        code = (
-            "".join(secrets.choice(CODE_LETTERS) for _ in range(3))
-            + "-"
-            + "".join(secrets.choice(CODE_DIGITS) for _ in range(3))
-        )
-        if await session.scalar(select(Appointment.id).where(Appointment.code == code)) is None:
+        code = _random_code()
+        if not await session.scalar(_IS_CODE_TAKEN, {"code": code}):
             return code
 
 
@@ -262,30 +404,63 @@ async def _claim_seat(
     """
     # A hold that ran out keeps nobody's place.
     await session.execute(
-        delete(SlotSeat).where(
-            SlotSeat.office_id == office.id,
-            SlotSeat.starts_at == starts_at,
-            SlotSeat.held_until.is_not(None),
-            SlotSeat.held_until <= now,
-        )
+        _DROP_LAPSED, {"office_id": office.id, "starts_at": starts_at, "now": now}
     )
-    insert = _insert(session)
+    statement = _seat_insert(session)
+    values = {
+        "office_id": office.id,
+        "starts_at": starts_at,
+        "appointment_id": appointment_id,
+        "held_until": held_until,
+    }
     for seat_no in range(1, office.seats + 1):
+        if (
+            await session.execute(statement, values | {"seat_no": seat_no})
+        ).scalar_one_or_none() is not None:
+            return seat_no
+    return None
+
+
+# Built once, like the other statements of a booking step (building one costs about
+# as much as running it). No seat is ever loaded as an object: nothing to synchronise.
+_DROP_LAPSED = (
+    delete(SlotSeat)
+    .where(
+        SlotSeat.office_id == bindparam("office_id"),
+        SlotSeat.starts_at == bindparam("starts_at"),
+        SlotSeat.held_until.is_not(None),
+        SlotSeat.held_until <= bindparam("now"),
+    )
+    .execution_options(synchronize_session=False)
+)
+_SEAT_INSERTS: dict[str, Any] = {}
+
+
+def _seat_insert(session: AsyncSession) -> Any:
+    """INSERT of one seat, ON CONFLICT DO NOTHING, in the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    statement = _SEAT_INSERTS.get(dialect)
+    if statement is None:
+        columns = SlotSeat.__table__.c
         statement = (
-            insert(SlotSeat)
+            _insert(session)(SlotSeat)
             .values(
-                office_id=office.id,
-                starts_at=starts_at,
-                seat_no=seat_no,
-                appointment_id=appointment_id,
-                held_until=held_until,
+                {
+                    name: bindparam(name, type_=columns[name].type)
+                    for name in (
+                        "office_id",
+                        "starts_at",
+                        "seat_no",
+                        "appointment_id",
+                        "held_until",
+                    )
+                }
             )
             .on_conflict_do_nothing(index_elements=["office_id", "starts_at", "seat_no"])
             .returning(SlotSeat.seat_no)
         )
-        if (await session.execute(statement)).scalar_one_or_none() is not None:
-            return seat_no
-    return None
+        _SEAT_INSERTS[dialect] = statement
+    return statement
 
 
 async def _hold(
@@ -299,9 +474,11 @@ async def _hold(
     now: datetime,
     replaces_id: int | None = None,
     waitlist_id: int | None = None,
+    code: str | None = None,
 ) -> Appointment | None:
+    """`code`, when given, is one known to be free in this transaction."""
     appointment = Appointment(
-        code=await _new_code(session),
+        code=code or await _new_code(session),
         person_id=person_id,
         office_id=office.id,
         service_id=service_id,
@@ -320,6 +497,7 @@ async def _hold(
         await session.delete(appointment)
         await session.flush()
         return None
+    _written(session, appointment)
     return appointment
 
 
@@ -344,7 +522,15 @@ async def hold(
     slot = find_slot(catalog, office, starts_at)
     if slot is None or slot.starts_at < now + MIN_LEAD:
         return None
-    await release_holds(session, catalog, person_id, now)
+    # Whether there is a hold to release and whether a new code is free, in one read.
+    code = _random_code()
+    holding, taken = (
+        await session.execute(_BEFORE_HOLD, {"person_id": person_id, "code": code})
+    ).one()
+    if holding:
+        await release_holds(session, catalog, person_id, now)
+        # A place released goes to the waiting list, with a code of its own: check again.
+        taken = True
     return await _hold(
         session,
         office,
@@ -354,7 +540,20 @@ async def hold(
         until=now + HOLD,
         now=now,
         replaces_id=replaces_id,
+        code=None if taken else code,
     )
+
+
+_BEFORE_HOLD = select(
+    select(Appointment.id)
+    .where(
+        Appointment.person_id == bindparam("person_id"),
+        Appointment.state == HELD,
+        Appointment.waitlist_id.is_(None),
+    )
+    .exists(),
+    _CODE_TAKEN,
+)
 
 
 async def _free_seats(
@@ -415,8 +614,11 @@ async def confirm(
     this appointment's and unexpired. Rescheduling frees the old place in the
     same transaction.
     """
-    appointment = await get_appointment(session, appointment_id, person_id)
-    if appointment is None or appointment.state != HELD:
+    # The hold read again (another process may have swept it), and whether the person
+    # waits for this service anywhere, which a booking ends: one statement.
+    row = (await session.execute(_TO_CONFIRM, {"appointment_id": appointment_id})).one_or_none()
+    appointment, waiting = (row[0], bool(row[1])) if row is not None else (None, False)
+    if appointment is None or appointment.person_id != person_id or appointment.state != HELD:
         return Confirmation(Outcome.GONE)
     # Plain values: a rolled-back savepoint expires the ORM objects it touched.
     held_id, replaces_id, waitlist_id = (
@@ -433,15 +635,35 @@ async def confirm(
         # Already booked for this service: let the held place go rather than waste it.
         await _let_go(session, catalog, held_id, RELEASED, waitlist_id, DECLINED, now)
         return Confirmation(Outcome.DUPLICATE)
+    # `_book_held`'s UPDATE changed the session's copy too (the ORM applies a simple
+    # WHERE to the objects it holds); no need to read it back.
+    _written(session, appointment)
     if moved is not None:
         await _free_seats(session, catalog, moved.id, now)
         await session.refresh(moved)
-    await session.refresh(appointment)
+        _written(session, moved)
     await _close_offer(session, waitlist_id, TAKEN, now)
-    await _leave_waitlists(session, person_id, appointment.service_id, now)
+    if waiting:
+        await _leave_waitlists(session, person_id, appointment.service_id, now)
     # In this transaction: the reminders stand or fall with the booking (and the move).
     await reminders.plan(session, catalog, [appointment, *([moved] if moved else [])], now)
     return Confirmation(Outcome.BOOKED, appointment, moved)
+
+
+_TO_CONFIRM = (
+    select(
+        Appointment,
+        select(WaitlistEntry.id)
+        .where(
+            WaitlistEntry.person_id == Appointment.person_id,
+            WaitlistEntry.service_id == Appointment.service_id,
+            WaitlistEntry.state == WAITING,
+        )
+        .exists(),
+    )
+    .where(Appointment.id == bindparam("appointment_id"))
+    .execution_options(populate_existing=True)
+)
 
 
 async def _book_held(
@@ -458,11 +680,7 @@ async def _book_held(
     """
     moved: Appointment | None = None
     async with session.begin_nested():
-        kept = await session.execute(
-            update(SlotSeat)
-            .where(SlotSeat.appointment_id == held_id, SlotSeat.held_until > now)
-            .values(held_until=None)
-        )
+        kept = await session.execute(_KEEP_SEAT, {"held_id": held_id, "now": now})
         if not kept.rowcount:  # type: ignore[attr-defined]
             raise _HoldLapsed
         if replaces_id is not None:
@@ -475,6 +693,17 @@ async def _book_held(
             .values(state=BOOKED, hold_until=None, updated_at=now)
         )
     return moved
+
+
+_KEEP_SEAT = (
+    update(SlotSeat)
+    .where(
+        SlotSeat.appointment_id == bindparam("held_id"),
+        SlotSeat.held_until > bindparam("now"),
+    )
+    .values(held_until=None)
+    .execution_options(synchronize_session=False)
+)
 
 
 async def _let_go(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from babel.dates import format_skeleton
 
@@ -27,17 +28,27 @@ def service_name(tr: Translator, catalog: OfficeCatalog, service_id: str) -> str
     return service.name.in_(tr.language) if service else service_id
 
 
+@lru_cache(maxsize=2048)
 def day_label(tr: Translator, day: date) -> str:
     """Short enough for a button: "Wed, November 25" / "Ср, 25 листопада"."""
+    # Kept: the day screen labels 14 buttons, and Babel takes longer than the query.
     month_day = format_skeleton("MMMMd", day, locale=tr.locale)
     return f"{tr.date(day, format='EEE').capitalize()}, {month_day}"
 
 
+@lru_cache(maxsize=4096)
+def time_label(tr: Translator, at: datetime) -> str:
+    """`tr.time(at)`, kept: the time screen labels a button for every free slot."""
+    return tr.time(at)
+
+
+@lru_cache(maxsize=4096)
 def when(tr: Translator, starts_at: datetime, *, start: bool = True) -> str:
     """Weekday, date and time in Europe/Kyiv: "Wednesday, November 25, 2026, 10:20".
 
     `start=False` inside a sentence: a Ukrainian weekday is written in lower case
-    there ("на четвер, 3 грудня"), an English one is capitalised anyway.
+    there ("на четвер, 3 грудня"), an English one is capitalised anyway. Kept: a
+    booking's reminders and screens write the same time again and again.
     """
     local_day = starts_at.astimezone(tr.tz).date()
     weekday = tr.weekday(local_day)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Integer, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from bot.i18n import Translator
 from bot.services.personal_data import PersonalData, Section
@@ -45,13 +47,18 @@ async def is_following(session: AsyncSession, person_id: int, application_id: in
     return found is not None
 
 
+#: how many applications `:person_id` follows, as a scalar subquery (built once)
+COUNT: ScalarSelect[int] = (
+    select(func.count())
+    .select_from(Follow)
+    .where(Follow.person_id == bindparam("person_id"))
+    .scalar_subquery()
+)
+_COUNT = select(COUNT)
+
+
 async def count_follows(session: AsyncSession, person_id: int) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(Follow).where(Follow.person_id == person_id)
-        )
-        or 0
-    )
+    return int(await session.scalar(_COUNT, {"person_id": person_id}) or 0)
 
 
 async def followed(session: AsyncSession, person_id: int) -> Sequence[Application]:
@@ -67,6 +74,46 @@ async def followed(session: AsyncSession, person_id: int) -> Sequence[Applicatio
 async def application(session: AsyncSession, application_id: int) -> Application | None:
     """One the person has just looked up: the dialog keeps its id once the birth date matched."""
     return await session.get(Application, application_id)
+
+
+_FOLLOWING = (
+    select(Follow.id)
+    .where(Follow.person_id == bindparam("person_id"), Follow.application_id == Application.id)
+    .exists()
+)
+_SHOWN = (
+    select(Application, _FOLLOWING, StatusChange)
+    .outerjoin(StatusChange, StatusChange.application_id == Application.id)
+    .where(Application.id == bindparam("application_id"))
+    .order_by(StatusChange.changed_at.desc(), StatusChange.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the status screen shows of an application the person looked up."""
+
+    application: Application
+    following: bool
+    #: `history`: newest first
+    history: Sequence[StatusChange]
+
+
+async def shown(
+    session: AsyncSession, person_id: int, application_id: int, limit: int = 10
+) -> Shown | None:
+    """`application`, `is_following` and `history` in one statement, for the status screen."""
+    rows = (
+        await session.execute(
+            _SHOWN, {"person_id": person_id, "application_id": application_id, "limit": limit}
+        )
+    ).all()
+    if not rows:
+        return None
+    return Shown(
+        rows[0][0], bool(rows[0][1]), [change for _, _, change in rows if change is not None]
+    )
 
 
 async def followed_application(

@@ -12,8 +12,10 @@ Files under DATA_DIR/eligibility/ (see docs/eligibility-data.md):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -284,6 +286,19 @@ class Active:
         return f"Active({self.programme.id}, from {self.version.valid_from})"
 
 
+@dataclass(frozen=True, slots=True)
+class Day:
+    """What the rules need for one day, worked out once: programmes in force and constants."""
+
+    active: tuple[Active, ...]
+    constants: Mapping[str, Decimal]
+
+
+#: days remembered per data set: a check keeps the day it started on, so only the last
+#: few days (around midnight) are in use at once
+_DAYS_KEPT = 8
+
+
 class Eligibility:
     """Everything the eligibility check needs, validated; shared read-only by all chats."""
 
@@ -301,6 +316,19 @@ class Eligibility:
         self.constants = {c.id: c for c in constants}
         self.places = {p.id: p for p in places}
         self.programmes = programmes
+        self.formulas: Mapping[str, Any] = MappingProxyType(self.value_formulas())
+        self._days: dict[dt.date, Day] = {}
+
+    def on_day(self, on: dt.date) -> Day:
+        """`active(on)` and `constants_on(on)`, computed once per day (the data never changes
+        after loading; every answer in a chat would otherwise recompute them)."""
+        day = self._days.get(on)
+        if day is None:
+            if len(self._days) >= _DAYS_KEPT:
+                self._days.clear()
+            day = Day(tuple(self.active(on)), MappingProxyType(self.constants_on(on)))
+            self._days[on] = day
+        return day
 
     def active(self, on: dt.date) -> list[Active]:
         """The programmes in force on a day, each with the version of its rules for that day."""

@@ -41,8 +41,8 @@ class Decision:
 def environment(data: Eligibility, answers: Mapping[str, c.Known], on: dt.date) -> c.Env:
     return c.Env(
         answers=answers,
-        constants=data.constants_on(on),
-        values=data.value_formulas(),
+        constants=data.on_day(on).constants,
+        values=data.formulas,
         today=on,
     )
 
@@ -50,7 +50,7 @@ def environment(data: Eligibility, answers: Mapping[str, c.Known], on: dt.date) 
 def decide(data: Eligibility, answers: Mapping[str, c.Known], on: dt.date) -> list[Decision]:
     env = environment(data, answers, on)
     decisions = []
-    for active in data.active(on):
+    for active in data.on_day(on).active:
         truth = c.evaluate(active.version.eligibility, env)
         outcome = (
             Outcome.UNDECIDED
@@ -67,8 +67,10 @@ def needed_questions(
     """Unanswered questions some undecided programme depends on, in questions.yaml order."""
     env = environment(data, answers, on)
     needed: set[str] = set()
-    for active in data.active(on):
+    for active in data.on_day(on).active:
         needed |= c.missing_needed(active.version.eligibility, env)
+    if not needed:
+        return []
     return [q for q in data.questions_in_order() if q.id in needed and q.id not in answers]
 
 
@@ -173,7 +175,7 @@ def changes(
     root = active.version.eligibility
     if c.evaluate(root, env) is not False:
         return []
-    values = data.value_formulas()
+    values = data.formulas
     found = []
     for leaf in _leaves(root):
         current = c.evaluate(leaf, env)

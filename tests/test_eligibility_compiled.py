@@ -10,6 +10,7 @@ every construct of the language.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -105,21 +106,16 @@ ANSWERS = st.one_of(
 )
 
 
-def _rule_nodes(data: Eligibility, on: dt.date) -> Iterator[Any]:
-    """Every part of every rule in force, every named value and every question bound."""
+def _rule_roots(data: Eligibility, on: dt.date) -> Iterator[Any]:
+    """Every rule in force, every amount formula and named value, every question bound."""
     for active in data.active(on):
-        for _, node in c.walk(active.version.eligibility):
-            yield node
+        yield active.version.eligibility
         if active.version.amount.formula is not None:
-            for _, node in c.walk(active.version.amount.formula):
-                yield node
+            yield active.version.amount.formula
     for value in data.values.values():
-        for _, node in c.walk(value.formula):
-            yield node
+        yield value.formula
     for question in data.questions.values():
-        for bound in (*question.bounds("min"), *question.bounds("max")):
-            for _, node in c.walk(bound):
-                yield node
+        yield from (*question.bounds("min"), *question.bounds("max"))
 
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -131,12 +127,8 @@ def test_every_part_of_the_shipped_rules_evaluates_as_the_reference(
     answers: dict[str, c.Known], on: dt.date
 ) -> None:
     env = reference_env(DATA, answers, on)
-    for node in _rule_nodes(DATA, on):
-        if isinstance(node, c._Cond):
-            assert c.evaluate(node, env) is c.reference_evaluate(node, env), node
-            assert c.missing_needed(node, env) == c.reference_missing_needed(node, env), node
-        else:
-            assert c.value_of(node, env) == c.reference_value_of(node, env), node
+    for root in _rule_roots(DATA, on):
+        _same_everywhere(root, env)
 
 
 @PROPERTY
@@ -262,13 +254,17 @@ some_answers = st.fixed_dictionaries(
 )
 
 
-def _same_everywhere(root: Any, env: c.Env) -> None:
+def _same_everywhere(root: Any, env: c.Env, kept: c.Env | None = None) -> None:
+    """Every part of `root` as the reference has it, with and without named values kept
+    (`kept`: `env` with a memo, shared by all parts: it lasts as long as the answers do)."""
+    kept = kept or dataclasses.replace(env, memo={})
     for _, node in c.walk(root):
-        if isinstance(node, c._Cond):
-            assert c.evaluate(node, env) is c.reference_evaluate(node, env), node
-            assert c.missing_needed(node, env) == c.reference_missing_needed(node, env), node
-        else:
-            assert c.value_of(node, env) == c.reference_value_of(node, env), node
+        for fast in (env, kept):
+            if isinstance(node, c._Cond):
+                assert c.evaluate(node, fast) is c.reference_evaluate(node, env), node
+                assert c.missing_needed(node, fast) == c.reference_missing_needed(node, env), node
+            else:
+                assert c.value_of(node, fast) == c.reference_value_of(node, env), node
 
 
 @PROPERTY
@@ -347,4 +343,8 @@ def test_deep_nesting_is_cut_off_at_the_same_depth(
         values={k: EXPR.validate_python(e) for k, e in chain.items()},
         today=dt.date(2026, 11, 24),
     )
-    _same_everywhere(CONDITION.validate_python({"ge": [{"value": "v0"}, 0]}), env)
+    kept = dataclasses.replace(env, memo={})
+    _same_everywhere(CONDITION.validate_python({"ge": [{"value": "v0"}, 0]}), env, kept)
+    # the same named values again, now nearer the top: what was cut off deep down is not here
+    for name in chain:
+        _same_everywhere(EXPR.validate_python({"value": name}), env, kept)

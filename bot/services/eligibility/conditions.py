@@ -305,6 +305,9 @@ class Env:
     today: dt.date = field(default_factory=dt.date.today)
     #: leaves whose truth is forced (used to find the one change that would help)
     forced: Mapping[int, bool] = field(default_factory=dict)
+    #: named values already computed, by (name, depth); only for an Env made for one
+    #: computation, whose answers do not change while it lasts
+    memo: dict[tuple[str, int], Value] | None = field(default=None, compare=False, repr=False)
 
 
 def literal(value: Any) -> Known:
@@ -671,18 +674,34 @@ def _const_expr(expr: ConstRef) -> CompiledExpr:
 def _value_expr(expr: ValueRef) -> CompiledExpr:
     # the formula is looked up on every call: an Env may bring its own named values
     name = expr.value
+    last: tuple[Any, CompiledExpr] | None = None  # the formula last seen, compiled
+
+    def formula(named: Any) -> CompiledExpr:
+        nonlocal last
+        seen = last
+        if seen is None or seen[0] is not named:
+            seen = last = (named, compiled_expr(named))
+        return seen[1]
 
     def value(env: Env, depth: int) -> Value:
         if depth > _MAX_DEPTH:
             return None
+        memo = env.memo
+        if memo is not None:
+            key = (name, depth)
+            if key in memo:
+                return memo[key]
         named = env.values.get(name)
-        return None if named is None else compiled_expr(named).value(env, depth + 1)
+        result = None if named is None else formula(named).value(env, depth + 1)
+        if memo is not None:
+            memo[key] = result
+        return result
 
     def missing(env: Env, seen: frozenset[str]) -> AbstractSet[str]:
         named = env.values.get(name)
         if named is None or name in seen:
             return _NOTHING
-        return compiled_expr(named).missing(env, seen | {name})
+        return formula(named).missing(env, seen | {name})
 
     return CompiledExpr(value, missing)
 
@@ -882,10 +901,15 @@ def _yes_no_cond(qid: str, wants_yes: bool) -> CompiledCond:
             return None
         return answer if wants_yes else not answer
 
-    def missing(env: Env) -> AbstractSet[str]:
-        return _NOTHING if qid in env.answers else just
+    # the most common part of a rule: one look-up gives both answers
+    def need(env: Env) -> tuple[Truth, AbstractSet[str]]:
+        answers = env.answers
+        answer = answers.get(qid)
+        if isinstance(answer, bool):
+            return (answer if wants_yes else not answer), _NOTHING
+        return None, (_NOTHING if qid in answers else just)
 
-    return _leaf(truth, missing)
+    return CompiledCond(truth, need)
 
 
 def _in_cond(cond: In) -> CompiledCond:
@@ -906,7 +930,7 @@ def _comparison_cond(
     compare: Callable[[Any, Any], bool], left_of: CompiledExpr, right_of: CompiledExpr
 ) -> CompiledCond:
     left_value, right_value = left_of.value, right_of.value
-    operands_missing = _union_missing([left_of, right_of])
+    left_missing, right_missing = left_of.missing, right_of.missing
 
     def truth(env: Env) -> Truth:
         left, right = left_value(env, 0), right_value(env, 0)
@@ -917,4 +941,12 @@ def _comparison_cond(
         except TypeError:
             return None  # mismatched types are caught by the loader; never crash a person's chat
 
-    return _leaf(truth, lambda env: operands_missing(env, _NOTHING))
+    def need(env: Env) -> tuple[Truth, AbstractSet[str]]:
+        result = truth(env)
+        if result is not None:
+            return result, _NOTHING
+        found = left_missing(env, _NOTHING)
+        more = right_missing(env, _NOTHING)
+        return None, (found | more if found and more else found or more)
+
+    return CompiledCond(truth, need)

@@ -38,17 +38,21 @@ class Decision:
         return self.active.id
 
 
-def environment(data: Eligibility, answers: Mapping[str, c.Known], on: dt.date) -> c.Env:
+def environment(
+    data: Eligibility, answers: Mapping[str, c.Known], on: dt.date, *, memo: bool = False
+) -> c.Env:
+    """`memo`: named values are computed once (the Env must not outlive the call using it)."""
     return c.Env(
         answers=answers,
         constants=data.on_day(on).constants,
         values=data.formulas,
         today=on,
+        memo={} if memo else None,
     )
 
 
 def decide(data: Eligibility, answers: Mapping[str, c.Known], on: dt.date) -> list[Decision]:
-    env = environment(data, answers, on)
+    env = environment(data, answers, on, memo=True)
     decisions = []
     for active in data.on_day(on).active:
         truth = c.evaluate(active.version.eligibility, env)
@@ -65,7 +69,7 @@ def needed_questions(
     data: Eligibility, answers: Mapping[str, c.Known], on: dt.date
 ) -> list[Question]:
     """Unanswered questions some undecided programme depends on, in questions.yaml order."""
-    env = environment(data, answers, on)
+    env = environment(data, answers, on, memo=True)
     needed: set[str] = set()
     for active in data.on_day(on).active:
         needed |= c.missing_needed(active.version.eligibility, env)

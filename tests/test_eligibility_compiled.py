@@ -25,8 +25,9 @@ from pydantic import TypeAdapter
 from bot.services.eligibility import conditions as c
 from bot.services.eligibility import rules
 from bot.services.eligibility.answers import bounds, decode
-from bot.services.eligibility.model import Eligibility, Question
-from tests.eligibility_support import PERSONAS, TODAY, demo
+from bot.services.eligibility.loader import load_folder
+from bot.services.eligibility.model import Eligibility, Question, Recent
+from tests.eligibility_support import DEMO, PERSONAS, TODAY, demo
 
 # -- the reference rules: the tree walk, and everything recomputed on every call ---------
 
@@ -348,3 +349,40 @@ def test_deep_nesting_is_cut_off_at_the_same_depth(
     # the same named values again, now nearer the top: what was cut off deep down is not here
     for name in chain:
         _same_everywhere(EXPR.validate_python({"value": name}), env, kept)
+
+
+# -- what is still needed is remembered for the step that comes next ---------------------
+
+
+def test_the_same_answers_are_worked_out_once() -> None:
+    data = demo_copy()
+    answers = decode(data, {"idp_certificate": False, "children_count": 1})
+    with mock.patch.object(c, "missing_needed", wraps=c.missing_needed) as worked:
+        first = rules.next_question(data, answers, TODAY)  # the step taking the answer
+        again = rules.next_question(data, dict(answers), TODAY)  # the step it leads to
+        assert worked.call_count == len(data.active(TODAY))
+        assert first is again is not None
+        # any other answer, or another day, is worked out afresh
+        answers["children_under_6"] = Decimal(1)
+        assert rules.next_question(data, answers, TODAY) != first
+        rules.next_question(data, answers, TODAY + dt.timedelta(days=1))
+        assert worked.call_count == 3 * len(data.active(TODAY))
+        # an answer the same in value but of another type is not the same answer
+        rules.next_question(data, {"idp_certificate": 0}, TODAY)
+        rules.next_question(data, {"idp_certificate": False}, TODAY)
+        assert worked.call_count == 5 * len(data.active(TODAY))
+
+
+def test_only_the_last_few_results_are_kept() -> None:
+    recent = Recent(3)
+    for n in range(5):
+        recent.put(n, str(n))
+    recent.put(4, "four")
+    assert [recent.get(n) for n in range(5)] == [None, None, "2", "3", "four"]
+
+
+def demo_copy() -> Eligibility:
+    """The demo data, loaded afresh: nothing remembered from other tests."""
+    data, errors = load_folder(DEMO)
+    assert data is not None and not errors
+    return data

@@ -12,7 +12,7 @@ Files under DATA_DIR/eligibility/ (see docs/eligibility-data.md):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
@@ -299,6 +299,23 @@ class Day:
 _DAYS_KEPT = 8
 
 
+class Recent:
+    """The last few results of a pure computation, oldest forgotten first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable) -> Any:
+        return self._items.get(key)
+
+    def put(self, key: Hashable, value: Any) -> None:
+        items = self._items
+        if key not in items and len(items) >= self.size:
+            items.pop(next(iter(items)), None)
+        items[key] = value
+
+
 class Eligibility:
     """Everything the eligibility check needs, validated; shared read-only by all chats."""
 
@@ -318,6 +335,8 @@ class Eligibility:
         self.programmes = programmes
         self.formulas: Mapping[str, Any] = MappingProxyType(self.value_formulas())
         self._days: dict[dt.date, Day] = {}
+        #: (day, answers) -> the questions still needed (bot.services.eligibility.rules)
+        self.needed_cache = Recent(256)
 
     def on_day(self, on: dt.date) -> Day:
         """`active(on)` and `constants_on(on)`, computed once per day (the data never changes

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -69,13 +69,27 @@ def needed_questions(
     data: Eligibility, answers: Mapping[str, c.Known], on: dt.date
 ) -> list[Question]:
     """Unanswered questions some undecided programme depends on, in questions.yaml order."""
+    # A step that takes an answer asks what comes next, and the step it leads to asks
+    # again with the same answers: the last few results are kept with the data.
+    try:
+        key: Hashable = (on, frozenset([(k, type(v), v) for k, v in answers.items()]))
+    except TypeError:  # not an answer the rules know (decode never gives one)
+        return [data.questions[qid] for qid in _needed_ids(data, answers, on)]
+    ids = data.needed_cache.get(key)
+    if ids is None:
+        ids = _needed_ids(data, answers, on)
+        data.needed_cache.put(key, ids)
+    return [data.questions[qid] for qid in ids]
+
+
+def _needed_ids(data: Eligibility, answers: Mapping[str, c.Known], on: dt.date) -> tuple[str, ...]:
     env = environment(data, answers, on, memo=True)
     needed: set[str] = set()
     for active in data.on_day(on).active:
         needed |= c.missing_needed(active.version.eligibility, env)
     if not needed:
-        return []
-    return [q for q in data.questions_in_order() if q.id in needed and q.id not in answers]
+        return ()
+    return tuple(q.id for q in data.questions_in_order() if q.id in needed and q.id not in answers)
 
 
 def next_question(

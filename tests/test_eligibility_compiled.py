@@ -379,6 +379,9 @@ def test_only_the_last_few_results_are_kept() -> None:
         recent.put(n, str(n))
     recent.put(4, "four")
     assert [recent.get(n) for n in range(5)] == [None, None, "2", "3", "four"]
+    nothing = Recent(0)  # keeping nothing is allowed (to measure without it)
+    nothing.put(1, "one")
+    assert nothing.get(1) is None
 
 
 def demo_copy() -> Eligibility:

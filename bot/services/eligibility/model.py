@@ -311,8 +311,10 @@ class Recent:
 
     def put(self, key: Hashable, value: Any) -> None:
         items = self._items
+        if self.size <= 0:
+            return
         if key not in items and len(items) >= self.size:
-            items.pop(next(iter(items)), None)
+            items.pop(next(iter(items)))
         items[key] = value
 
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
 
-from bot.services.eligibility.conditions import Condition, Expr
+from bot.services.eligibility.conditions import Condition, Expr, compiled_cond, compiled_expr
 from bot.services.eligibility.text import Text
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,29}$")]
@@ -339,6 +339,21 @@ class Eligibility:
         self._days: dict[dt.date, Day] = {}
         #: (day, answers) -> the questions still needed (bot.services.eligibility.rules)
         self.needed_cache = Recent(256)
+        self._compile()
+
+    def _compile(self) -> None:
+        """Compile every rule and formula now, at start-up: the first person does not wait
+        for it, and the compiled forms are made before the process freezes its objects."""
+        for programme in self.programmes:
+            for version in programme.versions:
+                compiled_cond(version.eligibility)
+                if version.amount.formula is not None:
+                    compiled_expr(version.amount.formula)
+        for value in self.values.values():
+            compiled_expr(value.formula)
+        for question in self.questions.values():
+            for bound in (*question.bounds("min"), *question.bounds("max")):
+                compiled_expr(bound)
 
     def on_day(self, on: dt.date) -> Day:
         """`active(on)` and `constants_on(on)`, computed once per day (the data never changes

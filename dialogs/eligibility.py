@@ -108,7 +108,8 @@ class AskQuestion(Step):
             return _unavailable(ctx)
         position = len(ctx.state.history)
         _keep_answers(ctx, position)
-        question = next_question(data, _answers(ctx, data), _on(ctx))
+        answers, on = _answers(ctx, data), _on(ctx)
+        question = next_question(data, answers, on)
         if question is None:
             return ctx.goto("result")
         ctx.data["current"] = question.id
@@ -124,7 +125,7 @@ class AskQuestion(Step):
                 + "\n\n"
                 + text
             )
-        rows = self._buttons(ctx, data, question, _answers(ctx, data), _on(ctx))
+        rows = self._buttons(ctx, data, question, answers, on)
         if position > 0:
             rows.append([ctx.button(ctx._("↺ Start over"), RESTART)])
         ctx.ask(text, rows, title=ctx._("Question {n}", n=position + 1))

@@ -85,7 +85,7 @@ def bounds(
     data: Eligibility, question: Question, answers: Mapping[str, c.Known], on: dt.date
 ) -> tuple[Decimal, Decimal | None]:
     """The allowed range of a number question, given the answers so far."""
-    env = c.Env(answers=answers, constants=data.constants_on(on), today=on)
+    env = c.Env(answers=answers, constants=data.on_day(on).constants, today=on)
     lows = [_number(c.value_of(expr, env)) for expr in question.bounds("min")]
     highs = [_number(c.value_of(expr, env)) for expr in question.bounds("max")]
     low_d = max((v for v in lows if v is not None), default=Decimal(0))

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Annotated, Any
@@ -304,6 +305,9 @@ class Env:
     today: dt.date = field(default_factory=dt.date.today)
     #: leaves whose truth is forced (used to find the one change that would help)
     forced: Mapping[int, bool] = field(default_factory=dict)
+    #: named values already computed, by (name, depth); only for an Env made for one
+    #: computation, whose answers do not change while it lasts
+    memo: dict[tuple[str, int], Value] | None = field(default=None, compare=False, repr=False)
 
 
 def literal(value: Any) -> Known:
@@ -314,8 +318,12 @@ def literal(value: Any) -> Known:
     return value  # type: ignore[no-any-return]
 
 
-def value_of(expr: Any, env: Env, _depth: int = 0) -> Value:
-    """The value of an expression, or None when it depends on something unknown."""
+def reference_value_of(expr: Any, env: Env, _depth: int = 0) -> Value:
+    """The value of an expression, or None when it depends on something unknown.
+
+    The reference: walks the pydantic tree on every call. `value_of` gives the same
+    answers from the compiled form (the tests compare the two).
+    """
     if _depth > 50:
         return None  # a cycle among named values (the loader reports it)
     if not isinstance(expr, _Node):
@@ -325,18 +333,18 @@ def value_of(expr: Any, env: Env, _depth: int = 0) -> Value:
 
 def _value_ref(expr: ValueRef, env: Env, depth: int) -> Value:
     named = env.values.get(expr.value)
-    return None if named is None else value_of(named, env, depth)
+    return None if named is None else reference_value_of(named, env, depth)
 
 
 def _if(expr: If, env: Env, depth: int) -> Value:
-    truth = evaluate(expr.if_, env)
+    truth = reference_evaluate(expr.if_, env)
     if truth is None:
         return None
-    return value_of(expr.then if truth else expr.else_, env, depth)
+    return reference_value_of(expr.then if truth else expr.else_, env, depth)
 
 
 def _since(start_expr: Any, env: Env, depth: int, months_per_unit: int) -> Value:
-    start = value_of(start_expr, env, depth)
+    start = reference_value_of(start_expr, env, depth)
     if not isinstance(start, dt.date):
         return None
     return Decimal(full_months_between(start, env.today) // months_per_unit)
@@ -355,7 +363,7 @@ def _arithmetic(
     """An operation over numbers: unknown if any operand is, or if it cannot be computed."""
 
     def compute(expr: Any, env: Env, depth: int) -> Value:
-        numbers = [value_of(o, env, depth) for o in operands(expr)]
+        numbers = [reference_value_of(o, env, depth) for o in operands(expr)]
         if not all(isinstance(n, Decimal) for n in numbers):
             return None
         try:
@@ -391,23 +399,23 @@ def full_months_between(start: dt.date, end: dt.date) -> int:
     return months
 
 
-def evaluate(cond: Any, env: Env) -> Truth:
-    """True, False, or None when an answer it needs is missing."""
+def reference_evaluate(cond: Any, env: Env) -> Truth:
+    """True, False, or None when an answer it needs is missing (the reference, see `evaluate`)."""
     forced = env.forced.get(id(cond))
     if forced is not None:
         return forced
     if isinstance(cond, All):
-        results = [evaluate(c, env) for c in cond.all]
+        results = [reference_evaluate(c, env) for c in cond.all]
         if any(r is False for r in results):
             return False
         return True if all(r is True for r in results) else None
     if isinstance(cond, Any_):
-        results = [evaluate(c, env) for c in cond.any]
+        results = [reference_evaluate(c, env) for c in cond.any]
         if any(r is True for r in results):
             return True
         return False if all(r is False for r in results) else None
     if isinstance(cond, Not):
-        inner = evaluate(cond.not_, env)
+        inner = reference_evaluate(cond.not_, env)
         return None if inner is None else not inner
     if isinstance(cond, Yes | No):
         answer = env.answers.get(cond.yes if isinstance(cond, Yes) else cond.no)
@@ -415,12 +423,12 @@ def evaluate(cond: Any, env: Env) -> Truth:
             return None
         return answer if isinstance(cond, Yes) else not answer
     if isinstance(cond, In):
-        item = value_of(cond.in_[0], env)
+        item = reference_value_of(cond.in_[0], env)
         if item is None:
             return None
         return item in [literal(v) for v in cond.in_[1]]
     op, (left_expr, right_expr) = comparison(cond)
-    left, right = value_of(left_expr, env), value_of(right_expr, env)
+    left, right = reference_value_of(left_expr, env), reference_value_of(right_expr, env)
     if left is None or right is None:
         return None
     try:
@@ -496,28 +504,28 @@ def answers_used(
     return used
 
 
-def missing_needed(cond: Any, env: Env) -> set[str]:
-    """Unanswered questions that could still change an undecided condition.
+def reference_missing_needed(cond: Any, env: Env) -> set[str]:
+    """Unanswered questions that could still change an undecided condition (the reference).
 
     Decided branches are pruned: a true part of an `all` or a false part of an
     `any` cannot change the outcome any more, so its questions are not needed.
     """
-    if evaluate(cond, env) is not None:
+    if reference_evaluate(cond, env) is not None:
         return set()
     if isinstance(cond, All):
-        return set().union(*(missing_needed(c, env) for c in cond.all))
+        return set().union(*(reference_missing_needed(c, env) for c in cond.all))
     if isinstance(cond, Any_):
-        return set().union(*(missing_needed(c, env) for c in cond.any))
+        return set().union(*(reference_missing_needed(c, env) for c in cond.any))
     if isinstance(cond, Not):
-        return missing_needed(cond.not_, env)
+        return reference_missing_needed(cond.not_, env)
     return _missing_in(cond, env)
 
 
 def _missing_in(node: Any, env: Env, _seen: frozenset[str] = frozenset()) -> set[str]:
     if isinstance(node, If):
-        truth = evaluate(node.if_, env)
+        truth = reference_evaluate(node.if_, env)
         if truth is None:
-            return missing_needed(node.if_, env)
+            return reference_missing_needed(node.if_, env)
         return _missing_in(node.then if truth else node.else_, env, _seen)
     if isinstance(node, AnswerRef):
         return set() if node.answer in env.answers else {node.answer}
@@ -533,3 +541,412 @@ def _missing_in(node: Any, env: Env, _seen: frozenset[str] = frozenset()) -> set
     for _, child in children(node):
         found |= _missing_in(child, env, _seen)
     return found
+
+
+# -- compiled evaluation -------------------------------------------------------------
+#
+# The questionnaire asks "what is still needed?" after every answer, for every programme.
+# Walking the pydantic trees for that cost milliseconds per step (attribute look-ups
+# through pydantic, and `missing_needed` re-evaluating every subtree at every level).
+# Each tree is therefore turned once into plain closures, cached by the node's identity,
+# and one pass per node gives both its truth and the questions it still needs. The
+# results are those of the `reference_*` functions above, which stay as the
+# specification (tests/test_eligibility_compiled.py compares the two).
+
+#: a node's value at a nesting depth (deep nesting is cut off as `reference_value_of` does)
+ValueFn = Callable[[Env, int], Value]
+#: the unanswered questions an expression depends on; `seen`: named values on the way
+MissingFn = Callable[[Env, frozenset[str]], AbstractSet[str]]
+TruthFn = Callable[[Env], Truth]
+#: a condition's truth and, when that is unknown, the questions that could decide it
+NeedFn = Callable[[Env], tuple[Truth, AbstractSet[str]]]
+
+_NOTHING: frozenset[str] = frozenset()
+_MAX_DEPTH = 50
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledExpr:
+    value: ValueFn
+    missing: MissingFn
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCond:
+    truth: TruthFn
+    need: NeedFn
+
+
+#: id(node) -> (node, its compiled form); the node is kept so that its id is not reused
+_COMPILED: dict[int, tuple[Any, Any]] = {}
+#: enough for every tree of several loaded data sets; a reload past it starts afresh
+_COMPILED_LIMIT = 20_000
+
+
+def _cached(node: Any, build: Callable[[Any], Any]) -> Any:
+    hit = _COMPILED.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    compiled = build(node)
+    if len(_COMPILED) >= _COMPILED_LIMIT:
+        _COMPILED.clear()  # compiled trees hold their parts directly, not through this cache
+    _COMPILED[id(node)] = (node, compiled)
+    return compiled
+
+
+def compiled_expr(expr: Any) -> CompiledExpr:
+    result: CompiledExpr = _cached(expr, _compile_expr)
+    return result
+
+
+def compiled_cond(cond: Any) -> CompiledCond:
+    result: CompiledCond = _cached(cond, _compile_cond)
+    return result
+
+
+def value_of(expr: Any, env: Env) -> Value:
+    """The value of an expression, or None when it depends on something unknown."""
+    if env.forced:
+        return reference_value_of(expr, env)
+    return compiled_expr(expr).value(env, 0)
+
+
+def evaluate(cond: Any, env: Env) -> Truth:
+    """True, False, or None when an answer it needs is missing."""
+    if env.forced:
+        return reference_evaluate(cond, env)  # forced leaves: only when explaining a refusal
+    return compiled_cond(cond).truth(env)
+
+
+def missing_needed(cond: Any, env: Env) -> set[str]:
+    """Unanswered questions that could still change an undecided condition.
+
+    Decided branches are pruned: a true part of an `all` or a false part of an
+    `any` cannot change the outcome any more, so its questions are not needed.
+    """
+    if env.forced:
+        return reference_missing_needed(cond, env)
+    return set(compiled_cond(cond).need(env)[1])
+
+
+# expressions
+
+
+def _compile_expr(expr: Any) -> CompiledExpr:
+    if not isinstance(expr, _Node):
+        return _literal_expr(literal(expr))
+    return _EXPR_COMPILERS[type(expr)](expr)
+
+
+def _no_missing(env: Env, seen: frozenset[str]) -> AbstractSet[str]:
+    return _NOTHING
+
+
+def _literal_expr(known: Known) -> CompiledExpr:
+    def value(env: Env, depth: int) -> Value:
+        return None if depth > _MAX_DEPTH else known
+
+    return CompiledExpr(value, _no_missing)
+
+
+def _answer_expr(expr: AnswerRef) -> CompiledExpr:
+    qid = expr.answer
+    just = frozenset((qid,))
+
+    def value(env: Env, depth: int) -> Value:
+        return None if depth > _MAX_DEPTH else env.answers.get(qid)
+
+    def missing(env: Env, seen: frozenset[str]) -> AbstractSet[str]:
+        return _NOTHING if qid in env.answers else just
+
+    return CompiledExpr(value, missing)
+
+
+def _const_expr(expr: ConstRef) -> CompiledExpr:
+    name = expr.const
+
+    def value(env: Env, depth: int) -> Value:
+        return None if depth > _MAX_DEPTH else env.constants.get(name)
+
+    return CompiledExpr(value, _no_missing)
+
+
+def _value_expr(expr: ValueRef) -> CompiledExpr:
+    # the formula is looked up on every call: an Env may bring its own named values
+    name = expr.value
+    last: tuple[Any, CompiledExpr] | None = None  # the formula last seen, compiled
+
+    def formula(named: Any) -> CompiledExpr:
+        nonlocal last
+        seen = last
+        if seen is None or seen[0] is not named:
+            seen = last = (named, compiled_expr(named))
+        return seen[1]
+
+    def value(env: Env, depth: int) -> Value:
+        if depth > _MAX_DEPTH:
+            return None
+        memo = env.memo
+        if memo is not None:
+            key = (name, depth)
+            if key in memo:
+                return memo[key]
+        named = env.values.get(name)
+        result = None if named is None else formula(named).value(env, depth + 1)
+        if memo is not None:
+            memo[key] = result
+        return result
+
+    def missing(env: Env, seen: frozenset[str]) -> AbstractSet[str]:
+        named = env.values.get(name)
+        if named is None or name in seen:
+            return _NOTHING
+        return formula(named).missing(env, seen | {name})
+
+    return CompiledExpr(value, missing)
+
+
+def _if_expr(expr: If) -> CompiledExpr:
+    cond = compiled_cond(expr.if_)
+    then, else_ = compiled_expr(expr.then), compiled_expr(expr.else_)
+
+    def value(env: Env, depth: int) -> Value:
+        if depth > _MAX_DEPTH:
+            return None
+        truth = cond.truth(env)
+        if truth is None:
+            return None
+        return (then if truth else else_).value(env, depth + 1)
+
+    def missing(env: Env, seen: frozenset[str]) -> AbstractSet[str]:
+        truth, needed = cond.need(env)
+        if truth is None:
+            return needed
+        return (then if truth else else_).missing(env, seen)
+
+    return CompiledExpr(value, missing)
+
+
+def _since_expr(start_expr: Any, months_per_unit: int) -> CompiledExpr:
+    start_of = compiled_expr(start_expr)
+
+    def value(env: Env, depth: int) -> Value:
+        if depth > _MAX_DEPTH:
+            return None
+        start = start_of.value(env, depth + 1)
+        if not isinstance(start, dt.date):
+            return None
+        return Decimal(full_months_between(start, env.today) // months_per_unit)
+
+    return CompiledExpr(value, start_of.missing)
+
+
+def _union_missing(parts: Sequence[CompiledExpr]) -> MissingFn:
+    missings = [p.missing for p in parts]
+
+    def missing(env: Env, seen: frozenset[str]) -> AbstractSet[str]:
+        found: AbstractSet[str] = _NOTHING
+        for part in missings:
+            more = part(env, seen)
+            if more:
+                found = found | more
+        return found
+
+    return missing
+
+
+def _arithmetic_expr(
+    operands: Callable[[Any], Sequence[Any]], fold: Callable[[list[Decimal]], Decimal]
+) -> Callable[[Any], CompiledExpr]:
+    def build(expr: Any) -> CompiledExpr:
+        parts = [compiled_expr(o) for o in operands(expr)]
+        values = [p.value for p in parts]
+
+        def value(env: Env, depth: int) -> Value:
+            if depth > _MAX_DEPTH:
+                return None
+            # every operand is computed, as the reference does (an error is never skipped)
+            numbers = [v(env, depth + 1) for v in values]
+            for n in numbers:
+                if not isinstance(n, Decimal):
+                    return None
+            try:
+                return fold(numbers)  # type: ignore[arg-type]
+            except (DivisionByZero, InvalidOperation, ZeroDivisionError):
+                return None
+
+        return CompiledExpr(value, _union_missing(parts))
+
+    return build
+
+
+_EXPR_COMPILERS: dict[type[_Node], Callable[[Any], CompiledExpr]] = {
+    AnswerRef: _answer_expr,
+    ConstRef: _const_expr,
+    ValueRef: _value_expr,
+    If: _if_expr,
+    MonthsSince: lambda expr: _since_expr(expr.months_since, 1),
+    YearsSince: lambda expr: _since_expr(expr.years_since, 12),
+    Add: _arithmetic_expr(lambda e: e.add, lambda n: sum(n, Decimal(0))),
+    Mul: _arithmetic_expr(lambda e: e.mul, _product),
+    Min: _arithmetic_expr(lambda e: e.min, min),
+    Max: _arithmetic_expr(lambda e: e.max, max),
+    Sub: _arithmetic_expr(lambda e: e.sub, lambda n: n[0] - n[1]),
+    Div: _arithmetic_expr(lambda e: e.div, lambda n: n[0] / n[1]),
+}
+
+
+# conditions
+
+
+def _compile_cond(cond: Any) -> CompiledCond:
+    if isinstance(cond, All):
+        return _all_cond([compiled_cond(c) for c in cond.all])
+    if isinstance(cond, Any_):
+        return _any_cond([compiled_cond(c) for c in cond.any])
+    if isinstance(cond, Not):
+        return _not_cond(compiled_cond(cond.not_))
+    if isinstance(cond, Yes | No):
+        return _yes_no_cond(cond.yes if isinstance(cond, Yes) else cond.no, isinstance(cond, Yes))
+    if isinstance(cond, In):
+        return _in_cond(cond)
+    op, (left_expr, right_expr) = comparison(cond)
+    return _comparison_cond(COMPARISONS[op], compiled_expr(left_expr), compiled_expr(right_expr))
+
+
+def _all_cond(parts: list[CompiledCond]) -> CompiledCond:
+    truths = [p.truth for p in parts]
+    needs = [p.need for p in parts]
+
+    def truth(env: Env) -> Truth:
+        results = [t(env) for t in truths]
+        if False in results:
+            return False
+        return None if None in results else True
+
+    def need(env: Env) -> tuple[Truth, AbstractSet[str]]:
+        false = unknown = False
+        found: AbstractSet[str] = _NOTHING
+        for part in needs:
+            result, missing = part(env)
+            if result is False:
+                false = True
+            elif result is None:
+                unknown = True
+                if missing:
+                    found = found | missing
+        if false:
+            return False, _NOTHING
+        return (None, found) if unknown else (True, _NOTHING)
+
+    return CompiledCond(truth, need)
+
+
+def _any_cond(parts: list[CompiledCond]) -> CompiledCond:
+    truths = [p.truth for p in parts]
+    needs = [p.need for p in parts]
+
+    def truth(env: Env) -> Truth:
+        results = [t(env) for t in truths]
+        if True in results:
+            return True
+        return None if None in results else False
+
+    def need(env: Env) -> tuple[Truth, AbstractSet[str]]:
+        true = unknown = False
+        found: AbstractSet[str] = _NOTHING
+        for part in needs:
+            result, missing = part(env)
+            if result is True:
+                true = True
+            elif result is None:
+                unknown = True
+                if missing:
+                    found = found | missing
+        if true:
+            return True, _NOTHING
+        return (None, found) if unknown else (False, _NOTHING)
+
+    return CompiledCond(truth, need)
+
+
+def _not_cond(part: CompiledCond) -> CompiledCond:
+    inner_truth, inner_need = part.truth, part.need
+
+    def truth(env: Env) -> Truth:
+        inner = inner_truth(env)
+        return None if inner is None else not inner
+
+    def need(env: Env) -> tuple[Truth, AbstractSet[str]]:
+        inner, missing = inner_need(env)
+        return (None, missing) if inner is None else (not inner, _NOTHING)
+
+    return CompiledCond(truth, need)
+
+
+def _leaf(truth: TruthFn, missing: Callable[[Env], AbstractSet[str]]) -> CompiledCond:
+    def need(env: Env) -> tuple[Truth, AbstractSet[str]]:
+        result = truth(env)
+        return (None, missing(env)) if result is None else (result, _NOTHING)
+
+    return CompiledCond(truth, need)
+
+
+def _yes_no_cond(qid: str, wants_yes: bool) -> CompiledCond:
+    just = frozenset((qid,))
+
+    def truth(env: Env) -> Truth:
+        answer = env.answers.get(qid)
+        if not isinstance(answer, bool):
+            return None
+        return answer if wants_yes else not answer
+
+    # the most common part of a rule: one look-up gives both answers
+    def need(env: Env) -> tuple[Truth, AbstractSet[str]]:
+        answers = env.answers
+        answer = answers.get(qid)
+        if isinstance(answer, bool):
+            return (answer if wants_yes else not answer), _NOTHING
+        return None, (_NOTHING if qid in answers else just)
+
+    return CompiledCond(truth, need)
+
+
+def _in_cond(cond: In) -> CompiledCond:
+    item_of = compiled_expr(cond.in_[0])
+    item_value, item_missing = item_of.value, item_of.missing
+    options = [literal(v) for v in cond.in_[1]]
+
+    def truth(env: Env) -> Truth:
+        item = item_value(env, 0)
+        if item is None:
+            return None
+        return item in options
+
+    return _leaf(truth, lambda env: item_missing(env, _NOTHING))
+
+
+def _comparison_cond(
+    compare: Callable[[Any, Any], bool], left_of: CompiledExpr, right_of: CompiledExpr
+) -> CompiledCond:
+    left_value, right_value = left_of.value, right_of.value
+    left_missing, right_missing = left_of.missing, right_of.missing
+
+    def truth(env: Env) -> Truth:
+        left, right = left_value(env, 0), right_value(env, 0)
+        if left is None or right is None:
+            return None
+        try:
+            return compare(left, right)
+        except TypeError:
+            return None  # mismatched types are caught by the loader; never crash a person's chat
+
+    def need(env: Env) -> tuple[Truth, AbstractSet[str]]:
+        result = truth(env)
+        if result is not None:
+            return result, _NOTHING
+        found = left_missing(env, _NOTHING)
+        more = right_missing(env, _NOTHING)
+        return None, (found | more if found and more else found or more)
+
+    return CompiledCond(truth, need)

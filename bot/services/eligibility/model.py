@@ -12,14 +12,16 @@ Files under DATA_DIR/eligibility/ (see docs/eligibility-data.md):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
 
-from bot.services.eligibility.conditions import Condition, Expr
+from bot.services.eligibility.conditions import Condition, Expr, compiled_cond, compiled_expr
 from bot.services.eligibility.text import Text
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,29}$")]
@@ -284,6 +286,38 @@ class Active:
         return f"Active({self.programme.id}, from {self.version.valid_from})"
 
 
+@dataclass(frozen=True, slots=True)
+class Day:
+    """What the rules need for one day, worked out once: programmes in force and constants."""
+
+    active: tuple[Active, ...]
+    constants: Mapping[str, Decimal]
+
+
+#: days remembered per data set: a check keeps the day it started on, so only the last
+#: few days (around midnight) are in use at once
+_DAYS_KEPT = 8
+
+
+class Recent:
+    """The last few results of a pure computation, oldest forgotten first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable) -> Any:
+        return self._items.get(key)
+
+    def put(self, key: Hashable, value: Any) -> None:
+        items = self._items
+        if self.size <= 0:
+            return
+        if key not in items and len(items) >= self.size:
+            items.pop(next(iter(items)))
+        items[key] = value
+
+
 class Eligibility:
     """Everything the eligibility check needs, validated; shared read-only by all chats."""
 
@@ -301,6 +335,36 @@ class Eligibility:
         self.constants = {c.id: c for c in constants}
         self.places = {p.id: p for p in places}
         self.programmes = programmes
+        self.formulas: Mapping[str, Any] = MappingProxyType(self.value_formulas())
+        self._days: dict[dt.date, Day] = {}
+        #: (day, answers) -> the questions still needed (bot.services.eligibility.rules)
+        self.needed_cache = Recent(256)
+        self._compile()
+
+    def _compile(self) -> None:
+        """Compile every rule and formula now, at start-up: the first person does not wait
+        for it, and the compiled forms are made before the process freezes its objects."""
+        for programme in self.programmes:
+            for version in programme.versions:
+                compiled_cond(version.eligibility)
+                if version.amount.formula is not None:
+                    compiled_expr(version.amount.formula)
+        for value in self.values.values():
+            compiled_expr(value.formula)
+        for question in self.questions.values():
+            for bound in (*question.bounds("min"), *question.bounds("max")):
+                compiled_expr(bound)
+
+    def on_day(self, on: dt.date) -> Day:
+        """`active(on)` and `constants_on(on)`, computed once per day (the data never changes
+        after loading; every answer in a chat would otherwise recompute them)."""
+        day = self._days.get(on)
+        if day is None:
+            if len(self._days) >= _DAYS_KEPT:
+                self._days.clear()
+            day = Day(tuple(self.active(on)), MappingProxyType(self.constants_on(on)))
+            self._days[on] = day
+        return day
 
     def active(self, on: dt.date) -> list[Active]:
         """The programmes in force on a day, each with the version of its rules for that day."""

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -38,19 +38,23 @@ class Decision:
         return self.active.id
 
 
-def environment(data: Eligibility, answers: Mapping[str, c.Known], on: dt.date) -> c.Env:
+def environment(
+    data: Eligibility, answers: Mapping[str, c.Known], on: dt.date, *, memo: bool = False
+) -> c.Env:
+    """`memo`: named values are computed once (the Env must not outlive the call using it)."""
     return c.Env(
         answers=answers,
-        constants=data.constants_on(on),
-        values=data.value_formulas(),
+        constants=data.on_day(on).constants,
+        values=data.formulas,
         today=on,
+        memo={} if memo else None,
     )
 
 
 def decide(data: Eligibility, answers: Mapping[str, c.Known], on: dt.date) -> list[Decision]:
-    env = environment(data, answers, on)
+    env = environment(data, answers, on, memo=True)
     decisions = []
-    for active in data.active(on):
+    for active in data.on_day(on).active:
         truth = c.evaluate(active.version.eligibility, env)
         outcome = (
             Outcome.UNDECIDED
@@ -65,11 +69,27 @@ def needed_questions(
     data: Eligibility, answers: Mapping[str, c.Known], on: dt.date
 ) -> list[Question]:
     """Unanswered questions some undecided programme depends on, in questions.yaml order."""
-    env = environment(data, answers, on)
+    # A step that takes an answer asks what comes next, and the step it leads to asks
+    # again with the same answers: the last few results are kept with the data.
+    try:
+        key: Hashable = (on, frozenset([(k, type(v), v) for k, v in answers.items()]))
+    except TypeError:  # not an answer the rules know (decode never gives one)
+        return [data.questions[qid] for qid in _needed_ids(data, answers, on)]
+    ids = data.needed_cache.get(key)
+    if ids is None:
+        ids = _needed_ids(data, answers, on)
+        data.needed_cache.put(key, ids)
+    return [data.questions[qid] for qid in ids]
+
+
+def _needed_ids(data: Eligibility, answers: Mapping[str, c.Known], on: dt.date) -> tuple[str, ...]:
+    env = environment(data, answers, on, memo=True)
     needed: set[str] = set()
-    for active in data.active(on):
+    for active in data.on_day(on).active:
         needed |= c.missing_needed(active.version.eligibility, env)
-    return [q for q in data.questions_in_order() if q.id in needed and q.id not in answers]
+    if not needed:
+        return ()
+    return tuple(q.id for q in data.questions_in_order() if q.id in needed and q.id not in answers)
 
 
 def next_question(
@@ -173,7 +193,7 @@ def changes(
     root = active.version.eligibility
     if c.evaluate(root, env) is not False:
         return []
-    values = data.value_formulas()
+    values = data.formulas
     found = []
     for leaf in _leaves(root):
         current = c.evaluate(leaf, env)

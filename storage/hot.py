@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import attributes, configure_mappers, make_transient_to_detached
 
 from storage.models import Person
 from storage.repositories.dialog_states import StaleStateError, StoredState
@@ -99,8 +102,17 @@ class Loaded:
     state: StoredState | None
 
 
+_PERSON_MANAGER = attributes.manager_of_class(Person)
+
+
 def _person(values: dict[str, Any]) -> Person:
-    return Person(**values)
+    """A detached `Person` as the ORM would have loaded it (no change history): a
+    quarter of the cost of `Person(**values)`, which records every value as a change."""
+    configure_mappers()  # done at the first object otherwise, which this skips
+    person: Person = _PERSON_MANAGER.new_instance()
+    person.__dict__.update(values)
+    make_transient_to_detached(person)
+    return person
 
 
 def _sqlite_time(moment: datetime) -> str:
@@ -123,6 +135,113 @@ def _state_values(state: StoredState) -> tuple[str, str, str, str, str, int]:
         json.dumps(state.offered, ensure_ascii=False),
         state.failures,
     )
+
+
+#: how long a person read from the database is served from `HotCache` before it is read
+#: again: the bound on how stale a person changed by another process can be (docs/architecture.md)
+CACHE_SECONDS = 30.0
+#: people kept at most (the least recently handled go first)
+CACHE_SIZE = 5_000
+
+
+@dataclass(slots=True)
+class Cached:
+    """A person and their state as of the last committed update, and when the person
+    was read from the database (a monotonic clock's time)."""
+
+    person: Person
+    state: StoredState
+    read_at: float
+
+
+class HotCache:
+    """People and their dialog state kept between updates, saving the read per update.
+
+    Only what a committed update left is kept (`put` after the commit), and `take`
+    removes what it hands out, so an update that fails or is undone leaves nothing
+    behind. How each kind of change reaches it:
+
+    - the state: another process, or a path of this one, that writes it bumps its
+      version, and `HotStore.save_state` refuses the stale one (the update is handled
+      again on fresh rows, taken from the database);
+    - erasure: the row is gone, so the same version check fails; in this process the
+      engine drops the erased person and `forget` drops anyone a session deleted;
+    - the person's row written by this process (the outbox marking someone
+      unreachable, Viber's api_version, a staff action): `storage.db.Database`
+      calls `forget` after each commit that wrote people; an update whose batch
+      began before that commit may not put what it read (`mark`);
+    - the person's row written by another process (the outbox of a second worker, the
+      command line): nothing here sees it, so a person is read again at the latest
+      `CACHE_SECONDS` after it was read.
+    """
+
+    def __init__(
+        self,
+        *,
+        seconds: float = CACHE_SECONDS,
+        size: int = CACHE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.seconds = seconds
+        self.size = size
+        self.clock = clock
+        self._entries: dict[tuple[str, str], Cached] = {}
+        self._keys: dict[int, tuple[str, str]] = {}  # person id → their entry's key
+        self._tick = 0
+        #: person id → tick of the last commit that wrote them (bounded by `size`)
+        self._written: dict[int, int] = {}
+        self._all_written = 0
+        #: takes answered from the cache, and missed (tests, benchmarks)
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def mark(self) -> int:
+        """Taken before reading: `put` refuses what was read before a later `forget`."""
+        return self._tick
+
+    def take(self, platform: str, user_id: str) -> Cached | None:
+        entry = self._entries.pop((platform, user_id), None)
+        if entry is not None:
+            self._keys.pop(entry.person.id, None)
+        if entry is None or self.clock() - entry.read_at >= self.seconds:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return entry
+
+    def put(self, platform: str, user_id: str, entry: Cached, since: int) -> None:
+        """Keep `entry`, read or re-validated in a transaction that began at `since`."""
+        if self._all_written > since or self._written.get(entry.person.id, -1) > since:
+            return  # written by someone else meanwhile: what we hold may predate it
+        entries, key = self._entries, (platform, user_id)
+        replaced = entries.pop(key, None)
+        if replaced is not None:
+            self._keys.pop(replaced.person.id, None)
+        entries[key] = entry  # the newest last: dicts keep that order
+        self._keys[entry.person.id] = key
+        while len(entries) > self.size:
+            oldest = next(iter(entries))
+            self._keys.pop(entries.pop(oldest).person.id, None)
+
+    def forget(self, person_ids: Iterable[int] | None) -> None:
+        """These people's rows (None: anyone's) were written and committed elsewhere."""
+        self._tick += 1
+        if person_ids is None:
+            self._entries.clear()
+            self._keys.clear()
+            self._written.clear()
+            self._all_written = self._tick
+            return
+        for person_id in person_ids:
+            key = self._keys.pop(person_id, None)
+            if key is not None:
+                self._entries.pop(key, None)
+            self._written[person_id] = self._tick
+        if len(self._written) > self.size:  # bounded: forgetting everyone is always safe
+            self.forget(None)
 
 
 class HotStore:

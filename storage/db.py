@@ -109,6 +109,8 @@ OWN_PEOPLE = "poruch_own_people"
 #: the people flushed since the engine last emptied it (the engine's undo reads it)
 PEOPLE_FLUSHED = "poruch_people_flushed"
 _ANYONE = None
+#: compared by name: a statement holds the table annotated (`update(Person).table`)
+_PEOPLE_TABLES = frozenset({Person.__table__.name})
 
 
 def _note_people(session: Session, ids: set[int] | None) -> None:
@@ -208,8 +210,8 @@ class Database:
     def _on_execute(state: ORMExecuteState) -> None:
         """An UPDATE or DELETE statement on people (marking unreachable, erasure)."""
         if (state.is_update or state.is_delete) and getattr(
-            state.statement, "table", None
-        ) is Person.__table__:
+            getattr(state.statement, "table", None), "name", None
+        ) in _PEOPLE_TABLES:
             _note_people(state.session, _ANYONE)
 
     @property

@@ -110,7 +110,7 @@ OWN_PEOPLE = "poruch_own_people"
 PEOPLE_FLUSHED = "poruch_people_flushed"
 _ANYONE = None
 #: compared by name: a statement holds the table annotated (`update(Person).table`)
-_PEOPLE_TABLES = frozenset({Person.__table__.name})
+_PEOPLE_TABLES = frozenset({Person.__tablename__})
 
 
 def _note_people(session: Session, ids: set[int] | None) -> None:

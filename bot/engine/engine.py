@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import json
 import logging
 import time
@@ -40,7 +41,7 @@ from bot.engine.globals import (
 from bot.engine.locks import KeyedLocks
 from bot.engine.platform import PlatformCalls
 from bot.engine.runtime import Runtime
-from bot.i18n import LANGUAGES, pick_language, translator
+from bot.i18n import LANGUAGES, Translator, pick_language, translator
 from bot.metrics import Metrics
 from bot.services import privacy
 from storage.db import OWN_PEOPLE, PEOPLE_FLUSHED, Database
@@ -140,6 +141,12 @@ async def _flush(session: AsyncSession) -> None:
     greenlet switch (0.15 ms an update, and most updates write nothing through it)."""
     if not session.sync_session._is_clean():
         await session.flush()
+
+
+@functools.cache
+def _navigation(tr: Translator) -> tuple[Button, Button]:
+    """Back and Menu in one language (buttons are immutable: one pair serves every reply)."""
+    return Button(tr._("◀ Back"), Global.BACK.value), Button(tr._("☰ Menu"), Global.MENU.value)
 
 
 def needs_touch(person: Person, now: datetime) -> bool:
@@ -703,13 +710,12 @@ class Engine(PlatformCalls):
         offered = {
             b.payload for reply in ctx.replies[first_new:] for row in reply.buttons for b in row
         }
-        nav = []
-        if Global.BACK.value not in offered:
-            nav.append(Button(ctx._("◀ Back"), Global.BACK.value))
-        if Global.MENU.value not in offered:
-            nav.append(Button(ctx._("☰ Menu"), Global.MENU.value))
-        if nav:
-            ctx.replies[-1] = replace(last, buttons=(*last.buttons, tuple(nav)))
+        back, menu = _navigation(ctx.tr)
+        has_back, has_menu = back.payload in offered, menu.payload in offered
+        if has_back and has_menu:
+            return
+        nav = (back, menu) if not (has_back or has_menu) else (menu,) if has_back else (back,)
+        ctx.replies[-1] = replace(last, buttons=(*last.buttons, nav))
 
     # -- failures -------------------------------------------------------------
     async def _recover(self, event: Incoming, keep_for: str | None) -> Outcome:

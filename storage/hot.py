@@ -3,7 +3,8 @@
 An update costs three statements here — read the person with their state (one
 join), write the state back (compare-and-set on `version`), claim the delivery id
 with the replies — against the ORM's seven round trips with greenlet switches and,
-on SQLite, a thread hop each. The statements run on the connection of the batch's
+on SQLite, a thread hop each; two when `HotCache` still holds the person and
+their state from their last update. The statements run on the connection of the batch's
 transaction (`Engine`), so the ORM session that dialog steps query and write
 through is the same transaction:
 
@@ -140,8 +141,8 @@ def _state_values(state: StoredState) -> tuple[str, str, str, str, str, int]:
 #: how long a person read from the database is served from `HotCache` before it is read
 #: again: the bound on how stale a person changed by another process can be (docs/architecture.md)
 CACHE_SECONDS = 30.0
-#: people kept at most (the least recently handled go first)
-CACHE_SIZE = 5_000
+#: people kept at most (the least recently handled go first; some 2.7 kB each)
+CACHE_SIZE = 2_000
 
 
 @dataclass(slots=True)
@@ -222,8 +223,13 @@ class HotCache:
             self._keys.pop(replaced.person.id, None)
         entries[key] = entry  # the newest last: dicts keep that order
         self._keys[entry.person.id] = key
-        while len(entries) > self.size:
+        # The least recently handled first: gone once too many, or once their read is too
+        # old to serve (they have stopped writing), so memory follows who is active now.
+        expired = self.clock() - self.seconds
+        while entries:
             oldest = next(iter(entries))
+            if len(entries) <= self.size and entries[oldest].read_at > expired:
+                break
             self._keys.pop(entries.pop(oldest).person.id, None)
 
     def forget(self, person_ids: Iterable[int] | None) -> None:

@@ -217,3 +217,12 @@ def test_the_cache_keeps_the_most_recently_handled_people_up_to_its_size() -> No
     cache.put("test", "7", cached(7), cache.mark())
     cache.forget([7])
     assert len(cache) == 0
+
+
+def test_people_who_stopped_writing_leave_the_cache() -> None:
+    ticks = Ticks()
+    cache = HotCache(clock=ticks)
+    cache.put("test", "1", cached(1, read_at=ticks.now), cache.mark())
+    ticks.now += CACHE_SECONDS
+    cache.put("test", "2", cached(2, read_at=ticks.now), cache.mark())
+    assert len(cache) == 1

@@ -192,6 +192,8 @@ class HotCache:
         #: person id → tick of the last commit that wrote them (bounded by `size`)
         self._written: dict[int, int] = {}
         self._all_written = 0
+        #: person id → until when their state is not cached (`shared`)
+        self._shared: dict[int, float] = {}
         #: takes answered from the cache, and missed (tests, benchmarks)
         self.hits = 0
         self.misses = 0
@@ -217,6 +219,8 @@ class HotCache:
         """Keep `entry`, read or re-validated in a transaction that began at `since`."""
         if self._all_written > since or self._written.get(entry.person.id, -1) > since:
             return  # written by someone else meanwhile: what we hold may predate it
+        if self._shared and self._shared.get(entry.person.id, 0.0) > entry.read_at:
+            return
         entries, key = self._entries, (platform, user_id)
         replaced = entries.pop(key, None)
         if replaced is not None:
@@ -231,6 +235,13 @@ class HotCache:
             if len(entries) <= self.size and entries[oldest].read_at > expired:
                 break
             self._keys.pop(entries.pop(oldest).person.id, None)
+
+    def shared(self, person_id: int) -> None:
+        """Their cached state was stale: someone else (another worker) writes it too.
+        Not kept for `seconds`: read each time, rather than handled twice."""
+        if len(self._shared) >= self.size:
+            self._shared.clear()
+        self._shared[person_id] = self.clock() + self.seconds
 
     def forget(self, person_ids: Iterable[int] | None) -> None:
         """These people's rows (None: anyone's) were written and committed elsewhere."""

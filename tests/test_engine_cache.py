@@ -90,8 +90,13 @@ async def test_a_state_another_process_changed_is_not_served_from_the_cache(
     async with app.db.transaction() as session:
         row = (await session.scalars(select(DialogStateRow))).one()
         assert row.data["seen"] == ["from B", "from A"]
-    # What the retry read is cached now: the next update needs no retry.
+    # Someone else writes their state too: read each time for a while, not handled twice.
+    assert len(app.db.hot_cache) == 0
     assert (await app.engine.handle(text("1", "again", "c")))[0].text == "seen 3: again"
+    assert app.engine.stale_retries == 1
+    assert len(app.db.hot_cache) == 0
+    await second_process.engine.handle(text("1", "from B again", "d"))
+    assert (await app.engine.handle(text("1", "and A", "e")))[0].text == "seen 5: and A"
     assert app.engine.stale_retries == 1
 
 
@@ -225,4 +230,15 @@ def test_people_who_stopped_writing_leave_the_cache() -> None:
     cache.put("test", "1", cached(1, read_at=ticks.now), cache.mark())
     ticks.now += CACHE_SECONDS
     cache.put("test", "2", cached(2, read_at=ticks.now), cache.mark())
+    assert len(cache) == 1
+
+
+def test_a_person_whose_state_another_worker_writes_is_not_kept_for_a_while() -> None:
+    ticks = Ticks()
+    cache = HotCache(clock=ticks)
+    cache.shared(1)
+    cache.put("test", "1", cached(1, read_at=ticks.now), cache.mark())
+    assert len(cache) == 0
+    ticks.now += CACHE_SECONDS
+    cache.put("test", "1", cached(1, read_at=ticks.now), cache.mark())
     assert len(cache) == 1

@@ -20,7 +20,7 @@ from bot.app import App, build_app
 from bot.engine import Context, Dialog, Incoming, Kind, Step
 from handlers.conversation import Conversation
 from storage.models import DialogStateRow, UsageEvent
-from storage.repositories import People
+from storage.repositories import People, ProcessedEvents
 from tests.conftest import Clock, make_settings, onboard
 
 PEOPLE = 12
@@ -194,3 +194,23 @@ async def test_two_workers_racing_one_person_apply_both_events_in_turn(
             select(func.count()).select_from(UsageEvent).where(UsageEvent.metric == "probe")
         )
         assert probes == 2  # A's first, undone attempt left nothing
+
+
+async def test_a_failing_event_another_worker_handled_already_gets_no_apology(
+    sqlite_app: App,
+) -> None:
+    """The apology claims the delivery id too: taken, the other worker answered."""
+    sqlite_app.engine.dialogs.register(probing_dialog())
+    chat = Conversation(sqlite_app.engine)
+    await onboard(chat)
+    await chat.presses("Contacts")
+    before = (await versions(sqlite_app))["1"]
+    async with sqlite_app.db.transaction() as session:
+        assert await ProcessedEvents(session).claim("test", "handled-elsewhere")
+
+    replies = await sqlite_app.engine.handle(
+        Incoming("test", "1", Kind.TEXT, text="boom", event_id="handled-elsewhere")
+    )
+
+    assert replies == []
+    assert (await versions(sqlite_app))["1"] == before  # the apology's state undone too

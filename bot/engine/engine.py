@@ -104,6 +104,8 @@ class _Queued:
 
 #: (platform, user id, what to cache once the batch commits)
 _Keep = tuple[str, str, Cached]
+#: (person id, state version, whether from the cache) as an update read them
+_Seen = tuple[int, int, bool]
 
 
 def _kept(keep_for: str | None, replies: list[Reply]) -> str | None:
@@ -310,10 +312,12 @@ class Engine(PlatformCalls):
     ) -> Outcome:
         """One event inside its own savepoint: what fails is undone alone."""
         event, keep_for = queued.event, queued.keep_for
-        for _ in range(STALE_RETRIES):
+        tries = 0
+        while tries < STALE_RETRIES:
+            tries += 1
             await hot.savepoint()
             session.info.pop(PEOPLE_FLUSHED, None)
-            seen: list[tuple[int, int]] = []  # (person id, state version) as read
+            seen: list[_Seen] = []
             kept: list[_Keep] = []
             try:
                 outcome = await self._handle_update(session, hot, event, keep_for, seen, kept)
@@ -327,12 +331,16 @@ class Engine(PlatformCalls):
                 return [], []  # handled already: everything this run did was rolled back
             except StaleStateError:
                 await self._undo(session, hot, keep)
-                self.stale_retries += 1
+                self._stale(seen)
+                if seen and seen[0][2]:
+                    tries -= 1  # the cache's, not a race: the next try reads the database
                 continue  # another worker wrote this person's state: read it again
             except Exception as exc:
                 await self._undo(session, hot, keep)
                 if seen and (await hot.state_version(seen[0][0]) or 0) != seen[0][1]:
-                    self.stale_retries += 1
+                    self._stale(seen)
+                    if seen[0][2]:
+                        tries -= 1
                     continue  # failed on a state changed meanwhile: handled again on the new
                 self._log_failure(exc)
                 break
@@ -342,10 +350,20 @@ class Engine(PlatformCalls):
             outcome = await self._recovery(session, event, keep_for)
             await _flush(session)
             return outcome
+        except _Redelivered:
+            await self._undo(session, hot, keep)
+            return [], []
         except Exception as exc:
             self._log_failure(exc)
             await self._undo(session, hot, keep)
             return self._unavailable(event), []
+
+    def _stale(self, seen: list[_Seen]) -> None:
+        self.stale_retries += 1
+        if seen and seen[0][2]:
+            # Someone else writes this person's state too (another worker sharing their
+            # updates): caching them would cost a second handling of every update.
+            self.cache.shared(seen[0][0])
 
     async def _undo(self, session: AsyncSession, hot: HotStore, keep: list[_Keep]) -> None:
         """Back to the event's savepoint; the session forgets what it held of the event."""
@@ -368,7 +386,7 @@ class Engine(PlatformCalls):
         hot: HotStore,
         event: Incoming,
         keep_for: str | None,
-        seen: list[tuple[int, int]],
+        seen: list[_Seen],
         kept: list[_Keep],
     ) -> Outcome:
         # The delivery id is claimed last, with the replies, in one statement: a
@@ -401,7 +419,7 @@ class Engine(PlatformCalls):
         session.info[OWN_PEOPLE][person.id] = person
         if needs_touch(person, now):
             await People(session).touch(person, at=now)
-        seen.append((person.id, state.version))
+        seen.append((person.id, state.version, cached is not None))
         ctx = self._context(session, event, person, state)
         await self._route(ctx)
         if not ctx.erased:
@@ -723,6 +741,8 @@ class Engine(PlatformCalls):
         try:
             async with self.db.transaction() as session:
                 return await self._recovery(session, event, keep_for)
+        except _Redelivered:
+            return [], []
         except Exception as exc:
             self._log_failure(exc)
             return self._unavailable(event), []
@@ -771,7 +791,8 @@ class Engine(PlatformCalls):
             state.data[CALLER] = caller
         state.offered = offered_buttons(ctx.replies)
         await states.save(person.id, state)
-        await _claim(session, event, keep_for, ctx.replies)
+        if not await _claim(session, event, keep_for, ctx.replies):
+            raise _Redelivered  # handled meanwhile by another worker: it answered
         return ctx.replies, []
 
     @staticmethod

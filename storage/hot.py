@@ -23,6 +23,7 @@ that this module does not follow fails there.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
@@ -87,10 +88,13 @@ _CLAIM = (
 )
 
 
+# Cached: formatting a statement on every call cost more than looking it up.
+@functools.cache
 def _sqlite(sql: str, count: int) -> str:
     return sql.format(*(f"?{i}" for i in range(1, count + 1)))
 
 
+@functools.cache
 def _postgres(sql: str, count: int) -> str:
     return sql.format(*(f"${i}" for i in range(1, count + 1)))
 
@@ -127,13 +131,17 @@ def _from_sqlite_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
+#: what `json.dumps(value, ensure_ascii=False)` writes, without a new encoder per call
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _state_values(state: StoredState) -> tuple[str, str, str, str, str, int]:
     return (
         state.dialog,
         state.step,
-        json.dumps(state.data, ensure_ascii=False),
-        json.dumps(state.history, ensure_ascii=False),
-        json.dumps(state.offered, ensure_ascii=False),
+        _json(state.data),
+        _json(state.history),
+        _json(state.offered),
         state.failures,
     )
 

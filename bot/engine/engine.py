@@ -87,6 +87,10 @@ def offered_buttons(replies: list[Reply]) -> dict[str, str]:
     }
 
 
+#: `json.dumps(value, ensure_ascii=False)` without a new encoder per call
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 class _Redelivered(Exception):
     """The event's delivery id was claimed before: roll this handling back."""
 
@@ -112,7 +116,7 @@ def _kept(keep_for: str | None, replies: list[Reply]) -> str | None:
     """The replies as stored with the claim (JSON), when the adapter asked to keep them."""
     if keep_for is None or not replies:
         return None
-    return json.dumps({"to": keep_for, "replies": replies_to_json(replies)}, ensure_ascii=False)
+    return _json({"to": keep_for, "replies": replies_to_json(replies)})
 
 
 async def _claim(

@@ -31,6 +31,8 @@ LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 LANGUAGES = ("uk", "en")
 FORMAT_LOCALES = {"en": "en_GB"}
 KYIV = ZoneInfo("Europe/Kyiv")
+#: translations remembered per language at most
+KNOWN_MESSAGES = 20_000
 
 
 def N_(message: str) -> str:
@@ -82,9 +84,16 @@ class Translator:
         self.locale = Locale.parse(FORMAT_LOCALES.get(self.language, self.language))
         self.tz = tz
         self._catalog = catalog_for(self.language)
+        # msgid → translation: gettext walks the domains' fallback chain on every
+        # lookup (a miss in each domain before the one that has it), a dozen times a reply
+        self._known: dict[str, str] = {}
 
     def _(self, message: str, **values: Any) -> str:
-        text = self._catalog.gettext(message)
+        text = self._known.get(message)
+        if text is None:
+            text = self._catalog.gettext(message)
+            if len(self._known) < KNOWN_MESSAGES:  # msgids are the source's: bounded anyway
+                self._known[message] = text
         return text.format(**values) if values else text
 
     def n_(self, singular: str, plural: str, n: int, **values: Any) -> str:

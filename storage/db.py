@@ -18,12 +18,14 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 if TYPE_CHECKING:
     from bot.ports import OutboxSignal
 
 from storage import loop_sqlite
+from storage.hot import HotCache
+from storage.models import Person
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: the only folder made for an embedded database (the Docker volume, `make demo`);
@@ -99,6 +101,27 @@ def mark_enqueued(session: AsyncSession | Session) -> None:
     session.info[ENQUEUED] = True
 
 
+#: `Session.info` keys: the people this transaction wrote (a set of ids, or None for
+#: anyone: a bulk statement), for `HotCache.forget` after the commit; and the people the
+#: engine holds in this session (id → object), whose own writes it caches itself
+PEOPLE_WRITTEN = "poruch_people_written"
+OWN_PEOPLE = "poruch_own_people"
+#: the people flushed since the engine last emptied it (the engine's undo reads it)
+PEOPLE_FLUSHED = "poruch_people_flushed"
+_ANYONE = None
+#: compared by name: a statement holds the table annotated (`update(Person).table`)
+_PEOPLE_TABLES = frozenset({Person.__tablename__})
+
+
+def _note_people(session: Session, ids: set[int] | None) -> None:
+    if ids is None:
+        session.info[PEOPLE_WRITTEN] = _ANYONE
+        return
+    written = session.info.get(PEOPLE_WRITTEN, set())
+    if written is not _ANYONE:
+        session.info[PEOPLE_WRITTEN] = written | ids
+
+
 class Database:
     """One engine, one session factory, and the transaction boundary.
 
@@ -120,6 +143,11 @@ class Database:
 
         event.listen(_Session, "after_commit", self._after_commit)
         event.listen(_Session, "after_soft_rollback", self._after_rollback)
+        event.listen(_Session, "after_flush", self._after_flush)
+        event.listen(_Session, "do_orm_execute", self._on_execute)
+        #: people and their state between updates (storage/hot.py); every session of
+        #: this database tells it, after the commit, which people rows it wrote
+        self.hot_cache = HotCache()
         self.sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=_Session
         )
@@ -149,6 +177,8 @@ class Database:
     def _after_commit(self, session: Session) -> None:
         if session.info.pop(ENQUEUED, False):
             self.wake_outbox()
+        if PEOPLE_WRITTEN in session.info:
+            self.hot_cache.forget(session.info.pop(PEOPLE_WRITTEN))
 
     @staticmethod
     def _after_rollback(session: Session, previous: SessionTransaction) -> None:
@@ -156,6 +186,33 @@ class Database:
         # rollback leaves what the rest of the transaction queued.)
         if previous.parent is None:
             session.info.pop(ENQUEUED, None)
+            session.info.pop(PEOPLE_WRITTEN, None)
+
+    @staticmethod
+    def _after_flush(session: Session, _flush: UOWTransaction) -> None:
+        """Note the people whose rows this flush wrote (the session still lists them)."""
+        own = session.info.get(OWN_PEOPLE, {})
+        written: set[int] = set()
+        flushed = session.info.setdefault(PEOPLE_FLUSHED, set())
+        for obj in session.dirty:
+            if isinstance(obj, Person) and obj.id is not None:
+                flushed.add(obj.id)
+                if own.get(obj.id) is not obj:
+                    written.add(obj.id)
+        for obj in session.deleted:
+            if isinstance(obj, Person):
+                flushed.add(obj.id)
+                written.add(obj.id)
+        if written:
+            _note_people(session, written)
+
+    @staticmethod
+    def _on_execute(state: ORMExecuteState) -> None:
+        """An UPDATE or DELETE statement on people (marking unreachable, erasure)."""
+        if (state.is_update or state.is_delete) and getattr(
+            getattr(state.statement, "table", None), "name", None
+        ) in _PEOPLE_TABLES:
+            _note_people(state.session, _ANYONE)
 
     @property
     def is_postgres(self) -> bool:

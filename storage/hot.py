@@ -3,7 +3,8 @@
 An update costs three statements here — read the person with their state (one
 join), write the state back (compare-and-set on `version`), claim the delivery id
 with the replies — against the ORM's seven round trips with greenlet switches and,
-on SQLite, a thread hop each. The statements run on the connection of the batch's
+on SQLite, a thread hop each; two when `HotCache` still holds the person and
+their state from their last update. The statements run on the connection of the batch's
 transaction (`Engine`), so the ORM session that dialog steps query and write
 through is the same transaction:
 
@@ -22,13 +23,17 @@ that this module does not follow fails there.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import attributes, configure_mappers, make_transient_to_detached
 
 from storage.models import Person
 from storage.repositories.dialog_states import StaleStateError, StoredState
@@ -83,10 +88,13 @@ _CLAIM = (
 )
 
 
+# Cached: formatting a statement on every call cost more than looking it up.
+@functools.cache
 def _sqlite(sql: str, count: int) -> str:
     return sql.format(*(f"?{i}" for i in range(1, count + 1)))
 
 
+@functools.cache
 def _postgres(sql: str, count: int) -> str:
     return sql.format(*(f"${i}" for i in range(1, count + 1)))
 
@@ -99,8 +107,17 @@ class Loaded:
     state: StoredState | None
 
 
+_PERSON_MANAGER = attributes.manager_of_class(Person)
+
+
 def _person(values: dict[str, Any]) -> Person:
-    return Person(**values)
+    """A detached `Person` as the ORM would have loaded it (no change history): a
+    quarter of the cost of `Person(**values)`, which records every value as a change."""
+    configure_mappers()  # done at the first object otherwise, which this skips
+    person: Person = _PERSON_MANAGER.new_instance()
+    person.__dict__.update(values)
+    make_transient_to_detached(person)
+    return person
 
 
 def _sqlite_time(moment: datetime) -> str:
@@ -114,15 +131,142 @@ def _from_sqlite_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
+#: what `json.dumps(value, ensure_ascii=False)` writes, without a new encoder per call
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _state_values(state: StoredState) -> tuple[str, str, str, str, str, int]:
     return (
         state.dialog,
         state.step,
-        json.dumps(state.data, ensure_ascii=False),
-        json.dumps(state.history, ensure_ascii=False),
-        json.dumps(state.offered, ensure_ascii=False),
+        _json(state.data),
+        _json(state.history),
+        _json(state.offered),
         state.failures,
     )
+
+
+#: how long a person read from the database is served from `HotCache` before it is read
+#: again: the bound on how stale a person changed by another process can be (docs/architecture.md)
+CACHE_SECONDS = 30.0
+#: people kept at most (the least recently handled go first; some 2.7 kB each)
+CACHE_SIZE = 2_000
+
+
+@dataclass(slots=True)
+class Cached:
+    """A person and their state as of the last committed update, and when the person
+    was read from the database (a monotonic clock's time)."""
+
+    person: Person
+    state: StoredState
+    read_at: float
+
+
+class HotCache:
+    """People and their dialog state kept between updates, saving the read per update.
+
+    Only what a committed update left is kept (`put` after the commit), and `take`
+    removes what it hands out, so an update that fails or is undone leaves nothing
+    behind. How each kind of change reaches it:
+
+    - the state: another process, or a path of this one, that writes it bumps its
+      version, and `HotStore.save_state` refuses the stale one (the update is handled
+      again on fresh rows, taken from the database);
+    - erasure: the row is gone, so the same version check fails; in this process the
+      engine drops the erased person and `forget` drops anyone a session deleted;
+    - the person's row written by this process (the outbox marking someone
+      unreachable, Viber's api_version, a staff action): `storage.db.Database`
+      calls `forget` after each commit that wrote people; an update whose batch
+      began before that commit may not put what it read (`mark`);
+    - the person's row written by another process (the outbox of a second worker, the
+      command line): nothing here sees it, so a person is read again at the latest
+      `CACHE_SECONDS` after it was read.
+    """
+
+    def __init__(
+        self,
+        *,
+        seconds: float = CACHE_SECONDS,
+        size: int = CACHE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.seconds = seconds
+        self.size = size
+        self.clock = clock
+        self._entries: dict[tuple[str, str], Cached] = {}
+        self._keys: dict[int, tuple[str, str]] = {}  # person id → their entry's key
+        self._tick = 0
+        #: person id → tick of the last commit that wrote them (bounded by `size`)
+        self._written: dict[int, int] = {}
+        self._all_written = 0
+        #: person id → until when their state is not cached (`shared`)
+        self._shared: dict[int, float] = {}
+        #: takes answered from the cache, and missed (tests, benchmarks)
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def mark(self) -> int:
+        """Taken before reading: `put` refuses what was read before a later `forget`."""
+        return self._tick
+
+    def take(self, platform: str, user_id: str) -> Cached | None:
+        entry = self._entries.pop((platform, user_id), None)
+        if entry is not None:
+            self._keys.pop(entry.person.id, None)
+        if entry is None or self.clock() - entry.read_at >= self.seconds:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return entry
+
+    def put(self, platform: str, user_id: str, entry: Cached, since: int) -> None:
+        """Keep `entry`, read or re-validated in a transaction that began at `since`."""
+        if self._all_written > since or self._written.get(entry.person.id, -1) > since:
+            return  # written by someone else meanwhile: what we hold may predate it
+        if self._shared and self._shared.get(entry.person.id, 0.0) > entry.read_at:
+            return
+        entries, key = self._entries, (platform, user_id)
+        replaced = entries.pop(key, None)
+        if replaced is not None:
+            self._keys.pop(replaced.person.id, None)
+        entries[key] = entry  # the newest last: dicts keep that order
+        self._keys[entry.person.id] = key
+        # The least recently handled first: gone once too many, or once their read is too
+        # old to serve (they have stopped writing), so memory follows who is active now.
+        expired = self.clock() - self.seconds
+        while entries:
+            oldest = next(iter(entries))
+            if len(entries) <= self.size and entries[oldest].read_at > expired:
+                break
+            self._keys.pop(entries.pop(oldest).person.id, None)
+
+    def shared(self, person_id: int) -> None:
+        """Their cached state was stale: someone else (another worker) writes it too.
+        Not kept for `seconds`: read each time, rather than handled twice."""
+        if len(self._shared) >= self.size:
+            self._shared.clear()
+        self._shared[person_id] = self.clock() + self.seconds
+
+    def forget(self, person_ids: Iterable[int] | None) -> None:
+        """These people's rows (None: anyone's) were written and committed elsewhere."""
+        self._tick += 1
+        if person_ids is None:
+            self._entries.clear()
+            self._keys.clear()
+            self._written.clear()
+            self._all_written = self._tick
+            return
+        for person_id in person_ids:
+            key = self._keys.pop(person_id, None)
+            if key is not None:
+                self._entries.pop(key, None)
+            self._written[person_id] = self._tick
+        if len(self._written) > self.size:  # bounded: forgetting everyone is always safe
+            self.forget(None)
 
 
 class HotStore:

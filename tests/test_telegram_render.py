@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
@@ -127,3 +129,37 @@ def test_double_refuses_what_telegram_refuses() -> None:
         with pytest.raises(ApiError, match="can't parse entities"):
             parse_html(bad)
     assert parse_html('<a href="https://x.org">x</a> &lt;&#38;&#x26;') == "x <&&"
+
+
+def test_keyboards_are_the_json_aiogram_would_send_for_its_models() -> None:
+    """The lean path sends `reply_markup` as rendered; aiogram would have sent its models."""
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+
+    replies = [
+        Reply(
+            text="Choose",
+            buttons=((Button("Yes", "yes"), Button("No", "no")),),
+            links=(Link("Diia", "https://diia.gov.ua"),),
+        ),
+        Reply(text="Phone", buttons=((Button("☰ Menu", "g:menu"),),), request=Request.PHONE),
+        Reply(text="Where?", request=Request.LOCATION, request_label="📍"),
+    ]
+    messages = (
+        plan(replies, keyboard_shown=True).messages
+        + plan([Reply(text="Done")], keyboard_shown=True).messages
+    )
+    markups = [m.reply_markup for m in messages]
+    assert [sorted(m or {}) for m in markups] == [
+        ["inline_keyboard"],
+        ["keyboard", "one_time_keyboard", "resize_keyboard"],
+        ["keyboard", "one_time_keyboard", "resize_keyboard"],
+        ["remove_keyboard"],
+    ]
+    session = AiohttpSession()
+    bot = Bot("4242:TEST-token", session=session)
+    for message in messages:
+        model = message.markup
+        assert model is not None
+        sent_by_aiogram = json.loads(session.prepare_value(model, bot=bot, files={}))
+        assert message.reply_markup == sent_by_aiogram

@@ -15,7 +15,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.delivery.messenger import Outcome
 from bot.engine import Button, Link, Reply, Request
 from bot.metrics import Metrics
-from handlers.telegram.messenger import TelegramMessenger
+from handlers.telegram.messenger import RetryPolicy, TelegramMessenger
 from tests.doubles.telegram_api import TelegramApiDouble
 from tests.telegram_support import aiogram_requests, free_port
 
@@ -268,3 +268,37 @@ async def test_lean_refusals_are_aiogrammed_into_the_same_outcomes(
     # An answer that is not the Bot API's is what aiogram says it is, not a crash.
     telegram_api.fail("sendMessage", 200, "not json at all")
     assert (await messenger.deliver("60", [Reply(text="Hi")])).outcome is Outcome.TRANSIENT
+
+
+async def test_a_call_that_succeeds_at_once_never_enters_the_retry_machinery(
+    telegram_api: TelegramApiDouble,
+    messenger: TelegramMessenger,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from handlers.telegram import messenger as messenger_module
+
+    entered: list[int] = []
+    original = messenger_module.retrying
+
+    def spy(**kwargs: Any) -> Any:
+        entered.append(kwargs["attempts"])
+        return original(**kwargs)
+
+    monkeypatch.setattr(messenger_module, "retrying", spy)
+    telegram_api.user(70)
+    question = Reply(text="Next?", buttons=((Button("Yes", "yes"),),))
+    assert (await messenger.send(70, [question])).ok
+    assert entered == []
+    # The policy still holds as a whole: `attempts` calls in all, the first one included.
+    for attempts in (1, 2, 4):
+        before = len(telegram_api.calls_of("sendMessage"))
+        telegram_api.fail("sendMessage", 502, "Bad Gateway", times=attempts)
+        policy = RetryPolicy(attempts=attempts, backoff=0.001)
+        result = await messenger.send(70, [question], retry=policy)
+        assert result.outcome is Outcome.TRANSIENT
+        assert len(telegram_api.calls_of("sendMessage")) - before == attempts
+    assert entered == [1, 3]  # what was left after the first attempt
+    telegram_api.fail("sendMessage", 502, "Bad Gateway", times=3)
+    assert (await messenger.send(70, [question], retry=RetryPolicy(backoff=0.001))).ok
+    rendered = messenger.metrics.render().decode()
+    assert 'poruch_send_errors_total{code="5xx",platform="telegram"} 10.0' in rendered

@@ -6,6 +6,8 @@ import json
 
 import pytest
 from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.engine import Button, Link, Reply, Request
 from handlers.telegram.render import (
@@ -163,3 +165,20 @@ def test_keyboards_are_the_json_aiogram_would_send_for_its_models() -> None:
         assert model is not None
         sent_by_aiogram = json.loads(session.prepare_value(model, bot=bot, files={}))
         assert message.reply_markup == sent_by_aiogram
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet="a я\n\t&<>🙂", max_size=1000),
+    title=st.integers(min_value=0, max_value=300),
+)
+def test_a_short_text_is_cut_as_the_splitter_would_cut_it(text: str, title: int) -> None:
+    """`split_text` skips measuring a text that fits however it is escaped: same pieces."""
+    from handlers.telegram import render
+    from handlers.text_split import split_text as splitter
+
+    limit = 5000 if title % 2 else TEXT_LIMIT
+    first_limit = limit - title if title else None
+    assert split_text(text, limit, first_limit) == splitter(
+        text, limit, size=render._size, first_limit=first_limit
+    )

@@ -8,9 +8,10 @@ schedule and wants the outcome back at once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TypeVar
 
@@ -270,7 +271,31 @@ class TelegramMessenger:
             log.warning("could not put the buttons back (%s)", error_code(exc))
 
     async def _call(self, make: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
-        """One Bot API call, retried on flood control, 5xx and network errors."""
+        """One Bot API call, retried on flood control, 5xx and network errors.
+
+        The first attempt is made here, outside tenacity: nearly every call succeeds at
+        once, and tenacity's machinery cost a fifth of a send. A failure worth retrying
+        waits exactly as `retrying` would have, and the rest of the policy runs there.
+        """
+        try:
+            return await make()
+        except Exception as exc:
+            self.metrics.send_errors.labels(PLATFORM, error_code(exc)).inc()
+            asked = retry_after(exc)
+            if (
+                policy.attempts <= 1
+                or not is_retryable(exc)
+                or (asked is not None and asked > policy.max_retry_after)
+            ):
+                raise
+            wait = min(policy.backoff, policy.max_backoff) if asked is None else max(asked, 0.0)
+            _log_retry(exc, 1, wait)
+        await asyncio.sleep(wait)
+        # The attempts left, each wait as long as it would have been after the first one.
+        rest = replace(policy, attempts=policy.attempts - 1, backoff=policy.backoff * 2)
+        return await self._retrying(make, rest)
+
+    async def _retrying(self, make: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
         async for attempt in retrying(
             attempts=policy.attempts,
             backoff=policy.backoff,

@@ -28,6 +28,8 @@ DEFAULT_REQUEST_LABELS = {
     Request.PHONE: "📱 Надіслати номер / Share my number",
     Request.LOCATION: "📍 Надіслати місцезнаходження / Share my location",
 }
+#: the most UTF-16 units one character can take once escaped ("&" is "&amp;")
+MAX_UNITS_PER_CHAR = 5
 EMPTY_TEXT = "⬇️"  # Telegram refuses an empty text; a keyboard still needs a message
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
@@ -87,6 +89,11 @@ def _size(plain: str) -> int:
 
 def split_text(text: str, limit: int = TEXT_LIMIT, first_limit: int | None = None) -> list[str]:
     """Plain text cut into pieces whose escaped form fits `limit` (`first_limit` for the first)."""
+    if len(text) * MAX_UNITS_PER_CHAR <= min(limit, limit if first_limit is None else first_limit):
+        # Fits however it is escaped (nearly every answer): one piece, trimmed as the
+        # splitter trims, without measuring it paragraph by paragraph.
+        piece = text.lstrip("\n ").rstrip()
+        return [piece] if piece.strip() else []
     return split(text, limit, size=_size, first_limit=first_limit)
 
 

@@ -50,7 +50,7 @@ async def call(bot: Bot, method: type[TelegramMethod[Any]], payload: dict[str, A
         async with client.post(
             url, data=body, headers=JSON_HEADERS, timeout=ClientTimeout(total=session.timeout)
         ) as response:
-            content = await response.text()
+            raw = await response.read()
     except TimeoutError as exc:  # aiogram's own words, so logs and outcomes stay the same
         raise TelegramNetworkError(
             method=_method(method, payload), message="Request timeout error"
@@ -61,11 +61,12 @@ async def call(bot: Bot, method: type[TelegramMethod[Any]], payload: dict[str, A
         ) from exc
     if response.status == 200:
         try:
-            answer = json.loads(content)
+            answer = json.loads(raw)  # bytes: no charset sniffing for the usual answer
         except ValueError:
             answer = None
         if isinstance(answer, dict) and answer.get("ok") is True and "result" in answer:
             return answer["result"]
+    content = raw.decode(response.get_encoding())
     # Raises the exception aiogram raises for this answer (429, 403, 400, 5xx, not JSON …).
     session.check_response(
         bot=bot, method=_method(method, payload), status_code=response.status, content=content

@@ -302,3 +302,28 @@ async def test_a_call_that_succeeds_at_once_never_enters_the_retry_machinery(
     assert (await messenger.send(70, [question], retry=RetryPolicy(backoff=0.001))).ok
     rendered = messenger.metrics.render().decode()
     assert 'poruch_send_errors_total{code="5xx",platform="telegram"} 10.0' in rendered
+
+
+async def test_aiogram_sends_whenever_plain_json_would_not_be_what_it_sends() -> None:
+    from aiogram.client.default import DefaultBotProperties
+    from aiogram.client.session.middlewares.request_logging import RequestLogging
+
+    from handlers.telegram import lean
+
+    api = TelegramAPIServer.from_base("http://127.0.0.1:9")
+    plain = Bot(token="4242:TEST-token", session=AiohttpSession(api=api))
+    defaults = Bot(
+        token="4242:TEST-token",
+        session=AiohttpSession(api=api),
+        default=DefaultBotProperties(protect_content=True),
+    )
+    middleware = Bot(token="4242:TEST-token", session=AiohttpSession(api=api))
+    middleware.session.middleware(RequestLogging())
+    try:
+        assert lean.usable(plain)
+        assert not lean.usable(defaults)  # aiogram would add protect_content to every send
+        assert not lean.usable(middleware)  # a request middleware must see every call
+        assert not TelegramMessenger(defaults, Metrics()).lean
+    finally:
+        for bot in (plain, defaults, middleware):
+            await bot.session.close()

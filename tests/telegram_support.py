@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiohttp import web
 
 from bot.app import App, build_app
@@ -23,6 +25,23 @@ from tests.doubles.telegram_api import Sent, TelegramApiDouble, TgUser
 WAIT = 15.0  # seconds before a missing answer fails the test (never reached when all is well)
 WEBHOOK_SECRET = "test-Secret_123"
 LONG_TEXT_PARAGRAPH = "Це абзац довгої відповіді, щоб перевірити поділ тексту. " * 10
+
+
+def aiogram_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The Bot API methods sent through aiogram's own request path, from now on.
+
+    The hot calls (sendMessage, the edits, answerCallbackQuery) go as plain JSON
+    (handlers/telegram/lean.py) and never appear here.
+    """
+    made: list[str] = []
+    original = AiohttpSession.make_request
+
+    async def spy(self: AiohttpSession, bot: Any, method: Any, *args: Any, **kwargs: Any) -> Any:
+        made.append(method.__api_method__)
+        return await original(self, bot, method, *args, **kwargs)
+
+    monkeypatch.setattr(AiohttpSession, "make_request", spy)
+    return made
 
 
 def free_port() -> int:

@@ -12,7 +12,14 @@ from aiohttp import ClientSession
 from handlers.telegram.messenger import RetryPolicy
 from storage.repositories import People
 from tests.doubles.telegram_api import TelegramApiDouble
-from tests.telegram_support import WAIT, WEBHOOK_SECRET, Person, RunningBot, running_bot
+from tests.telegram_support import (
+    WAIT,
+    WEBHOOK_SECRET,
+    Person,
+    RunningBot,
+    aiogram_requests,
+    running_bot,
+)
 
 
 @pytest.fixture
@@ -314,3 +321,92 @@ async def test_closing_does_not_wait_for_the_resend_watch(
         await bot.person(1402).says("/start")
         async with asyncio.timeout(WAIT):
             await bot.adapter.close()
+
+
+# -- the lean path: no aiogram models, Dispatcher or request path per update ------------------
+def refuse(*_: Any, **__: Any) -> Any:
+    raise AssertionError("aiogram's per-update machinery was used")
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_updates_and_answers_skip_aiogrammed_models_and_dispatcher(
+    sqlite_url: str,
+    telegram_api: TelegramApiDouble,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+) -> None:
+    from aiogram import Dispatcher
+    from aiogram.types import Update
+
+    made = aiogram_requests(monkeypatch)
+    monkeypatch.setattr(Update, "model_validate", refuse)
+    monkeypatch.setattr(Dispatcher, "feed_update", refuse)
+    async with running_bot(sqlite_url, telegram_api, clock, mode=mode) as bot:
+        person = bot.person(1501, language_code="en")
+        await onboard(person, "en")
+        person.expect("Main menu")
+        await person.sends_sticker()
+        person.expect("I understand text and buttons only")
+        [notice] = await person.says_in_group(-100600, "/start")
+        assert "@poruch_test_bot" in notice.text
+    assert set(person.tg.queries) <= telegram_api.answered_queries
+    no_error_answers(telegram_api)
+    # aiogram itself only for the calls off the hot path (the menu, getMe, the webhook).
+    assert set(made) <= {"deleteWebhook", "setWebhook", "setMyCommands", "getMe"}
+
+
+async def test_flood_control_and_a_block_on_the_lean_path(
+    polling_bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = aiogram_requests(monkeypatch)
+    double = polling_bot.double
+    double.flood("sendMessage", retry_after=1)
+    person = polling_bot.person(1601, language_code="en")
+    await person.says("/start")
+    person.expect("Please choose your language")
+    refused, accepted = double.calls_of("sendMessage")
+    assert (refused.status, accepted.status) == (429, 200)
+    assert accepted.at - refused.at >= 1.0  # retry_after honoured
+    await person.presses("English")
+    double.block(1601)
+    assert await person.presses("I agree") == []
+    assert not await reachable(polling_bot, 1601)
+    rendered = metrics(polling_bot)
+    assert 'poruch_send_errors_total{code="429",platform="telegram"} 1.0' in rendered
+    assert 'poruch_send_errors_total{code="403",platform="telegram"} 1.0' in rendered
+    assert not set(made) & {"sendMessage", "answerCallbackQuery", "editMessageReplyMarkup"}
+
+
+async def test_an_update_that_is_not_one_neither_stops_polling_nor_is_answered(
+    polling_bot: RunningBot,
+) -> None:
+    double = polling_bot.double
+    person = polling_bot.person(1701)
+    broken = await double.push({"message": {"message_id": 1, "chat": {"id": 1701}}})
+    await person.says("/start")
+    person.expect("Оберіть мову")
+    assert [m.text for m in person.tg.received] == [person.last[0].text]
+    # Confirmed with the rest: Telegram does not send it again.
+    await double.wait_until(
+        lambda: any(int(c.params.get("offset", 0)) > broken for c in double.calls_of("getUpdates"))
+    )
+
+
+async def test_webhook_refuses_a_body_that_is_not_an_update(
+    sqlite_url: str, telegram_api: TelegramApiDouble, clock: Any
+) -> None:
+    async with running_bot(sqlite_url, telegram_api, clock, mode="webhook") as bot:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+        bodies = [
+            [],
+            {"message": {}},
+            {"update_id": "7"},
+            {"update_id": 7, "message": {"message_id": 1, "date": 1, "chat": {"id": 5}}},
+            {"update_id": 8, "callback_query": {"id": "1", "chat_instance": "c", "data": "x"}},
+        ]
+        async with ClientSession() as client:
+            for body in bodies:
+                async with client.post(bot.webhook_url, json=body, headers=headers) as response:
+                    assert response.status == 400, body
+        assert telegram_api.sent == []

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.engine import Button, Link, Reply, Request
 from handlers.telegram.render import (
@@ -127,3 +131,54 @@ def test_double_refuses_what_telegram_refuses() -> None:
         with pytest.raises(ApiError, match="can't parse entities"):
             parse_html(bad)
     assert parse_html('<a href="https://x.org">x</a> &lt;&#38;&#x26;') == "x <&&"
+
+
+def test_keyboards_are_the_json_aiogram_would_send_for_its_models() -> None:
+    """The lean path sends `reply_markup` as rendered; aiogram would have sent its models."""
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+
+    replies = [
+        Reply(
+            text="Choose",
+            buttons=((Button("Yes", "yes"), Button("No", "no")),),
+            links=(Link("Diia", "https://diia.gov.ua"),),
+        ),
+        Reply(text="Phone", buttons=((Button("☰ Menu", "g:menu"),),), request=Request.PHONE),
+        Reply(text="Where?", request=Request.LOCATION, request_label="📍"),
+    ]
+    messages = (
+        plan(replies, keyboard_shown=True).messages
+        + plan([Reply(text="Done")], keyboard_shown=True).messages
+    )
+    markups = [m.reply_markup for m in messages]
+    assert [sorted(m or {}) for m in markups] == [
+        ["inline_keyboard"],
+        ["keyboard", "one_time_keyboard", "resize_keyboard"],
+        ["keyboard", "one_time_keyboard", "resize_keyboard"],
+        ["remove_keyboard"],
+    ]
+    session = AiohttpSession()
+    bot = Bot("4242:TEST-token", session=session)
+    for message in messages:
+        model = message.markup
+        assert model is not None
+        sent_by_aiogram = json.loads(session.prepare_value(model, bot=bot, files={}))
+        assert message.reply_markup == sent_by_aiogram
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet="a я\n\t&<>🙂", max_size=1000),
+    title=st.integers(min_value=0, max_value=300),
+)
+def test_a_short_text_is_cut_as_the_splitter_would_cut_it(text: str, title: int) -> None:
+    """`split_text` skips measuring a text that fits however it is escaped: same pieces."""
+    from handlers.telegram import render
+    from handlers.text_split import split_text as splitter
+
+    limit = 5000 if title % 2 else TEXT_LIMIT
+    first_limit = limit - title if title else None
+    assert split_text(text, limit, first_limit) == splitter(
+        text, limit, size=render._size, first_limit=first_limit
+    )

@@ -14,6 +14,11 @@ the webhook's 200) only once its transaction has committed, with its replies
 stored beside it until they are sent: a crash loses nothing (docs/architecture.md).
 One person's slow answer never holds up anyone else's, and one person's backlog
 holds at most one of the engine's slots.
+
+Updates are read from their JSON into the fields the adapter uses (`updates`) and go
+straight to `_on_message` / `_on_callback`: aiogram's `Update` models and its
+Dispatcher (three middlewares, a router, an FSM storage entry per chat kept for ever)
+cost more per update than everything else here, for two handlers that need none of it.
 """
 
 from __future__ import annotations
@@ -22,18 +27,17 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiogram import Bot, Dispatcher, Router
+from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import GetUpdates
-from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiohttp import ClientError, ClientTimeout
 
 from bot.delivery.messenger import Outcome
@@ -44,6 +48,15 @@ from bot.services.cases.notify import answer_from_staff_chat
 from bot.wiring import App
 from handlers.telegram.commands import register_commands
 from handlers.telegram.messenger import PLATFORM, TelegramMessenger, error_code
+from handlers.telegram.updates import (
+    ALLOWED_UPDATES,
+    BadUpdate,
+    Sender,
+    TgCallbackQuery,
+    TgMessage,
+    TgUpdate,
+    parse_update,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +78,6 @@ FLOOD_BACKLOG = 5
 #: Updates written while the bot was down arrive together after a start: a person's
 #: few are all answered, in order; only a backlog beyond this is merged.
 FLOOD_BACKLOG_AFTER_DOWNTIME = 20
-
-Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class Progress:
@@ -94,7 +105,7 @@ class Progress:
 class Pending:
     """An update waiting in its chat's lane; `done` is set once its transaction committed."""
 
-    update: Update
+    update: TgUpdate
     done: asyncio.Future[bool]
     lane: Lane
     replied: bool = False
@@ -133,15 +144,15 @@ class Lane:
 _current: ContextVar[Pending | None] = ContextVar("poruch_telegram_pending", default=None)
 
 
-def lane_key(update: Update) -> int:
+def lane_key(update: TgUpdate) -> int:
     """The chat an update belongs to (its lane); an update of no chat gets a lane of its own."""
     if update.message is not None:
         return update.message.chat.id
     query = update.callback_query
     if query is not None:
-        if query.message is not None:
-            return query.message.chat.id
-        return query.from_user.id
+        if query.chat is not None:
+            return query.chat.id
+        return query.sender.id
     return -update.update_id
 
 
@@ -165,13 +176,6 @@ class TelegramAdapter:
         self.polling_timeout = polling_timeout
         self.restart_delay = restart_delay
         self.progress = Progress()
-        self.router = Router(name="poruch")
-        self.dispatcher = Dispatcher()
-        self.dispatcher.include_router(self.router)
-        # The chat type is checked inside the handler: aiogram runs a synchronous magic
-        # filter such as `F.chat.type` through asyncio.to_thread, on every message.
-        self.router.message.register(self._on_message)
-        self.router.callback_query.register(self._on_callback)
         self._lanes: dict[int, Lane] = {}
         self._slots = asyncio.Semaphore(concurrency)
         self._inflight: set[asyncio.Task[Any]] = set()
@@ -180,6 +184,8 @@ class TelegramAdapter:
         self._sent_ids: list[str] = []
         self._flush_due = False
         self._started = datetime.now(UTC)
+        #: a message written before this (Unix time) waited for the bot while it was down
+        self._live_since = self._started.timestamp() - 2
 
     # -- running -----------------------------------------------------------------
     async def run_polling(self) -> None:
@@ -205,10 +211,7 @@ class TelegramAdapter:
         are skipped when Telegram returns them again. After a crash, Telegram sends
         again every update whose transaction did not commit.
         """
-        request = GetUpdates(
-            timeout=self.polling_timeout,
-            allowed_updates=self.dispatcher.resolve_used_update_types(),
-        )
+        request = GetUpdates(timeout=self.polling_timeout, allowed_updates=ALLOWED_UPDATES)
         request_timeout = int((self.bot.session.timeout or 0) + self.polling_timeout)
         in_hand: dict[int, asyncio.Future[bool]] = {}
         delay = self.restart_delay[0]
@@ -228,7 +231,11 @@ class TelegramAdapter:
                     request.offset is not None and update_id < request.offset
                 ):
                     continue  # in hand already: not built again
-                update = Update.model_validate(raw, context={"bot": self.bot})
+                try:
+                    update = parse_update(raw)
+                except BadUpdate:  # never handled, however often it came back
+                    log.error("update %s is not a Telegram update; skipped", update_id)
+                    continue
                 in_hand[update_id] = self.submit(update)
                 fresh += 1
             waiting = [update_id for update_id, done in in_hand.items() if not done.done()]
@@ -244,7 +251,8 @@ class TelegramAdapter:
         cost more than handling them. Only the fresh ones are built (`_poll`)."""
         session = self.bot.session
         if not isinstance(session, AiohttpSession):
-            return [u.model_dump(mode="json") for u in await self.bot(request)]
+            updates = await self.bot(request)
+            return [u.model_dump(mode="json", by_alias=True, exclude_none=True) for u in updates]
         client = await session.create_session()
         url = session.api.api_url(token=self.bot.token, method="getUpdates")
         params: dict[str, Any] = {"timeout": request.timeout}
@@ -277,7 +285,7 @@ class TelegramAdapter:
                     await self.bot.set_webhook(
                         url=url,
                         secret_token=secret,
-                        allowed_updates=self.dispatcher.resolve_used_update_types(),
+                        allowed_updates=ALLOWED_UPDATES,
                     )
                     break
                 except Exception as exc:
@@ -295,7 +303,7 @@ class TelegramAdapter:
             await self.close()
 
     # -- lanes -------------------------------------------------------------------------
-    def submit(self, update: Update) -> asyncio.Future[bool]:
+    def submit(self, update: TgUpdate) -> asyncio.Future[bool]:
         """Queue an update in its chat's lane; the future is set once it has committed."""
         key = lane_key(update)
         lane = self._lanes.get(key)
@@ -312,12 +320,12 @@ class TelegramAdapter:
             self._spawn(self._work(lane))
         return pending.done
 
-    def _live(self, update: Update) -> bool:
+    def _live(self, update: TgUpdate) -> bool:
         """Written while this process runs (not while the bot was down)."""
         message = update.message
         if message is None and update.callback_query is not None:
             return True  # a press on a message this bot sent: no backlog to protect
-        return message is None or message.date >= self._started - timedelta(seconds=2)
+        return message is None or message.date >= self._live_since
 
     def _merge(self, pending: Pending) -> None:
         """A flood: this update is not handled; the person is asked once to wait.
@@ -332,12 +340,12 @@ class TelegramAdapter:
         self.app.metrics.updates.labels(PLATFORM, "merged").inc()
         pending.done.set_result(True)
         if update.callback_query is not None:  # the spinner stops all the same
-            self._spawn(self._call_quietly("answerCallbackQuery", update.callback_query.answer()))
+            self._answer_query(update.callback_query)
         if not lane.told_to_wait:
             lane.told_to_wait = True
-            sender = update.message.from_user if update.message else None
+            sender = update.message.sender if update.message else None
             if update.callback_query is not None:
-                sender = update.callback_query.from_user
+                sender = update.callback_query.sender
             wait = self.engine.notice(Notice.FLOOD, _language_code(sender))
             lane.outbound.append(Outgoing(lane.key, None, [wait]))
             self._start_sending(lane)
@@ -365,9 +373,12 @@ class TelegramAdapter:
             lane.inbound.clear()
             self._forget_if_idle(lane)
 
-    async def _feed(self, update: Update) -> bool:
+    async def _feed(self, update: TgUpdate) -> bool:
         try:
-            await self.dispatcher.feed_update(self.bot, update)
+            if update.message is not None:
+                await self._on_message(update.message, update)
+            elif update.callback_query is not None:
+                await self._on_callback(update.callback_query, update)
         except Exception as exc:
             log.error("update %s failed: %s", update.update_id, type(exc).__name__)
             return False
@@ -494,10 +505,10 @@ class TelegramAdapter:
             log.warning("%s failed: %s", name, error_code(exc))
 
     # -- updates -------------------------------------------------------------------
-    async def _on_message(self, message: Message, event_update: Update) -> None:
+    async def _on_message(self, message: TgMessage, event_update: TgUpdate) -> None:
         if message.chat.type != ChatType.PRIVATE:
             return await self._on_group_message(message, event_update)
-        sender = message.from_user
+        sender = message.sender
         if sender is None or sender.is_bot:
             return None
         event = self._event(sender, event_update, Kind.TEXT)
@@ -522,16 +533,21 @@ class TelegramAdapter:
             event = self._event(sender, event_update, Kind.UNSUPPORTED)
         await self._converse(message.chat.id, event)
 
-    async def _on_callback(self, query: CallbackQuery, event_update: Update) -> None:
+    async def _on_callback(self, query: TgCallbackQuery, event_update: TgUpdate) -> None:
         # Answered beside the handling: the spinner stops even if the rest is slow.
-        self._spawn(self._call_quietly("answerCallbackQuery", query.answer()))
-        chat = query.message.chat if query.message is not None else None
+        self._answer_query(query)
+        chat = query.chat
         if chat is None or chat.type != ChatType.PRIVATE or query.data is None:
             return
-        event = self._event(query.from_user, event_update, Kind.BUTTON, payload=query.data)
+        event = self._event(query.sender, event_update, Kind.BUTTON, payload=query.data)
         await self._converse(chat.id, event)
 
-    async def _on_group_message(self, message: Message, event_update: Update) -> None:
+    def _answer_query(self, query: TgCallbackQuery) -> None:
+        self._spawn(
+            self._call_quietly("answerCallbackQuery", self.messenger.answer_callback(query.id))
+        )
+
+    async def _on_group_message(self, message: TgMessage, event_update: TgUpdate) -> None:
         """Dialogs run in private chats only; a group hears that once."""
         chat_id = message.chat.id
         if chat_id == self.app.settings.staff_chat_id:
@@ -540,7 +556,7 @@ class TelegramAdapter:
             return
         self._groups_told.add(chat_id)
         self.app.metrics.updates.labels(PLATFORM, "group").inc()
-        language_code = _language_code(message.from_user)
+        language_code = _language_code(message.sender)
         username = await self._username()
         notice = (
             self.engine.notice(Notice.PRIVATE_CHAT_ONLY_NAMED, language_code, username=username)
@@ -549,18 +565,18 @@ class TelegramAdapter:
         )
         self._reply(chat_id, None, [notice], None)
 
-    async def _on_staff_chat(self, message: Message, event_update: Update) -> None:
+    async def _on_staff_chat(self, message: TgMessage, event_update: TgUpdate) -> None:
         """STAFF_CHAT_ID: a reply to a case's post answers the person (docs/cases.md)."""
-        original = message.reply_to_message
-        if original is None or message.from_user is None or message.text is None:
+        original = message.reply_to
+        if original is None or message.sender is None or message.text is None:
             return
         ack = await answer_from_staff_chat(
             self.app.db,
             self.app.settings,
             self.app.runtime.now(),
             update_id=str(event_update.update_id),
-            post=str(original.message_id),
-            user_id=str(message.from_user.id),
+            post=str(original),
+            user_id=str(message.sender.id),
             text=message.text,
         )
         if ack:
@@ -588,7 +604,7 @@ class TelegramAdapter:
 
     # -- helpers -------------------------------------------------------------------
     @staticmethod
-    def _event(sender: User, update: Update, kind: Kind, **values: Any) -> Incoming:
+    def _event(sender: Sender, update: TgUpdate, kind: Kind, **values: Any) -> Incoming:
         return Incoming(
             platform=PLATFORM,
             user_id=str(sender.id),
@@ -606,7 +622,7 @@ class TelegramAdapter:
             return None
 
 
-def _language_code(user: User | None) -> str | None:
+def _language_code(user: Sender | None) -> str | None:
     return user.language_code if user is not None else None
 
 

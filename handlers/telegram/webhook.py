@@ -5,12 +5,11 @@ from __future__ import annotations
 import hmac
 import logging
 
-from aiogram.types import Update
 from aiohttp import web
-from pydantic import ValidationError
 
 from handlers import json_body
 from handlers.telegram.adapter import TelegramAdapter
+from handlers.telegram.updates import parse_update
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +30,8 @@ class WebhookEndpoint:
         if not hmac.compare_digest(given, self._secret):
             return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
         try:
-            data = json_body.parse(await request.read())
-            update = Update.model_validate(data, context={"bot": self.adapter.bot})
-        except (ValueError, ValidationError):  # json_body.BadBody is a ValueError
+            update = parse_update(json_body.parse(await request.read()))
+        except ValueError:  # json_body.BadBody and updates.BadUpdate are ValueErrors
             # Telegram would resend a 5xx forever; a body that is not an update never gets better.
             log.warning("webhook: a body that is not a Telegram update was refused")
             return web.json_response({"ok": False, "error": "not an update"}, status=400)

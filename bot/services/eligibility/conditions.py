@@ -25,7 +25,9 @@ that part alone would make the person eligible.
 Evaluation uses three-valued (Kleene) logic: a missing answer makes a part
 *unknown* (`None`) unless the rest already decides it, so the questionnaire can
 stop as soon as every programme is decided. Nothing is ever `eval`-ed: the YAML
-is parsed into these pydantic models and walked.
+is parsed into these pydantic models, which are turned into plain closures once
+(`compiled_cond`); `reference_evaluate` and friends walk the models and stay as
+the specification the compiled form is tested against.
 """
 
 from __future__ import annotations

@@ -111,6 +111,23 @@ async def test_a_person_marked_unreachable_in_this_process_is_read_again(app: Ap
     assert (await person_row(app)).reachable  # they wrote: reachable again
 
 
+async def test_a_person_changed_through_an_orm_object_in_this_process_is_read_again(
+    app: App,
+) -> None:
+    """Viber's subscription callback and api_version change the person's object."""
+    chat = Conversation(app.engine)
+    await onboard(chat)
+    async with app.db.transaction() as session:
+        person = await People(session).find("test", "1")
+        assert person is not None
+        person.subscribed = False
+    assert len(app.db.hot_cache) == 0
+
+    await chat.says("menu")
+
+    assert (await person_row(app)).subscribed
+
+
 async def test_a_person_another_process_changed_is_read_again_after_the_time_limit(
     app: App, second_process: App
 ) -> None:

@@ -197,7 +197,7 @@ async def build_app(
     settings = ensure_secret_key(settings)
     if migrate:
         await upgrade_async(settings.database_url)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, count_statements=settings.db_count_statements)
     if settings.registry_url:
         resources = replace(resources, registry=RegistryClient(settings.registry_url, clock=clock))
     metrics = Metrics()

@@ -50,11 +50,23 @@ class Metrics:
             "Outgoing messages waiting in the outbox",
             registry=self.registry,
         )
+        self.db_statements = Counter(
+            "poruch_db_statements",
+            "Statements sent to SQLite (only with DB_COUNT_STATEMENTS=1)",
+            registry=self.registry,
+        )
+        self._statements_reported = 0
         self.scheduler_lag = Gauge(
             "poruch_scheduler_lag_seconds",
             "How late the last scheduled job ran",
             registry=self.registry,
         )
+
+    def count_statements(self, total: int) -> None:
+        """Bring the counter up to the database's own count (read at each scrape)."""
+        if total > self._statements_reported:
+            self.db_statements.inc(total - self._statements_reported)
+            self._statements_reported = total
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

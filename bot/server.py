@@ -48,6 +48,8 @@ async def metrics(request: web.Request) -> web.Response:
     with contextlib.suppress(Exception):  # a slow database must not break the scrape
         async with app.db.transaction() as session:
             app.metrics.active_dialogs.set(await DialogStates(session).count_active())
+    if app.db.statements is not None:
+        app.metrics.count_statements(app.db.statements.value)
     return web.Response(body=app.metrics.render(), content_type="text/plain", charset="utf-8")
 
 

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     telegram_rate_limit: float = Field(default=25, gt=0)
     #: PostgreSQL: seconds before another worker sends replies a crashed one left unsent
     telegram_resend_after: float = Field(default=30, gt=0)
+    #: SQLite: count every statement sent (poruch_db_statements_total), a diagnostic
+    db_count_statements: bool = False
     viber_rate_limit: float = Field(default=25, gt=0)
     viber_message_price: float = Field(default=0.0196, ge=0)  # EUR, docs/announcements.md
     #: how long a dead worker's claimed outbox rows wait before another takes them over

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -122,6 +123,29 @@ def _note_people(session: Session, ids: set[int] | None) -> None:
         session.info[PEOPLE_WRITTEN] = written | ids
 
 
+class StatementCount:
+    """Every statement this process sends to SQLite (BEGIN and COMMIT too; PRAGMAs, which
+    only set connection options, not), from SQLite's own trace hook: the hot store
+    (storage/hot.py) talks to the driver, not to SQLAlchemy, so SQLAlchemy's events
+    would miss most of the hot path. PostgreSQL is not counted: asyncpg's query logger
+    does not see prepared statements, which is how SQLAlchemy and the hot store send
+    theirs (the statements are the same as SQLite's, plus a ping and a reset when a
+    transaction takes and returns its pooled connection)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def __call__(self, statement: str) -> None:
+        if not statement.startswith("PRAGMA"):
+            self.value += 1
+
+    def attach(self, dbapi_connection: Any, _record: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        raw = getattr(driver, "_conn", None)  # storage/loop_sqlite.py, aiosqlite
+        if isinstance(raw, sqlite3.Connection):
+            raw.set_trace_callback(self)
+
+
 class Database:
     """One engine, one session factory, and the transaction boundary.
 
@@ -131,10 +155,15 @@ class Database:
     its own, and no commit can forget it.
     """
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, *, count_statements: bool = False, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._signals: list[OutboxSignal] = []
+        #: statements sent, when counted (`count_statements`); None when not
+        self.statements: StatementCount | None = None
+        if count_statements:
+            self.statements = StatementCount()
+            event.listen(self.engine.sync_engine, "connect", self.statements.attach)
 
         # One Session class per database, so its events reach this database's
         # signals only (two apps in one test process must not wake each other).

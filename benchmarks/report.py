@@ -109,6 +109,16 @@ def breakdown_table(results: list[Result]) -> list[str]:
         lines.append(f"| {area} | {cells} |")
     totals = " | ".join(f"**{sum(parts.values()):.2f}**" for _, parts in rows)
     lines.append(f"| total ms/update | {totals} |")
+    counts = [
+        r.details.get("statements_per_update")
+        for r in results
+        if r.unit == "upd/s" and r.details.get("cpu_breakdown_ms_per_update")
+    ]
+    cells = " | ".join("—" if n is None else f"{n:.2f}" for n in counts)
+    lines += [
+        f"| SQL statements per update (SQLite: every statement of the process, "
+        f"BEGIN/COMMIT and background services included) | {cells} |"
+    ]
     return lines
 
 

@@ -166,6 +166,8 @@ class Outcome:
     #: profiled CPU seconds by area (BENCH_PROFILE, or the breakdown re-run)
     areas: dict[str, float] = field(default_factory=dict)
     breakdown: dict[str, float] = field(default_factory=dict)  # ms per update by area
+    #: SQL statements per update, every process statement counted (SQLite, profiled run)
+    statements_per_update: float | None = None
 
     def details(self) -> dict[str, Any]:
         return {
@@ -188,7 +190,14 @@ class Outcome:
             "dialog_errors": metric(self.metrics, "poruch_dialog_errors_total"),
             "engine_events": metric(self.metrics, "poruch_updates_total"),
             "cpu_breakdown_ms_per_update": self.breakdown,
+            "statements_per_update": self.statements_per_update,
         }
+
+
+async def statements(bots: list[tuple[asyncio.subprocess.Process, int]]) -> float | None:
+    """The bot's count of SQL statements so far (DB_COUNT_STATEMENTS: SQLite only)."""
+    values = await fetch_metrics(bots[0][1])
+    return values.get("poruch_db_statements_total")
 
 
 def metric(metrics: dict[str, float], prefix: str) -> float:
@@ -289,6 +298,7 @@ async def start_bots(
             args = ["-m", "benchmarks.echo_bot"]
         elif profile and setup.processes == 1:
             args = ["-m", "benchmarks.profiled", str(folder / f"{setup.key}.prof"), "run"]
+            values.update(DB_COUNT_STATEMENTS="1")  # SQLite only; the run is slowed anyway
         else:
             args = ["-m", "bot", "run"]
         log = folder / f"{setup.key}-{n}.log"
@@ -317,6 +327,7 @@ async def run_setup(
     setup: Setup, double: BenchDouble, url: str, folder: Path, *, profile: bool = PROFILE
 ) -> Outcome:
     profile = profile and setup.bot == "poruch" and setup.processes == 1
+    per_update: float | None = None
     if setup.bot == "poruch":
         await prepare_database(url)
     double.forget_history()
@@ -329,7 +340,10 @@ async def run_setup(
         if profile:
             bots[0][0].send_signal(signal.SIGUSR1)
         walkers = people(double, PEOPLE, seed=11, first_id=10_000)
+        counted = await statements(bots) if profile else None
         top = await drive(double, walkers, UPDATES_EACH, pids)
+        if counted is not None and (after := await statements(bots)) is not None:
+            per_update = (after - counted) / max(top.updates, 1)
         rate = top.rate / 2
         paced = people(double, PACED_PEOPLE, seed=12, first_id=50_000, pacer=Pacer(rate))
         at_half = await drive(double, paced, PACED_UPDATES_EACH, pids)
@@ -346,6 +360,7 @@ async def run_setup(
         for process, _ in bots:
             await stop(process)
     outcome = Outcome(setup, top, at_half, rate, rss, metrics)
+    outcome.statements_per_update = per_update
     stats = folder / f"{setup.key}.prof"
     if profile and stats.exists():
         RESULTS.mkdir(exist_ok=True)
@@ -476,6 +491,7 @@ async def run_all(urls: dict[str, str | None]) -> list[Outcome]:
                     )
                     profiled = await run_setup(outcome.setup, double, url, folder, profile=True)
                     outcome.areas = profiled.areas
+                    outcome.statements_per_update = profiled.statements_per_update
             for outcome in outcomes:
                 outcome.breakdown = breakdown(outcome.areas, outcome.top.cpu_ms_per_update)
     finally:

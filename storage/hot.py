@@ -81,6 +81,7 @@ _UPDATE_STATE = (
     " offered = {5}, failures = {6}, version = {7}, updated_at = {8}"
     " WHERE person_id = {0} AND version = {9}"
 )
+_COUNT = "INSERT INTO usage_events (at, metric, key) VALUES ({0}, {1}, {2})"
 _STATE_VERSION = "SELECT version FROM dialog_states WHERE person_id = {0}"
 _CLAIM = (
     "INSERT INTO processed_events (platform, event_id, at, replies) VALUES ({0}, {1}, {2}, {3})"
@@ -294,6 +295,10 @@ class HotStore:
     async def state_version(self, person_id: int) -> int | None:
         raise NotImplementedError
 
+    async def count(self, moments: list[tuple[datetime, str, str]]) -> None:
+        """`usage_events` rows (at, metric, key), as `Context.count` noted them."""
+        raise NotImplementedError
+
     async def claim(
         self, platform: str, event_id: str, replies: str | None, now: datetime
     ) -> bool:
@@ -368,6 +373,11 @@ class SqliteHotStore(HotStore):
         row = self.db.execute(_sqlite(_STATE_VERSION, 1), (person_id,)).fetchone()
         return None if row is None else int(row[0])
 
+    async def count(self, moments: list[tuple[datetime, str, str]]) -> None:
+        self.db.executemany(
+            _sqlite(_COUNT, 3), [(_sqlite_time(at), metric, key) for at, metric, key in moments]
+        )
+
     async def claim(
         self, platform: str, event_id: str, replies: str | None, now: datetime
     ) -> bool:
@@ -431,6 +441,9 @@ class PostgresHotStore(HotStore):
     async def state_version(self, person_id: int) -> int | None:
         version = await self.db.fetchval(_postgres(_STATE_VERSION, 1), person_id)
         return None if version is None else int(version)
+
+    async def count(self, moments: list[tuple[datetime, str, str]]) -> None:
+        await self.db.executemany(_postgres(_COUNT, 3), moments)
 
     async def claim(
         self, platform: str, event_id: str, replies: str | None, now: datetime

@@ -14,11 +14,11 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 
 from storage.db import Database
 from storage.hot import PERSON_COLUMNS, STATE_COLUMNS, HotStore
-from storage.models import DialogStateRow, Person, ProcessedEvent
+from storage.models import DialogStateRow, Person, ProcessedEvent, UsageEvent
 from storage.repositories import DialogStates, People, ProcessedEvents, StoredState
 from storage.repositories.dialog_states import StaleStateError
 
@@ -178,3 +178,24 @@ async def test_a_savepoint_undoes_one_update_and_keeps_the_others(db: Database) 
         claimed = (await session.scalars(select(ProcessedEvent.event_id))).all()
         assert sorted(claimed) == ["1", "3"]
         assert await People(session).find("telegram", "7") is None
+
+
+async def test_usage_counts_written_by_the_hot_store_read_as_the_orms(db: Database) -> None:
+    """`Context.count` rows go through the hot store; `python -m bot stats` reads them
+    through the ORM (a column added to usage_events must be thought about here)."""
+    assert {c.key for c in inspect(UsageEvent).columns} == {"id", "at", "metric", "key"}
+    later = NOW.replace(minute=5)
+    async with db.transaction() as session:
+        hot = await HotStore.open(session)
+        await hot.count([(NOW, "started", "status"), (later, "completed", "status")])
+        session.add(UsageEvent(at=later, metric="started", key="booking"))
+    async with db.transaction() as session:
+        rows = (await session.scalars(select(UsageEvent).order_by(UsageEvent.id))).all()
+        assert [(r.at, r.metric, r.key) for r in rows] == [
+            (NOW, "started", "status"),
+            (later, "completed", "status"),
+            (later, "started", "booking"),
+        ]
+        assert (
+            await session.scalar(select(func.count()).where(UsageEvent.at > NOW)) == 2
+        )  # compared as times, not as text

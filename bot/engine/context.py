@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.engine.events import Button, Incoming, Link, Reply, Request
 from bot.engine.runtime import Runtime
 from bot.i18n import Translator, translator
-from storage.models import Person, UsageEvent
+from storage.models import Person
 from storage.repositories import StoredState
 
 #: dialogs whose starts `python -m bot stats` counts (bot/services/stats/counting.py)
@@ -87,6 +87,8 @@ class Context:
         #: person is not stored, and only `public` dialogs' buttons make sense
         self.viewing_only = False
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
+        #: (at, metric, key) counted by this step, written by the engine with the state
+        self.counted: list[tuple[datetime, str, str]] = []
         self.tr: Translator = translator(person.locale or runtime.settings.default_locale)
 
     # -- language ---------------------------------------------------------
@@ -167,8 +169,11 @@ class Context:
         self.transition = Start(dialog, dict(data or {}), step)
 
     def count(self, metric: str, key: str) -> None:
-        """Count a moment for `python -m bot stats`: what happened, never who."""
-        self.db.add(UsageEvent(at=self.now(), metric=metric, key=key[:48]))
+        """Count a moment for `python -m bot stats`: what happened, never who.
+
+        Written by the engine in one INSERT with the event's other statements (an ORM
+        object would cost a flush of its own), and undone with the event if it fails."""
+        self.counted.append((self.now(), metric, key[:48]))
 
     def back(self) -> None:
         self.transition = Back()

@@ -46,7 +46,7 @@ from bot.metrics import Metrics
 from bot.services import privacy
 from storage.db import OWN_PEOPLE, PEOPLE_FLUSHED, Database
 from storage.hot import Cached, HotStore
-from storage.models import Person
+from storage.models import Person, UsageEvent
 from storage.repositories import DialogStates, People, ProcessedEvents, StoredState
 from storage.repositories.dialog_states import StaleStateError
 
@@ -433,6 +433,8 @@ class Engine(PlatformCalls):
             # Compare-and-set: on PostgreSQL this, not a lock, keeps two workers from
             # both applying an event of one person (the later one is handled again).
             await hot.save_state(person.id, state, now)
+        if ctx.counted:
+            await hot.count(ctx.counted)
         if event.event_id is not None and not await hot.claim(
             event.platform, event.event_id, _kept(keep_for, ctx.replies), now
         ):
@@ -795,6 +797,9 @@ class Engine(PlatformCalls):
             state.data[CALLER] = caller
         state.offered = offered_buttons(ctx.replies)
         await states.save(person.id, state)
+        session.add_all(
+            UsageEvent(at=at, metric=metric, key=key) for at, metric, key in ctx.counted
+        )
         if not await _claim(session, event, keep_for, ctx.replies):
             raise _Redelivered  # handled meanwhile by another worker: it answered
         return ctx.replies, []

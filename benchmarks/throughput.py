@@ -154,6 +154,7 @@ class Measured:
     #: PostgreSQL's CPU seconds and transactions meanwhile (PostgreSQL setups)
     db_cpu: float | None = None
     db_transactions: float | None = None
+    polls: int = 0  # getUpdates calls while driven
 
     @property
     def rate(self) -> float:
@@ -203,6 +204,7 @@ class Outcome:
             "engine_events": metric(self.metrics, "poruch_updates_total"),
             "cpu_breakdown_ms_per_update": self.breakdown,
             "statements_per_update": self.statements_per_update,
+            "getupdates_per_update": _per_update(self.top.polls, self.top, 1),
             "postgres_cpu_ms_per_update": _per_update(self.top.db_cpu, self.top, 1000),
             "postgres_transactions_per_update": _per_update(self.top.db_transactions, self.top, 1),
         }
@@ -268,6 +270,7 @@ async def drive(
         outcomes=outcomes,
         latencies=[x for w in walkers for x in w.latencies],
         messages=len(double.sent),
+        polls=len(double.calls_of("getUpdates")),
         cpu=sum(cpu_seconds(pid) for pid in pids) - cpu,
         db_cpu=postgres_cpu_seconds() - db_cpu if postgres else None,
         db_transactions=await postgres_transactions(postgres) - xacts if postgres else None,

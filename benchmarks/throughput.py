@@ -369,7 +369,7 @@ async def run_setup(
         if profile:
             bots[0][0].send_signal(signal.SIGUSR1)
         walkers = people(double, PEOPLE, seed=11, first_id=10_000)
-        counted = await statements(bots) if profile else None
+        counted = await statements(bots) if profile and setup.database == "sqlite" else None
         postgres = url if setup.bot == "poruch" and url.startswith("postgresql") else None
         top = await drive(double, walkers, UPDATES_EACH, pids, postgres)
         if counted is not None and (after := await statements(bots)) is not None:

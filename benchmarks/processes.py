@@ -71,6 +71,41 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of every live PostgreSQL process (the server's side of the work; a
+    backend that exits takes its share with it, which the bot's pooled ones do not)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() == "postgres":
+                    total += cpu_seconds(int(proc.name))
+            except OSError:
+                continue
+    return total
+
+
+async def postgres_transactions(url: str) -> float:
+    """Transactions committed and rolled back in the database so far (pg_stat_database)."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT xact_commit + xact_rollback FROM pg_stat_database"
+                        " WHERE datname = current_database()"
+                    )
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    return float(row[0])
+
+
 async def fetch_metrics(port: int) -> dict[str, float]:
     """`GET /metrics` of a running bot, as {"name{labels}": value}."""
     async with (

@@ -49,8 +49,9 @@ def throughput_table(results: list[Result]) -> list[str]:
         "## Telegram: throughput, ratio over the echo bot, latency at 50 % load",
         "",
         "| setup | updates/s | ratio over echo | goal | CPU ms/update "
+        "| PostgreSQL CPU ms / transactions per update "
         "| p50 / p95 / p99 ms at 50 % | peak RSS MB | stalls | dialog errors |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         d = r.details
@@ -61,9 +62,15 @@ def throughput_table(results: list[Result]) -> list[str]:
         if ratio is not None and ratio.goal:
             goal = f"{ratio.goal} {'met' if ratio.ok else 'NOT met'}"
         errors = "" if label.startswith("echo") else f"{d.get('dialog_errors', 0):.0f}"
+        server = ""
+        if d.get("postgres_cpu_ms_per_update") is not None:
+            server = (
+                f"{d['postgres_cpu_ms_per_update']:.2f} / "
+                f"{d.get('postgres_transactions_per_update') or 0:.2f}"
+            )
         lines.append(
             f"| {label} | {r.value:.1f} | {shown} | {goal} | {d.get('cpu_ms_per_update', 0):.2f} "
-            f"| {_ms(d['latency_at_half_rate_ms'])} | {d.get('peak_rss_mb', 0):.0f} "
+            f"| {server} | {_ms(d['latency_at_half_rate_ms'])} | {d.get('peak_rss_mb', 0):.0f} "
             f"| {d.get('stalls', 0)} | {errors} |"
         )
     sample = rows[-1].details

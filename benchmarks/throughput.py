@@ -62,7 +62,16 @@ from benchmarks.common import (
 )
 from benchmarks.double import BenchDouble
 from benchmarks.mix import Pacer, Walker, people
-from benchmarks.processes import bot_env, cpu_seconds, fetch_metrics, free_port, start, stop
+from benchmarks.processes import (
+    bot_env,
+    cpu_seconds,
+    fetch_metrics,
+    free_port,
+    postgres_cpu_seconds,
+    postgres_transactions,
+    start,
+    stop,
+)
 from bot.app import build_app
 from bot.demo import seed_all
 
@@ -142,6 +151,10 @@ class Measured:
     latencies: list[float]
     messages: int
     cpu: float = 0.0  # the bot processes' CPU seconds while they were being driven
+    #: PostgreSQL's CPU seconds and transactions meanwhile (PostgreSQL setups)
+    db_cpu: float | None = None
+    db_transactions: float | None = None
+    polls: int = 0  # getUpdates calls while driven
 
     @property
     def rate(self) -> float:
@@ -191,6 +204,9 @@ class Outcome:
             "engine_events": metric(self.metrics, "poruch_updates_total"),
             "cpu_breakdown_ms_per_update": self.breakdown,
             "statements_per_update": self.statements_per_update,
+            "getupdates_per_update": _per_update(self.top.polls, self.top, 1),
+            "postgres_cpu_ms_per_update": _per_update(self.top.db_cpu, self.top, 1000),
+            "postgres_transactions_per_update": _per_update(self.top.db_transactions, self.top, 1),
         }
 
 
@@ -198,6 +214,10 @@ async def statements(bots: list[tuple[asyncio.subprocess.Process, int]]) -> floa
     """The bot's count of SQL statements so far (DB_COUNT_STATEMENTS: SQLite only)."""
     values = await fetch_metrics(bots[0][1])
     return values.get("poruch_db_statements_total")
+
+
+def _per_update(value: float | None, measured: Measured, scale: float) -> float | None:
+    return None if value is None else round(scale * value / max(measured.updates, 1), 3)
 
 
 def metric(metrics: dict[str, float], prefix: str) -> float:
@@ -215,9 +235,15 @@ def peak_rss_mb(pid: int) -> float:
 
 
 async def drive(
-    double: BenchDouble, walkers: list[Walker], steps: int, pids: list[int]
+    double: BenchDouble,
+    walkers: list[Walker],
+    steps: int,
+    pids: list[int],
+    postgres: str | None = None,
 ) -> Measured:
     double.forget_history()
+    xacts = await postgres_transactions(postgres) if postgres else 0.0
+    db_cpu = postgres_cpu_seconds() if postgres else 0.0
     cpu = sum(cpu_seconds(pid) for pid in pids)
     started = time.monotonic()
     await asyncio.gather(*(w.walk(steps) for w in walkers))
@@ -244,7 +270,10 @@ async def drive(
         outcomes=outcomes,
         latencies=[x for w in walkers for x in w.latencies],
         messages=len(double.sent),
+        polls=len(double.calls_of("getUpdates")),
         cpu=sum(cpu_seconds(pid) for pid in pids) - cpu,
+        db_cpu=postgres_cpu_seconds() - db_cpu if postgres else None,
+        db_transactions=await postgres_transactions(postgres) - xacts if postgres else None,
     )
 
 
@@ -340,8 +369,9 @@ async def run_setup(
         if profile:
             bots[0][0].send_signal(signal.SIGUSR1)
         walkers = people(double, PEOPLE, seed=11, first_id=10_000)
-        counted = await statements(bots) if profile else None
-        top = await drive(double, walkers, UPDATES_EACH, pids)
+        counted = await statements(bots) if profile and setup.database == "sqlite" else None
+        postgres = url if setup.bot == "poruch" and url.startswith("postgresql") else None
+        top = await drive(double, walkers, UPDATES_EACH, pids, postgres)
         if counted is not None and (after := await statements(bots)) is not None:
             per_update = (after - counted) / max(top.updates, 1)
         rate = top.rate / 2

@@ -430,13 +430,18 @@ class Engine(PlatformCalls):
             if not ctx.replies:  # never silent
                 await self._show(ctx)
             state.offered = offered_buttons(ctx.replies)
-            # Compare-and-set: on PostgreSQL this, not a lock, keeps two workers from
-            # both applying an event of one person (the later one is handled again).
-            await hot.save_state(person.id, state, now)
         if ctx.counted:
             await hot.count(ctx.counted)
-        if event.event_id is not None and not await hot.claim(
-            event.platform, event.event_id, _kept(keep_for, ctx.replies), now
+        # The state's compare-and-set (on PostgreSQL this, not a lock, keeps two workers
+        # from both applying an event of one person: the later one is handled again),
+        # then the claim of the delivery id with the replies.
+        if not await hot.finish(
+            person.id,
+            None if ctx.erased else state,
+            event.platform,
+            event.event_id,
+            _kept(keep_for, ctx.replies),
+            now,
         ):
             raise _Redelivered
         if not ctx.erased:

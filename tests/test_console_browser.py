@@ -131,9 +131,8 @@ async def test_sign_in_announce_to_100_percent_and_import_with_a_bad_row(
     await check_page(browser, "03-announcement-preview")
     async with RunningWorker(app):
         await browser.click("#send")
-        await browser.wait_for(
-            lambda: browser.driver.find_element("id", "percent").text == "100 %", within=30
-        )
+        # The progress page may still be loading: an element not there yet is waited for.
+        await browser.wait_text("#percent", "100 %", within=30)
     await check_page(browser, "04-announcement-progress")
     for chat_id in PEOPLE:
         assert telegram_api.sent_to(chat_id)[0].text.startswith("📢 Оголошення")
@@ -167,7 +166,6 @@ async def test_sign_in_announce_to_100_percent_and_import_with_a_bad_row(
 async def test_a_case_from_telegram_answered_in_the_browser(
     app: App, browser: Browser, telegram_api: TelegramApiDouble
 ) -> None:
-    from selenium.webdriver.common.by import By
 
     from tests.cases_support import ask, citizen
 
@@ -179,9 +177,7 @@ async def test_a_case_from_telegram_answered_in_the_browser(
     # The person asks while the inbox is open: it shows up without reloading.
     person = await citizen(app, str(chat_id), platform="telegram")
     code = await ask(person, "When will the payment come?")
-    await browser.wait_for(
-        lambda: code in browser.driver.find_element(By.ID, "main").text, within=20
-    )
+    await browser.wait_text("#main", code)  # the inbox refreshes itself: main is replaced
     await check_page(browser, "11-cases-inbox")
     await browser.click("#inbox a")
     await browser.click("#take")

@@ -803,9 +803,9 @@ _EXPR_COMPILERS: dict[type[_Node], Callable[[Any], CompiledExpr]] = {
 
 def _compile_cond(cond: Any) -> CompiledCond:
     if isinstance(cond, All):
-        return _all_cond([compiled_cond(c) for c in cond.all])
+        return _junction([compiled_cond(c) for c in cond.all], decisive=False)
     if isinstance(cond, Any_):
-        return _any_cond([compiled_cond(c) for c in cond.any])
+        return _junction([compiled_cond(c) for c in cond.any], decisive=True)
     if isinstance(cond, Not):
         return _not_cond(compiled_cond(cond.not_))
     if isinstance(cond, Yes | No):
@@ -816,58 +816,33 @@ def _compile_cond(cond: Any) -> CompiledCond:
     return _comparison_cond(COMPARISONS[op], compiled_expr(left_expr), compiled_expr(right_expr))
 
 
-def _all_cond(parts: list[CompiledCond]) -> CompiledCond:
+def _junction(parts: list[CompiledCond], decisive: bool) -> CompiledCond:
+    """`all` (decisive: False) and `any` (decisive: True): one part with the decisive
+    value decides; otherwise unknown while a part is unknown, else the other value."""
     truths = [p.truth for p in parts]
     needs = [p.need for p in parts]
+    other = not decisive
 
     def truth(env: Env) -> Truth:
         results = [t(env) for t in truths]
-        if False in results:
-            return False
-        return None if None in results else True
+        if decisive in results:
+            return decisive
+        return None if None in results else other
 
     def need(env: Env) -> tuple[Truth, AbstractSet[str]]:
-        false = unknown = False
+        decided = unknown = False
         found: AbstractSet[str] = _NOTHING
         for part in needs:
             result, missing = part(env)
-            if result is False:
-                false = True
+            if result is decisive:
+                decided = True
             elif result is None:
                 unknown = True
                 if missing:
                     found = found | missing
-        if false:
-            return False, _NOTHING
-        return (None, found) if unknown else (True, _NOTHING)
-
-    return CompiledCond(truth, need)
-
-
-def _any_cond(parts: list[CompiledCond]) -> CompiledCond:
-    truths = [p.truth for p in parts]
-    needs = [p.need for p in parts]
-
-    def truth(env: Env) -> Truth:
-        results = [t(env) for t in truths]
-        if True in results:
-            return True
-        return None if None in results else False
-
-    def need(env: Env) -> tuple[Truth, AbstractSet[str]]:
-        true = unknown = False
-        found: AbstractSet[str] = _NOTHING
-        for part in needs:
-            result, missing = part(env)
-            if result is True:
-                true = True
-            elif result is None:
-                unknown = True
-                if missing:
-                    found = found | missing
-        if true:
-            return True, _NOTHING
-        return (None, found) if unknown else (False, _NOTHING)
+        if decided:
+            return decisive, _NOTHING
+        return (None, found) if unknown else (other, _NOTHING)
 
     return CompiledCond(truth, need)
 

@@ -15,6 +15,7 @@ from benchmarks.common import Result
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKDOWN = ROOT / "docs" / "benchmarks-results.md"
+RATIO = ": ratio over echo"  # the throughput benchmark's ratio results end so
 
 
 def _commit() -> str:
@@ -44,7 +45,7 @@ def throughput_table(results: list[Result]) -> list[str]:
     rows = [r for r in results if r.unit == "upd/s"]
     if not rows:
         return []
-    ratios = {r.name.removesuffix(": ratio over echo"): r for r in results if r.unit == "ratio"}
+    ratios = {r.name.removesuffix(RATIO): r for r in results if r.name.endswith(RATIO)}
     lines = [
         "## Telegram: throughput, ratio over the echo bot, latency at 50 % load",
         "",
@@ -130,7 +131,8 @@ def breakdown_table(results: list[Result]) -> list[str]:
 
 
 def other_table(results: list[Result]) -> list[str]:
-    rows = [r for r in results if r.unit not in ("upd/s", "ratio")]
+    # every other result, the announcement's rate over its limit (a ratio too) included
+    rows = [r for r in results if r.unit != "upd/s" and not r.name.endswith(RATIO)]
     if not rows:
         return []
     lines = ["## Other benchmarks", "", "| benchmark | value | goal | met |", "|---|---|---|---|"]

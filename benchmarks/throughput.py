@@ -277,6 +277,20 @@ async def drive(
     )
 
 
+async def settle_postgres(url: str) -> None:
+    """A CHECKPOINT now, after a setup's writes: left to itself, PostgreSQL writes them
+    back while the next setup is measured, on the same CPUs and disk."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("CHECKPOINT"))
+    finally:
+        await engine.dispose()
+
+
 async def prepare_database(url: str) -> None:
     await fresh_database(url)
     await prepare_seed(url)
@@ -506,6 +520,8 @@ async def run_all(urls: dict[str, str | None]) -> list[Outcome]:
                     continue
                 print(f"  {setup.label} …", flush=True)
                 outcome = await run_setup(setup, double, url, folder)
+                if url.startswith("postgresql"):
+                    await settle_postgres(url)
                 print(
                     f"    {outcome.top.rate:.1f} upd/s, {outcome.top.cpu_ms_per_update:.2f} ms "
                     f"CPU/update, p50/p95/p99 at 50 %: {outcome.paced.latency_ms()}, "

@@ -87,6 +87,7 @@ async def test_a_failing_event_is_undone_alone_and_the_rest_of_its_batch_commits
     )
 
     assert app.engine.batches - batches < PEOPLE  # they shared transactions
+    assert app.engine.careful_batches >= 1  # the failing event's batch ran again, carefully
     for n, replies in enumerate(answers):
         said = replies[0].text
         assert ("Sorry" in said) if n == 3 else said == f"got hello {n}", said

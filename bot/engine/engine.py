@@ -91,6 +91,10 @@ def offered_buttons(replies: list[Reply]) -> dict[str, str]:
 _json = json.JSONEncoder(ensure_ascii=False).encode
 
 
+class _Careful(Exception):
+    """An event of a batch run without savepoints did not succeed: run it again with them."""
+
+
 class _Redelivered(Exception):
     """The event's delivery id was claimed before: roll this handling back."""
 
@@ -224,6 +228,8 @@ class Engine(PlatformCalls):
         self.batched = 0
         #: events handled again because another worker wrote the person's state meanwhile
         self.stale_retries = 0
+        #: batches run again with savepoints because one of their events did not succeed
+        self.careful_batches = 0
 
     # -- entry point --------------------------------------------------------
     async def handle(self, event: Incoming, *, keep_for: str | None = None) -> list[Reply]:
@@ -274,7 +280,11 @@ class Engine(PlatformCalls):
                     queued.done.cancel()
                 self._queue = []
 
-    async def _run_batch(self, batch: list[_Queued]) -> None:
+    async def _run_batch(self, batch: list[_Queued], *, careful: bool = False) -> None:
+        """The batch in one transaction. First without savepoints (each is a round trip on
+        PostgreSQL, and almost every event succeeds); if one event does not, nothing of
+        the batch is written and it runs again `careful`ly: each event in a savepoint, so
+        what fails is undone alone (and retried, or answered with the apology)."""
         outcomes: list[Outcome] = []
         keep: list[_Keep] = []
         since = self.cache.mark()
@@ -283,11 +293,18 @@ class Engine(PlatformCalls):
                 session.info[OWN_PEOPLE] = {}
                 hot = await HotStore.open(session)
                 for queued in batch:
-                    outcomes.append(await self._handle_in_batch(session, hot, queued, keep))
+                    if careful:
+                        outcome = await self._handle_in_batch(session, hot, queued, keep)
+                    else:
+                        outcome = await self._handle_optimistically(session, hot, queued, keep)
+                    outcomes.append(outcome)
         except asyncio.CancelledError:
             for queued in batch:
                 queued.done.cancel()
             raise
+        except _Careful:
+            self.careful_batches += 1
+            return await self._run_batch(batch, careful=True)
         except Exception as exc:
             # The transaction itself failed (the commit, the connection): nothing of the
             # batch is written. Each event again in a transaction of its own; alone, the
@@ -310,6 +327,26 @@ class Engine(PlatformCalls):
         for queued, outcome in zip(batch, outcomes, strict=True):
             if not queued.done.done():
                 queued.done.set_result(outcome)
+
+    async def _handle_optimistically(
+        self, session: AsyncSession, hot: HotStore, queued: _Queued, keep: list[_Keep]
+    ) -> Outcome:
+        """One event without a savepoint: anything but success (a failing step, a stale
+        state, a redelivery) has the batch run again carefully (`_Careful`)."""
+        seen: list[_Seen] = []
+        kept: list[_Keep] = []
+        try:
+            outcome = await self._handle_update(
+                session, hot, queued.event, queued.keep_for, seen, kept
+            )
+            await _flush(session)
+        except StaleStateError:
+            self._stale(seen)
+            raise _Careful from None
+        except Exception as exc:
+            raise _Careful from exc
+        keep.extend(kept)
+        return outcome
 
     async def _handle_in_batch(
         self, session: AsyncSession, hot: HotStore, queued: _Queued, keep: list[_Keep]

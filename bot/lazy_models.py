@@ -65,13 +65,13 @@ def build_hot_models() -> None:
     So the first update is not the one that waits for them, and they are built before
     `bot.server.settle_memory` freezes what lives for ever.
     """
-    types = sys.modules.get("aiogram.types")
-    if types is None:
+    if sys.modules.get("aiogram.types") is None:
         return
     from aiogram import methods
 
+    # Not `Update`: updates are read from their JSON (handlers/telegram/updates.py), and
+    # its tree of models (the message, its chat, sender, entities …) is big.
     for model in (
-        types.Update,
         methods.GetUpdates,
         methods.SendMessage,
         methods.EditMessageText,

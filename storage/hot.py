@@ -89,13 +89,21 @@ _CLAIM = (
 )
 
 
-def _finish(write: str, count: int) -> str:
-    """PostgreSQL: a state write (`count` parameters) and the claim in one statement."""
+def _finish(write: str, count: int, *, counts: bool) -> str:
+    """PostgreSQL: a state write (`count` parameters), the claim and, with `counts`, the
+    usage counts (three arrays) in one statement."""
     claim = _CLAIM.format(*(f"{{{count + i}}}" for i in range(4)))
+    usage = ""
+    if counts:
+        at, metric, key = (f"{{{count + 4 + i}}}" for i in range(3))
+        usage = (
+            ", u AS (INSERT INTO usage_events (at, metric, key)"
+            f" SELECT * FROM unnest({at}::timestamptz[], {metric}::varchar[], {key}::varchar[]))"
+        )
     return _postgres(
-        f"WITH s AS ({write} RETURNING 1), c AS ({claim} RETURNING 1)"
+        f"WITH s AS ({write} RETURNING 1), c AS ({claim} RETURNING 1){usage}"
         " SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM c)",
-        count + 4,
+        count + 4 + (3 if counts else 0),
     )
 
 
@@ -110,8 +118,14 @@ def _postgres(sql: str, count: int) -> str:
     return sql.format(*(f"${i}" for i in range(1, count + 1)))
 
 
-_FINISH_INSERT = _finish(_INSERT_STATE, 9)
-_FINISH_UPDATE = _finish(_UPDATE_STATE, 10)
+#: (a first state, with usage counts) → the statement
+_FINISH = {
+    (first, counts): _finish(
+        _INSERT_STATE if first else _UPDATE_STATE, 9 if first else 10, counts=counts
+    )
+    for first in (True, False)
+    for counts in (True, False)
+}
 
 
 @dataclass(slots=True)
@@ -327,10 +341,13 @@ class HotStore:
         event_id: str | None,
         replies: str | None,
         now: datetime,
+        counted: list[tuple[datetime, str, str]] | None = None,
     ) -> bool:
-        """The end of an update: its state saved (`save_state`, unless None: erased) and
-        its delivery id claimed (`claim`, when it has one). StaleStateError for a stale
-        state; False when the id was claimed before."""
+        """The end of an update: what it counted written (`count`), its state saved
+        (`save_state`, unless None: erased) and its delivery id claimed (`claim`, when it
+        has one). StaleStateError for a stale state; False when the id was claimed before."""
+        if counted:
+            await self.count(counted)
         if state is not None:
             await self.save_state(person_id, state, now)
         return event_id is None or await self.claim(platform, event_id, replies, now)
@@ -489,21 +506,24 @@ class PostgresHotStore(HotStore):
         event_id: str | None,
         replies: str | None,
         now: datetime,
+        counted: list[tuple[datetime, str, str]] | None = None,
     ) -> bool:
-        # One round trip instead of two: the state's write and the claim in one statement
-        # (a network round trip is most of what each costs the bot). Either failing rolls
-        # the event back to its savepoint, as two statements would.
+        # One round trip instead of two or three: the state's write, the claim and the
+        # counts in one statement (a network round trip is most of what each costs the
+        # bot). Either failing undoes the event with the rest, as separate statements would.
         if state is None or event_id is None:
-            return await super().finish(person_id, state, platform, event_id, replies, now)
-        values = (person_id, *_state_values(state), state.version + 1, now)
-        if state.version == 0:
-            saved, claimed = await self.db.fetchrow(
-                _FINISH_INSERT, *values, platform, event_id, now, replies
+            return await super().finish(
+                person_id, state, platform, event_id, replies, now, counted
             )
-        else:
-            saved, claimed = await self.db.fetchrow(
-                _FINISH_UPDATE, *values, state.version, platform, event_id, now, replies
-            )
+        values: tuple[Any, ...] = (person_id, *_state_values(state), state.version + 1, now)
+        if state.version != 0:
+            values = (*values, state.version)
+        values = (*values, platform, event_id, now, replies)
+        if counted:
+            at, metric, key = zip(*counted, strict=True)
+            values = (*values, list(at), list(metric), list(key))
+        statement = _FINISH[state.version == 0, bool(counted)]
+        saved, claimed = await self.db.fetchrow(statement, *values)
         if not saved:
             raise StaleStateError(person_id)
         state.version += 1

@@ -467,11 +467,9 @@ class Engine(PlatformCalls):
             if not ctx.replies:  # never silent
                 await self._show(ctx)
             state.offered = offered_buttons(ctx.replies)
-        if ctx.counted:
-            await hot.count(ctx.counted)
-        # The state's compare-and-set (on PostgreSQL this, not a lock, keeps two workers
-        # from both applying an event of one person: the later one is handled again),
-        # then the claim of the delivery id with the replies.
+        # What the step counted, the state's compare-and-set (on PostgreSQL this, not a
+        # lock, keeps two workers from both applying an event of one person: the later
+        # one is handled again), and the claim of the delivery id with the replies.
         if not await hot.finish(
             person.id,
             None if ctx.erased else state,
@@ -479,6 +477,7 @@ class Engine(PlatformCalls):
             event.event_id,
             _kept(keep_for, ctx.replies),
             now,
+            ctx.counted,
         ):
             raise _Redelivered
         if not ctx.erased:

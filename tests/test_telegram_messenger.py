@@ -275,16 +275,16 @@ async def test_a_call_that_succeeds_at_once_never_enters_the_retry_machinery(
     messenger: TelegramMessenger,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from handlers.telegram import messenger as messenger_module
+    from bot import retry as retry_module
 
     entered: list[int] = []
-    original = messenger_module.retrying
+    original = retry_module.retrying
 
     def spy(**kwargs: Any) -> Any:
         entered.append(kwargs["attempts"])
         return original(**kwargs)
 
-    monkeypatch.setattr(messenger_module, "retrying", spy)
+    monkeypatch.setattr(retry_module, "retrying", spy)
     telegram_api.user(70)
     question = Reply(text="Next?", buttons=((Button("Yes", "yes"),),))
     assert (await messenger.send(70, [question])).ok
@@ -297,7 +297,8 @@ async def test_a_call_that_succeeds_at_once_never_enters_the_retry_machinery(
         result = await messenger.send(70, [question], retry=policy)
         assert result.outcome is Outcome.TRANSIENT
         assert len(telegram_api.calls_of("sendMessage")) - before == attempts
-    assert entered == [1, 3]  # what was left after the first attempt
+    # entered once per failed call, with its whole policy: the first failure is its first try
+    assert entered == [1, 2, 4]
     telegram_api.fail("sendMessage", 502, "Bad Gateway", times=3)
     assert (await messenger.send(70, [question], retry=RetryPolicy(backoff=0.001))).ok
     rendered = messenger.metrics.render().decode()

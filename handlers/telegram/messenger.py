@@ -8,10 +8,9 @@ schedule and wants the outcome back at once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
@@ -33,7 +32,7 @@ from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
 from bot.delivery.messenger import DeliveryResult, Outcome
 from bot.engine.events import Reply
 from bot.metrics import Metrics
-from bot.retry import retrying
+from bot.retry import attempt_then_retrying
 from handlers.telegram import lean
 from handlers.telegram.render import (
     Keyboard,
@@ -271,32 +270,18 @@ class TelegramMessenger:
             log.warning("could not put the buttons back (%s)", error_code(exc))
 
     async def _call(self, make: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
-        """One Bot API call, retried on flood control, 5xx and network errors.
+        """One Bot API call, retried on flood control, 5xx and network errors (the first
+        attempt outside tenacity: nearly every call succeeds at once)."""
 
-        The first attempt is made here, outside tenacity: nearly every call succeeds at
-        once, and tenacity's machinery cost a fifth of a send. A failure worth retrying
-        waits exactly as `retrying` would have, and the rest of the policy runs there.
-        """
-        try:
-            return await make()
-        except Exception as exc:
-            self.metrics.send_errors.labels(PLATFORM, error_code(exc)).inc()
-            asked = retry_after(exc)
-            if (
-                policy.attempts <= 1
-                or not is_retryable(exc)
-                or (asked is not None and asked > policy.max_retry_after)
-            ):
+        async def counted() -> T:
+            try:
+                return await make()
+            except Exception as exc:
+                self.metrics.send_errors.labels(PLATFORM, error_code(exc)).inc()
                 raise
-            wait = min(policy.backoff, policy.max_backoff) if asked is None else max(asked, 0.0)
-            _log_retry(exc, 1, wait)
-        await asyncio.sleep(wait)
-        # The attempts left, each wait as long as it would have been after the first one.
-        rest = replace(policy, attempts=policy.attempts - 1, backoff=policy.backoff * 2)
-        return await self._retrying(make, rest)
 
-    async def _retrying(self, make: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
-        async for attempt in retrying(
+        return await attempt_then_retrying(
+            counted,
             attempts=policy.attempts,
             backoff=policy.backoff,
             max_backoff=policy.max_backoff,
@@ -304,11 +289,4 @@ class TelegramMessenger:
             retry_after=retry_after,
             max_retry_after=policy.max_retry_after,
             before_sleep=_log_retry,
-        ):
-            with attempt:
-                try:
-                    return await make()
-                except Exception as exc:
-                    self.metrics.send_errors.labels(PLATFORM, error_code(exc)).inc()
-                    raise
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        )

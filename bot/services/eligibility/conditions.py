@@ -359,19 +359,34 @@ def _product(numbers: list[Decimal]) -> Decimal:
     return product
 
 
-def _arithmetic(
-    operands: Callable[[Any], Sequence[Any]], fold: Callable[[list[Decimal]], Decimal]
-) -> Callable[[Any, Env, int], Value]:
-    """An operation over numbers: unknown if any operand is, or if it cannot be computed."""
+Operands = Callable[[Any], Sequence[Any]]
+Fold = Callable[[list[Decimal]], Decimal]
 
+#: the operations over numbers: where an expression keeps its operands, how they combine
+#: (one table for the reference evaluator and the compiled one)
+_OPERATIONS: dict[type[_Node], tuple[Operands, Fold]] = {
+    Add: (lambda e: e.add, lambda n: sum(n, Decimal(0))),
+    Mul: (lambda e: e.mul, _product),
+    Min: (lambda e: e.min, min),
+    Max: (lambda e: e.max, max),
+    Sub: (lambda e: e.sub, lambda n: n[0] - n[1]),
+    Div: (lambda e: e.div, lambda n: n[0] / n[1]),
+}
+
+
+def _folded(fold: Fold, numbers: list[Value]) -> Value:
+    """Unknown if any operand is, or if the operation cannot be computed."""
+    if not all(isinstance(n, Decimal) for n in numbers):
+        return None
+    try:
+        return fold(numbers)  # type: ignore[arg-type]
+    except (DivisionByZero, InvalidOperation, ZeroDivisionError):
+        return None
+
+
+def _arithmetic(operands: Operands, fold: Fold) -> Callable[[Any, Env, int], Value]:
     def compute(expr: Any, env: Env, depth: int) -> Value:
-        numbers = [reference_value_of(o, env, depth) for o in operands(expr)]
-        if not all(isinstance(n, Decimal) for n in numbers):
-            return None
-        try:
-            return fold(numbers)  # type: ignore[arg-type]
-        except (DivisionByZero, InvalidOperation, ZeroDivisionError):
-            return None
+        return _folded(fold, [reference_value_of(o, env, depth) for o in operands(expr)])
 
     return compute
 
@@ -384,12 +399,7 @@ _VALUES: dict[type[_Node], Callable[[Any, Env, int], Value]] = {
     If: _if,
     MonthsSince: lambda expr, env, depth: _since(expr.months_since, env, depth, 1),
     YearsSince: lambda expr, env, depth: _since(expr.years_since, env, depth, 12),
-    Add: _arithmetic(lambda e: e.add, lambda n: sum(n, Decimal(0))),
-    Mul: _arithmetic(lambda e: e.mul, _product),
-    Min: _arithmetic(lambda e: e.min, min),
-    Max: _arithmetic(lambda e: e.max, max),
-    Sub: _arithmetic(lambda e: e.sub, lambda n: n[0] - n[1]),
-    Div: _arithmetic(lambda e: e.div, lambda n: n[0] / n[1]),
+    **{kind: _arithmetic(*operation) for kind, operation in _OPERATIONS.items()},
 }
 
 
@@ -757,9 +767,7 @@ def _union_missing(parts: Sequence[CompiledExpr]) -> MissingFn:
     return missing
 
 
-def _arithmetic_expr(
-    operands: Callable[[Any], Sequence[Any]], fold: Callable[[list[Decimal]], Decimal]
-) -> Callable[[Any], CompiledExpr]:
+def _arithmetic_expr(operands: Operands, fold: Fold) -> Callable[[Any], CompiledExpr]:
     def build(expr: Any) -> CompiledExpr:
         parts = [compiled_expr(o) for o in operands(expr)]
         values = [p.value for p in parts]
@@ -768,14 +776,7 @@ def _arithmetic_expr(
             if depth > _MAX_DEPTH:
                 return None
             # every operand is computed, as the reference does (an error is never skipped)
-            numbers = [v(env, depth + 1) for v in values]
-            for n in numbers:
-                if not isinstance(n, Decimal):
-                    return None
-            try:
-                return fold(numbers)  # type: ignore[arg-type]
-            except (DivisionByZero, InvalidOperation, ZeroDivisionError):
-                return None
+            return _folded(fold, [v(env, depth + 1) for v in values])
 
         return CompiledExpr(value, _union_missing(parts))
 
@@ -789,12 +790,7 @@ _EXPR_COMPILERS: dict[type[_Node], Callable[[Any], CompiledExpr]] = {
     If: _if_expr,
     MonthsSince: lambda expr: _since_expr(expr.months_since, 1),
     YearsSince: lambda expr: _since_expr(expr.years_since, 12),
-    Add: _arithmetic_expr(lambda e: e.add, lambda n: sum(n, Decimal(0))),
-    Mul: _arithmetic_expr(lambda e: e.mul, _product),
-    Min: _arithmetic_expr(lambda e: e.min, min),
-    Max: _arithmetic_expr(lambda e: e.max, max),
-    Sub: _arithmetic_expr(lambda e: e.sub, lambda n: n[0] - n[1]),
-    Div: _arithmetic_expr(lambda e: e.div, lambda n: n[0] / n[1]),
+    **{kind: _arithmetic_expr(*operation) for kind, operation in _OPERATIONS.items()},
 }
 
 

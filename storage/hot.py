@@ -161,18 +161,25 @@ def _from_sqlite_time(value: str | None) -> datetime | None:
 
 
 #: what `json.dumps(value, ensure_ascii=False)` writes, without a new encoder per call
-_json = json.JSONEncoder(ensure_ascii=False).encode
+compact_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _state_values(state: StoredState) -> tuple[str, str, str, str, str, int]:
     return (
         state.dialog,
         state.step,
-        _json(state.data),
-        _json(state.history),
-        _json(state.offered),
+        compact_json(state.data),
+        compact_json(state.history),
+        compact_json(state.offered),
         state.failures,
     )
+
+
+def _state_params(person_id: int, state: StoredState, at: object) -> tuple[Any, ...]:
+    """The parameters of `_INSERT_STATE` for a first state, or of `_UPDATE_STATE` (with
+    the version read last, for the compare-and-set)."""
+    values = (person_id, *_state_values(state), state.version + 1, at)
+    return values if state.version == 0 else (*values, state.version)
 
 
 #: how long a person read from the database is served from `HotCache` before it is read
@@ -407,11 +414,8 @@ class SqliteHotStore(HotStore):
         self.db.execute(_sqlite(_REGISTER, 4), (platform, user_id, _sqlite_time(now), 1))
 
     async def save_state(self, person_id: int, state: StoredState, now: datetime) -> None:
-        values = (person_id, *_state_values(state), state.version + 1, _sqlite_time(now))
-        if state.version == 0:
-            cursor = self.db.execute(_sqlite(_INSERT_STATE, 9), values)
-        else:
-            cursor = self.db.execute(_sqlite(_UPDATE_STATE, 10), (*values, state.version))
+        statement = _sqlite(_INSERT_STATE, 9) if state.version == 0 else _sqlite(_UPDATE_STATE, 10)
+        cursor = self.db.execute(statement, _state_params(person_id, state, _sqlite_time(now)))
         if not cursor.rowcount:
             raise StaleStateError(person_id)
         state.version += 1
@@ -476,11 +480,9 @@ class PostgresHotStore(HotStore):
         await self.db.execute(_postgres(_REGISTER, 4), platform, user_id, now, True)
 
     async def save_state(self, person_id: int, state: StoredState, now: datetime) -> None:
-        values = (person_id, *_state_values(state), state.version + 1, now)
-        if state.version == 0:
-            status = await self.db.execute(_postgres(_INSERT_STATE, 9), *values)
-        else:
-            status = await self.db.execute(_postgres(_UPDATE_STATE, 10), *values, state.version)
+        first = state.version == 0
+        statement = _postgres(_INSERT_STATE, 9) if first else _postgres(_UPDATE_STATE, 10)
+        status = await self.db.execute(statement, *_state_params(person_id, state, now))
         if status.endswith(" 0"):  # "UPDATE 0", "INSERT 0 0"
             raise StaleStateError(person_id)
         state.version += 1
@@ -515,10 +517,7 @@ class PostgresHotStore(HotStore):
             return await super().finish(
                 person_id, state, platform, event_id, replies, now, counted
             )
-        values: tuple[Any, ...] = (person_id, *_state_values(state), state.version + 1, now)
-        if state.version != 0:
-            values = (*values, state.version)
-        values = (*values, platform, event_id, now, replies)
+        values = (*_state_params(person_id, state, now), platform, event_id, now, replies)
         if counted:
             at, metric, key = zip(*counted, strict=True)
             values = (*values, list(at), list(metric), list(key))

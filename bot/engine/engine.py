@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import json
 import logging
 import time
 import traceback
@@ -45,7 +44,7 @@ from bot.i18n import LANGUAGES, Translator, pick_language, translator
 from bot.metrics import Metrics
 from bot.services import privacy
 from storage.db import OWN_PEOPLE, PEOPLE_FLUSHED, Database
-from storage.hot import Cached, HotStore
+from storage.hot import Cached, HotStore, compact_json
 from storage.models import Person, UsageEvent
 from storage.repositories import DialogStates, People, ProcessedEvents, StoredState
 from storage.repositories.dialog_states import StaleStateError
@@ -87,10 +86,6 @@ def offered_buttons(replies: list[Reply]) -> dict[str, str]:
     }
 
 
-#: `json.dumps(value, ensure_ascii=False)` without a new encoder per call
-_json = json.JSONEncoder(ensure_ascii=False).encode
-
-
 class _Careful(Exception):
     """An event of a batch run without savepoints did not succeed: run it again with them."""
 
@@ -120,7 +115,7 @@ def _kept(keep_for: str | None, replies: list[Reply]) -> str | None:
     """The replies as stored with the claim (JSON), when the adapter asked to keep them."""
     if keep_for is None or not replies:
         return None
-    return _json({"to": keep_for, "replies": replies_to_json(replies)})
+    return compact_json({"to": keep_for, "replies": replies_to_json(replies)})
 
 
 async def _claim(
@@ -372,15 +367,13 @@ class Engine(PlatformCalls):
                 return [], []  # handled already: everything this run did was rolled back
             except StaleStateError:
                 await self._undo(session, hot, keep)
-                self._stale(seen)
-                if seen and seen[0][2]:
+                if self._stale(seen):
                     tries -= 1  # the cache's, not a race: the next try reads the database
                 continue  # another worker wrote this person's state: read it again
             except Exception as exc:
                 await self._undo(session, hot, keep)
                 if seen and (await hot.state_version(seen[0][0]) or 0) != seen[0][1]:
-                    self._stale(seen)
-                    if seen[0][2]:
+                    if self._stale(seen):
                         tries -= 1
                     continue  # failed on a state changed meanwhile: handled again on the new
                 self._log_failure(exc)
@@ -399,12 +392,15 @@ class Engine(PlatformCalls):
             await self._undo(session, hot, keep)
             return self._unavailable(event), []
 
-    def _stale(self, seen: list[_Seen]) -> None:
+    def _stale(self, seen: list[_Seen]) -> bool:
+        """Counted; True when the stale state came from the cache."""
         self.stale_retries += 1
-        if seen and seen[0][2]:
-            # Someone else writes this person's state too (another worker sharing their
-            # updates): caching them would cost a second handling of every update.
-            self.cache.shared(seen[0][0])
+        if not (seen and seen[0][2]):
+            return False
+        # Someone else writes this person's state too (another worker sharing their
+        # updates): caching them would cost a second handling of every update.
+        self.cache.shared(seen[0][0])
+        return True
 
     async def _undo(self, session: AsyncSession, hot: HotStore, keep: list[_Keep]) -> None:
         """Back to the event's savepoint; the session forgets what it held of the event."""

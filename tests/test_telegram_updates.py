@@ -8,20 +8,12 @@ import pytest
 from aiogram.types import Update
 
 from handlers.telegram.updates import BadUpdate, parse_update
+from tests.doubles.telegram_api import STICKER
 
 OLENA = {"id": 7, "is_bot": False, "first_name": "Olena", "language_code": "uk"}
 PRIVATE = {"id": 7, "type": "private", "first_name": "Olena"}
 GROUP = {"id": -100, "type": "supergroup", "title": "Сусіди"}
 BOT = {"id": 4242, "is_bot": True, "first_name": "Poruch", "username": "poruch_test_bot"}
-STICKER = {
-    "file_id": "CAACAgIAAxkBAAE",
-    "file_unique_id": "AgAD",
-    "type": "regular",
-    "width": 512,
-    "height": 512,
-    "is_animated": False,
-    "is_video": False,
-}
 
 
 def message(**content: Any) -> dict[str, Any]:

@@ -123,6 +123,18 @@ def parse_html(text: str) -> str:
     return "".join(out)
 
 
+#: a sticker as the Bot API sends it (something that is neither text nor a press)
+STICKER = {
+    "file_id": "CAACAgIAAxkBAAE",
+    "file_unique_id": "AgAD",
+    "type": "regular",
+    "width": 512,
+    "height": 512,
+    "is_animated": False,
+    "is_video": False,
+}
+
+
 @dataclass
 class Call:
     method: str
@@ -704,16 +716,7 @@ class TgUser:
         return await self.double.push(self._message(location=location))
 
     async def sends_sticker(self) -> int:
-        sticker = {
-            "file_id": "CAACAgIAAxkBAAE",
-            "file_unique_id": "AgAD",
-            "type": "regular",
-            "width": 512,
-            "height": 512,
-            "is_animated": False,
-            "is_video": False,
-        }
-        return await self.double.push(self._message(sticker=sticker))
+        return await self.double.push(self._message(sticker=STICKER))
 
     async def presses(self, label: str) -> int:
         """Press the newest inline button whose label contains `label` (case-insensitive)."""

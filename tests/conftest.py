@@ -146,6 +146,14 @@ async def sqlite_app(sqlite_url: str, clock: Clock) -> AsyncIterator[App]:
 
 
 @pytest.fixture
+async def second_process(app: App, clock: Clock) -> AsyncIterator[App]:
+    """Another App on the same database, as a second bot process would be."""
+    other = await build_app(make_settings(app.settings.database_url), migrate=False, clock=clock)
+    yield other
+    await other.close()
+
+
+@pytest.fixture
 def chat_factory(sqlite_app: App) -> Callable[..., Conversation]:
     def make(user_id: str = "1", **kwargs: Any) -> Conversation:
         return Conversation(sqlite_app.engine, user_id=user_id, **kwargs)

@@ -10,12 +10,10 @@ cache). Runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import select, update
 
-from bot.app import App, build_app
+from bot.app import App
 from bot.engine import Context, Dialog, Incoming, Kind, Step
 from bot.services.personal_data import erase_person
 from bot.services.reachability import StoredReachability
@@ -23,7 +21,7 @@ from handlers.conversation import Conversation
 from storage.hot import CACHE_SECONDS, Cached, HotCache
 from storage.models import DialogStateRow, Person
 from storage.repositories import People, StoredState
-from tests.conftest import Clock, make_settings, onboard
+from tests.conftest import onboard
 
 
 def recording_dialog() -> Dialog:
@@ -40,13 +38,6 @@ def recording_dialog() -> Dialog:
             ctx.say(f"seen {len(ctx.data['seen'])}: {incoming.text}")
 
     return dialog
-
-
-@pytest.fixture
-async def second_process(app: App, clock: Clock) -> AsyncIterator[App]:
-    other = await build_app(make_settings(app.settings.database_url), migrate=False, clock=clock)
-    yield other
-    await other.close()
 
 
 class Ticks:

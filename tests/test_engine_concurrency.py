@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import App, build_app
+from bot.app import App
 from bot.engine import Incoming, Kind, Reply
 from bot.engine.engine import offered_buttons
 from handlers.conversation import Conversation
 from storage.models import DialogStateRow, Person
 from storage.repositories import DialogStates, People
-from tests.conftest import Clock, make_settings, onboard
+from tests.conftest import onboard
 
 # What two hurried hands might send: buttons (some stale by the time they land),
 # typed globals, nonsense, commands.
@@ -81,14 +80,6 @@ async def test_fifty_concurrent_events_from_one_person(
     assert row.version == before + 50  # every event saved once, none lost or doubled
     assert_consistent(app, row, answers)
     assert len(app.engine.locks) == 0  # the per-person locks are forgotten afterwards
-
-
-@pytest.fixture
-async def second_process(app: App, clock: Clock) -> AsyncIterator[App]:
-    """Another App on the same database, as a second bot process would be."""
-    other = await build_app(make_settings(app.settings.database_url), migrate=False, clock=clock)
-    yield other
-    await other.close()
 
 
 async def test_concurrent_events_through_two_processes(app: App, second_process: App) -> None:

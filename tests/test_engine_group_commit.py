@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
 
-from bot.app import App, build_app
+from bot.app import App
 from bot.engine import Context, Dialog, Incoming, Kind, Step
 from handlers.conversation import Conversation
 from storage.models import DialogStateRow, UsageEvent
 from storage.repositories import People, ProcessedEvents
-from tests.conftest import Clock, make_settings, onboard
+from tests.conftest import onboard
 
 PEOPLE = 12
 
@@ -151,13 +150,6 @@ async def test_an_event_costs_two_statements_three_when_read_and_a_batch_one_beg
     sqlite_app.db.hot_cache.forget(None)
     _, data = await one_round("read")
     assert sorted(data) == sorted(["SELECT", "UPDATE", "INSERT"] * PEOPLE), traced
-
-
-@pytest.fixture
-async def second_process(app: App, clock: Clock) -> AsyncIterator[App]:
-    other = await build_app(make_settings(app.settings.database_url), migrate=False, clock=clock)
-    yield other
-    await other.close()
 
 
 async def test_two_workers_racing_one_person_apply_both_events_in_turn(

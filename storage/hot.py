@@ -107,6 +107,51 @@ def _finish(write: str, count: int, *, counts: bool) -> str:
     )
 
 
+#: PostgreSQL: every update of an optimistic batch finished in one statement (arrays, one
+#: element per update): states written (compare-and-set; a first state inserted), the
+#: delivery ids claimed, the usage counts written; answers the people whose state was
+#: saved and how many ids were claimed
+_FINISH_ALL = """WITH i AS (
+  SELECT * FROM unnest($1::int[], $2::varchar[], $3::varchar[], $4::text[], $5::text[],
+    $6::text[], $7::int[], $8::int[], $9::timestamptz[])
+  AS t(person_id, dialog, step, data, history, offered, failures, version, at)
+), s AS (
+  UPDATE dialog_states d SET dialog = i.dialog, step = i.step, data = i.data::json,
+    history = i.history::json, offered = i.offered::json, failures = i.failures,
+    version = i.version + 1, updated_at = i.at
+  FROM i WHERE i.version > 0 AND d.person_id = i.person_id AND d.version = i.version
+  RETURNING d.person_id
+), n AS (
+  INSERT INTO dialog_states (person_id, dialog, step, data, history, offered, failures,
+    version, updated_at)
+  SELECT person_id, dialog, step, data::json, history::json, offered::json, failures, 1, at
+  FROM i WHERE i.version = 0
+  ON CONFLICT (person_id) DO NOTHING RETURNING person_id
+), c AS (
+  INSERT INTO processed_events (platform, event_id, at, replies)
+  SELECT * FROM unnest($10::varchar[], $11::varchar[], $12::timestamptz[], $13::text[])
+  ON CONFLICT (platform, event_id) DO NOTHING RETURNING 1
+), u AS (
+  INSERT INTO usage_events (at, metric, key)
+  SELECT * FROM unnest($14::timestamptz[], $15::varchar[], $16::varchar[])
+)
+SELECT ARRAY(SELECT person_id FROM s UNION ALL SELECT person_id FROM n),
+  (SELECT count(*) FROM c)"""
+
+
+@dataclass(slots=True)
+class Held:
+    """What `HotStore.finish_held` found: the people whose state was stale (someone
+    else wrote it since it was read), and whether a delivery id had been claimed before."""
+
+    stale: list[int]
+    redelivered: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.stale and not self.redelivered
+
+
 # Cached: formatting a statement on every call cost more than looking it up.
 @functools.cache
 def _sqlite(sql: str, count: int) -> str:
@@ -306,7 +351,16 @@ class HotCache:
 
 
 class HotStore:
-    """The hot statements on one transaction's connection; see the module's text."""
+    """The hot statements on one transaction's connection; see the module's text.
+
+    Opened with `hold`, a store may keep `finish`'s writes until `finish_held`, which
+    writes all of them together (PostgreSQL: one round trip for the batch instead of one
+    per update). `finish` then cannot tell a stale state or a redelivery: it answers
+    True, and `finish_held` says what went wrong, for the caller to undo the
+    transaction and handle its updates again one by one.
+    """
+
+    hold = False
 
     async def savepoint(self) -> None:
         """A savepoint for the next update (the previous one's is released)."""
@@ -359,9 +413,14 @@ class HotStore:
             await self.save_state(person_id, state, now)
         return event_id is None or await self.claim(platform, event_id, replies, now)
 
+    async def finish_held(self) -> Held:
+        """Write what `finish` held (nothing, unless opened with `hold`)."""
+        return Held([], False)
+
     @staticmethod
-    async def open(session: AsyncSession) -> HotStore:
-        """The hot store on the connection of `session`'s transaction (begun here)."""
+    async def open(session: AsyncSession, *, hold: bool = False) -> HotStore:
+        """The hot store on the connection of `session`'s transaction (begun here);
+        `hold`: `finish` may wait for `finish_held` (see the class)."""
         connection = await session.connection()
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection
@@ -370,7 +429,7 @@ class HotStore:
         adapted: Any = raw.dbapi_connection
         if adapted._transaction is None:  # SQLAlchemy begins lazily, at the first statement
             await adapted._start_transaction()
-        return PostgresHotStore(driver)
+        return PostgresHotStore(driver, hold=hold)
 
 
 class SqliteHotStore(HotStore):
@@ -439,9 +498,14 @@ class SqliteHotStore(HotStore):
 
 
 class PostgresHotStore(HotStore):
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, *, hold: bool = False) -> None:
         self.db = connection  # asyncpg.Connection
         self._has_savepoint = False
+        self.hold = hold
+        self._states: list[tuple[Any, ...]] = []
+        self._saving: list[StoredState] = []
+        self._claims: list[tuple[str, str, datetime, str | None]] = []
+        self._counts: list[tuple[datetime, str, str]] = []
 
     async def savepoint(self) -> None:
         # One round trip: releasing the previous update's savepoint keeps one open at a time.
@@ -513,6 +577,14 @@ class PostgresHotStore(HotStore):
         # One round trip instead of two or three: the state's write, the claim and the
         # counts in one statement (a network round trip is most of what each costs the
         # bot). Either failing undoes the event with the rest, as separate statements would.
+        if self.hold and state is not None:
+            self._states.append((person_id, *_state_values(state), state.version, now))
+            self._saving.append(state)
+            if event_id is not None:
+                self._claims.append((platform, event_id, now, replies))
+            if counted:
+                self._counts.extend(counted)
+            return True
         if state is None or event_id is None:
             return await super().finish(
                 person_id, state, platform, event_id, replies, now, counted
@@ -527,3 +599,21 @@ class PostgresHotStore(HotStore):
             raise StaleStateError(person_id)
         state.version += 1
         return bool(claimed)
+
+    async def finish_held(self) -> Held:
+        if not self._states:
+            return Held([], False)
+        states, claims, counts = self._states, self._claims, self._counts
+        self._states, self._claims, self._counts = [], [], []
+        saving, self._saving = self._saving, []
+        columns = [list(column) for column in zip(*states, strict=True)]
+        claimed_columns = [list(c) for c in zip(*claims, strict=True)] if claims else [[]] * 4
+        count_columns = [list(c) for c in zip(*counts, strict=True)] if counts else [[]] * 3
+        saved, claimed = await self.db.fetchrow(
+            _FINISH_ALL, *columns, *claimed_columns, *count_columns
+        )
+        held = Held(sorted({row[0] for row in states} - set(saved)), claimed != len(claims))
+        if held.ok:
+            for state in saving:
+                state.version += 1
+        return held

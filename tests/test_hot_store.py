@@ -199,3 +199,92 @@ async def test_usage_counts_written_by_the_hot_store_read_as_the_orms(db: Databa
         assert (
             await session.scalar(select(func.count()).where(UsageEvent.at > NOW)) == 2
         )  # compared as times, not as text
+
+
+async def finish_batch(
+    hot: HotStore, updates: list[tuple[int, StoredState, str, list[tuple[datetime, str, str]]]]
+) -> tuple[list[int], bool]:
+    """Finish a batch's updates as the engine's optimistic batch does: (stale people,
+    whether an id was claimed before), whether the store wrote at once or held."""
+    stale: list[int] = []
+    redelivered = False
+    for person_id, state, event_id, counted in updates:
+        try:
+            claimed = await hot.finish(
+                person_id, state, "telegram", event_id, '{"r": 1}', NOW, counted
+            )
+        except StaleStateError:
+            stale.append(person_id)
+            continue
+        redelivered = redelivered or not claimed
+    held = await hot.finish_held()
+    return stale + held.stale, redelivered or held.redelivered
+
+
+async def test_a_batch_finished_together_writes_what_finishing_one_by_one_writes(
+    db: Database,
+) -> None:
+    """PostgreSQL holds an optimistic batch's finishes for one statement at its end."""
+    async with db.transaction() as session:
+        people = [(await People(session).get_or_register("telegram", str(n)))[0] for n in (1, 2)]
+        await DialogStates(session).save(people[1].id, StoredState(dialog="menu", step="main"))
+    first = StoredState(dialog="status", step="number", data={"д": [1]}, offered={"m": "меню"})
+    async with db.transaction() as session:
+        second = await DialogStates(session).load(people[1].id)
+        assert second is not None
+        second.step, second.history = "other", ["menu"]
+        hot = await HotStore.open(session, hold=True)
+        outcome = await finish_batch(
+            hot,
+            [
+                (people[0].id, first, "100", [(NOW, "started", "status")]),
+                (people[1].id, second, "101", []),
+            ],
+        )
+        assert outcome == ([], False)
+        assert (first.version, second.version) == (1, 2)  # as the database has them now
+    async with db.transaction() as session:
+        for person, state in zip(people, (first, second), strict=True):
+            assert asdict(await DialogStates(session).load(person.id) or first) == asdict(state)
+            row = await session.get(DialogStateRow, person.id)
+            assert row is not None and row.updated_at == NOW
+        taken = await ProcessedEvents(session).take_unsent("telegram", NOW + timedelta(1))
+        assert sorted(taken) == [("100", '{"r": 1}'), ("101", '{"r": 1}')]
+        rows = (await session.scalars(select(UsageEvent))).all()
+        assert [(r.at, r.metric, r.key) for r in rows] == [(NOW, "started", "status")]
+
+
+async def test_a_batch_finished_together_tells_a_stale_state_and_a_redelivery(
+    db: Database,
+) -> None:
+    async with db.transaction() as session:
+        people = [
+            (await People(session).get_or_register("telegram", str(n)))[0] for n in (1, 2, 3)
+        ]
+        for person in people[:2]:
+            await DialogStates(session).save(person.id, StoredState(dialog="menu", step="main"))
+        assert await ProcessedEvents(session).claim("telegram", "7")
+    async with db.transaction() as session:
+        # Someone else wrote the first person's state since it was read (version 1).
+        stale = StoredState(dialog="menu", step="main", version=1)
+        fresh = await DialogStates(session).load(people[1].id)
+        assert fresh is not None
+        await DialogStates(session).save(
+            people[0].id, StoredState(dialog="x", step="y", version=1)
+        )
+        hot = await HotStore.open(session, hold=True)
+        assert await finish_batch(hot, [(people[0].id, stale, "1", [])]) == (
+            [people[0].id],
+            False,
+        )
+        # … and a first state that someone else wrote first is stale too.
+        hot = await HotStore.open(session, hold=True)
+        first_again = StoredState(dialog="menu", step="main")
+        assert await finish_batch(hot, [(people[1].id, first_again, "2", [])]) == (
+            [people[1].id],
+            False,
+        )
+        hot = await HotStore.open(session, hold=True)
+        assert await finish_batch(
+            hot, [(people[1].id, fresh, "7", []), (people[2].id, StoredState("a", "b"), "8", [])]
+        ) == ([], True)

@@ -282,17 +282,27 @@ class Engine(PlatformCalls):
         what fails is undone alone (and retried, or answered with the apology)."""
         outcomes: list[Outcome] = []
         keep: list[_Keep] = []
+        seen: list[_Seen] = []
         since = self.cache.mark()
         try:
             async with self.db.transaction() as session:
                 session.info[OWN_PEOPLE] = {}
-                hot = await HotStore.open(session)
+                # Optimistic: the updates' state writes and claims may be held and written
+                # together at the end (one round trip on PostgreSQL, not one per update).
+                hot = await HotStore.open(session, hold=not careful)
                 for queued in batch:
                     if careful:
                         outcome = await self._handle_in_batch(session, hot, queued, keep)
                     else:
-                        outcome = await self._handle_optimistically(session, hot, queued, keep)
+                        outcome = await self._handle_optimistically(
+                            session, hot, queued, keep, seen
+                        )
                     outcomes.append(outcome)
+                held = await hot.finish_held()
+                if not held.ok:
+                    for person_id in held.stale:
+                        self._stale([item for item in seen if item[0] == person_id])
+                    raise _Careful
         except asyncio.CancelledError:
             for queued in batch:
                 queued.done.cancel()
@@ -324,7 +334,12 @@ class Engine(PlatformCalls):
                 queued.done.set_result(outcome)
 
     async def _handle_optimistically(
-        self, session: AsyncSession, hot: HotStore, queued: _Queued, keep: list[_Keep]
+        self,
+        session: AsyncSession,
+        hot: HotStore,
+        queued: _Queued,
+        keep: list[_Keep],
+        seen_in_batch: list[_Seen],
     ) -> Outcome:
         """One event without a savepoint: anything but success (a failing step, a stale
         state, a redelivery) has the batch run again carefully (`_Careful`)."""
@@ -341,6 +356,7 @@ class Engine(PlatformCalls):
         except Exception as exc:
             raise _Careful from exc
         keep.extend(kept)
+        seen_in_batch.extend(seen)
         return outcome
 
     async def _handle_in_batch(

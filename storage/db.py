@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -84,8 +86,42 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    ping_idle_after = kwargs.pop("ping_idle_after", PING_IDLE_AFTER)
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine, ping_idle_after)
+    return engine
+
+
+#: a pooled PostgreSQL connection that rested longer than this is checked (a round trip)
+#: before it is used; see `_ping_when_idle`
+PING_IDLE_AFTER = 10.0
+_RETURNED = "poruch_returned_at"
+
+
+def _ping_when_idle(engine: AsyncEngine, after: float) -> None:
+    """SQLAlchemy's pre-ping, for connections that rested: under load the pool hands out
+    connections returned a moment ago, and a ping before every transaction (BEGIN, an
+    empty query, ROLLBACK with asyncpg) cost three round trips per batch. A connection
+    the server dropped while it rested (a restart, an idle timeout) is found here and
+    replaced; one dropped in the last seconds fails its transaction, which the engine
+    runs again (one event at a time, on fresh connections: the disconnect also makes
+    the pool replace every connection older than it)."""
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED] = time.monotonic()
+
+    @event.listens_for(sync, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED)
+        if returned is None or time.monotonic() - returned < after:
+            return  # new, or back from work a moment ago
+        try:
+            sync.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("a pooled connection was dropped while it rested") from exc
 
 
 # Databases whose SQLite writer lock the current task holds: a nested transaction in

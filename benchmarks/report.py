@@ -49,7 +49,7 @@ def throughput_table(results: list[Result]) -> list[str]:
     lines = [
         "## Telegram: throughput, ratio over the echo bot, latency at 50 % load",
         "",
-        "| setup | updates/s | ratio over echo | goal | CPU ms/update "
+        "| setup | updates/s (walks' range) | ratio over echo | goal | CPU ms/update "
         "| PostgreSQL CPU ms / transactions per update "
         "| p50 / p95 / p99 ms at 50 % | peak RSS MB | stalls | dialog errors |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -69,16 +69,21 @@ def throughput_table(results: list[Result]) -> list[str]:
                 f"{d['postgres_cpu_ms_per_update']:.2f} / "
                 f"{d.get('postgres_transactions_per_update') or 0:.2f}"
             )
+        walks = d.get("round_rates") or []
+        spread = f" ({min(walks):.0f}–{max(walks):.0f})" if len(walks) > 1 else ""
         lines.append(
-            f"| {label} | {r.value:.1f} | {shown} | {goal} | {d.get('cpu_ms_per_update', 0):.2f} "
+            f"| {label} | {r.value:.1f}{spread} | {shown} | {goal} "
+            f"| {d.get('cpu_ms_per_update', 0):.2f} "
             f"| {server} | {_ms(d['latency_at_half_rate_ms'])} | {d.get('peak_rss_mb', 0):.0f} "
             f"| {d.get('stalls', 0)} | {errors} |"
         )
     sample = rows[-1].details
     lines += [
         "",
-        f"{sample.get('people')} people, {sample.get('updates')} updates per setup at the "
-        "maximum rate; the latency run paces other people at half the rate measured. "
+        f"{sample.get('people')} people, {sample.get('updates')} updates per walk at the "
+        f"maximum rate; {len(sample.get('round_rates') or [1])} walks per setup by new "
+        "people, the median walk reported (its rate, CPU and PostgreSQL figures); the "
+        "latency run paces other people at half that rate. "
         "Mix of the last setup: "
         + ", ".join(f"{k} {v}" for k, v in sample.get("kinds", {}).items())
         + "; tasks "

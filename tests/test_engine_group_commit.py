@@ -207,3 +207,38 @@ async def test_a_failing_event_another_worker_handled_already_gets_no_apology(
 
     assert replies == []
     assert (await versions(sqlite_app))["1"] == before  # the apology's state undone too
+
+
+async def test_on_postgresql_the_next_batch_is_handled_while_the_last_one_commits(
+    app: App,
+) -> None:
+    """Pipelining: a batch waiting on its writes (here: a row lock another connection
+    holds; in production, round trips and the commit's fsync) does not hold up the
+    next person's answer. SQLite has one writer: there the next batch waits."""
+    if app.db.engine.dialect.name == "sqlite":
+        assert app.engine.pipeline == 1
+        return
+    app.engine.dialogs.register(probing_dialog())
+    slow, other = Conversation(app.engine, user_id="1"), Conversation(app.engine, user_id="2")
+    for chat in (slow, other):
+        await onboard(chat)
+        await chat.presses("Contacts")
+    async with app.db.transaction() as session:
+        slow_id = (await People(session).find("test", "1")).id  # type: ignore[union-attr]
+    blocker = app.db.sessions()
+    try:
+        await blocker.execute(
+            select(DialogStateRow).where(DialogStateRow.person_id == slow_id).with_for_update()
+        )
+        held_up = asyncio.create_task(slow.says("first"))
+        await asyncio.sleep(0.3)  # its batch waits at the state's write now
+        assert not held_up.done()
+        async with asyncio.timeout(5):
+            answer = await other.says("second")
+        assert "got second" in answer[0].text
+        assert not held_up.done()
+    finally:
+        await blocker.rollback()
+        await blocker.close()
+    async with asyncio.timeout(5):
+        assert "got first" in (await held_up)[0].text

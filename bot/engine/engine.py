@@ -68,6 +68,8 @@ TOUCH_EVERY = timedelta(minutes=5)
 #: on PostgreSQL, row locks) longer, and past 64 written savepoints PostgreSQL's
 #: per-transaction subtransaction cache overflows, which slows every other session
 MAX_BATCH = 48
+#: batches under way at once on PostgreSQL (`Engine.pipeline`)
+PIPELINE = 2
 #: a state written by someone else meanwhile (another worker) is read again and the
 #: event handled again, this many times at most
 STALE_RETRIES = 5
@@ -217,7 +219,14 @@ class Engine(PlatformCalls):
         #: people and their state between updates, shared by this database's engines
         self.cache = db.hot_cache
         self._queue: list[_Queued] = []
-        self._batcher: asyncio.Task[None] | None = None
+        #: batches under way (handling their events, or committing), and the one still
+        #: handling its events, if any (`_start_batch`)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._handling: asyncio.Task[None] | None = None
+        #: batches under way at once at most: on PostgreSQL the next batch handles its
+        #: events while the last one writes and commits (round trips, an fsync); SQLite
+        #: has one writer, whose lock a second batch would only wait for
+        self.pipeline = 1 if db.engine.dialect.name == "sqlite" else PIPELINE
         #: (batches, events) committed: the batch size the load gives (tests, benchmarks)
         self.batches = 0
         self.batched = 0
@@ -239,11 +248,7 @@ class Engine(PlatformCalls):
         async with self.locks.hold(event.identity):
             queued = _Queued(event, keep_for, asyncio.get_running_loop().create_future())
             self._queue.append(queued)
-            if self._batcher is None:
-                # A context of its own: the batch must not inherit a caller's transaction.
-                self._batcher = asyncio.create_task(
-                    self._run_batches(), context=contextvars.Context()
-                )
+            self._start_batch()
             # Shielded: a caller that gives up does not undo a handling already under way.
             replies, actions = await asyncio.shield(queued.done)
         for action in actions:
@@ -256,24 +261,41 @@ class Engine(PlatformCalls):
         return replies
 
     # -- group commit -------------------------------------------------------
-    async def _run_batches(self) -> None:
-        """One transaction for every event that is ready, until none is left.
+    def _start_batch(self) -> None:
+        """A batch for the events waiting, unless one is still handling its events (they
+        wait for the next) or `pipeline` batches are under way already.
 
-        Started on the loop turn after the first event arrives, so every event that
-        arrived in that turn is in the first batch; events that arrive while a batch
-        runs wait for the next. One batch at a time: a person's lock keeps at most
-        one of their events in the queue.
+        A batch begins on the loop turn after it is started, so every event that arrives
+        in that turn is in it. A person's lock keeps at most one of their events in the
+        queue and in the batches under way, so batches running side by side never hold
+        the same person, and a person's events commit in the order they came.
         """
+        if self._queue and self._handling is None and len(self._in_flight) < self.pipeline:
+            # A context of its own: the batch must not inherit a caller's transaction.
+            task = asyncio.create_task(self._next_batch(), context=contextvars.Context())
+            self._in_flight.add(task)
+            self._handling = task
+
+    async def _next_batch(self) -> None:
+        batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
         try:
-            while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                await self._run_batch(batch)
+            await self._run_batch(batch)
+        except asyncio.CancelledError:  # shut down: nobody is left waiting for ever
+            for queued in self._queue:
+                queued.done.cancel()
+            self._queue = []
+            raise
         finally:
-            self._batcher = None
-            if self._queue:  # cancelled (shutdown): nobody is left waiting for ever
-                for queued in self._queue:
-                    queued.done.cancel()
-                self._queue = []
+            self._in_flight.discard(asyncio.current_task())
+            self._events_handled()
+            self._start_batch()
+
+    def _events_handled(self) -> None:
+        """The batch of this task has handled its events (it writes and commits now):
+        the next may begin."""
+        if self._handling is not None and self._handling is asyncio.current_task():
+            self._handling = None
+            self._start_batch()
 
     async def _run_batch(self, batch: list[_Queued], *, careful: bool = False) -> None:
         """The batch in one transaction. First without savepoints (each is a round trip on
@@ -298,6 +320,8 @@ class Engine(PlatformCalls):
                             session, hot, queued, keep, seen
                         )
                     outcomes.append(outcome)
+                if not careful:
+                    self._events_handled()
                 held = await hot.finish_held()
                 if not held.ok:
                     for person_id in held.stale:

@@ -173,9 +173,11 @@ async def serve(
     for site in sites:
         await site.start()
     log.info("HTTP server on %s:%s", app.settings.http_host, app.settings.http_port)
-    tasks = [asyncio.create_task(job()) for job in background]
     services = await start_services(app)
+    # Before polling begins: the collection takes a fifth of a second, which the first
+    # updates would otherwise wait for.
     settle_memory()
+    tasks = [asyncio.create_task(job()) for job in background]
     try:
         await stop.wait()
     finally:

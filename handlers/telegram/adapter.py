@@ -224,7 +224,6 @@ class TelegramAdapter:
                 delay = min(delay * 2, self.restart_delay[1])
                 continue
             delay = self.restart_delay[0]
-            fresh = 0
             for raw in updates:
                 update_id = int(raw["update_id"])
                 if update_id in in_hand or (
@@ -237,11 +236,12 @@ class TelegramAdapter:
                     log.error("update %s is not a Telegram update; skipped", update_id)
                     continue
                 in_hand[update_id] = self.submit(update)
-                fresh += 1
             waiting = [update_id for update_id, done in in_hand.items() if not done.done()]
-            if waiting and not fresh:
-                # Only updates in hand came back: wait for the oldest to commit, so the
-                # offset moves (or for a moment: news behind a slow update must not wait).
+            if waiting:
+                # Asked again now, Telegram would answer at once with the updates in hand
+                # (decoded again, for nothing) and little else: wait for the oldest to
+                # commit, so the offset moves (or for a moment: news behind a slow update
+                # must not wait).
                 await asyncio.wait({in_hand[min(waiting)]}, timeout=REPOLL_WHILE_PENDING)
             request.offset = _confirmable(in_hand, request.offset)
 

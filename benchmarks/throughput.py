@@ -6,10 +6,12 @@ process over loopback. The simulated people (benchmarks/mix.py: status lookups w
 typed numbers and dates, booking walks, eligibility checks, browsing, free text) each
 send an update, wait for the answer, read it and react.
 
-Two kinds of run per setup, on one bot process:
+Two kinds of run per setup, on one bot process, after a short unmeasured warm-up:
 - **maximum rate**, closed loop: PEOPLE people take UPDATES_EACH steps each as fast as
   the bot answers; updates/s = updates / (first update offered → last answer received);
-  ROUNDS such walks, each by new people, and the median one counts (see ROUNDS);
+  ROUNDS such walks, each by new people, each right after a walk of the echo bot of
+  the same mode, which runs beside the Poruch bot on a double of its own (`Partner`);
+  the median walk is reported, and the ratio is the median of the paired ratios;
 - **latency at 50 %**: other people, paced to half that rate (open loop, benchmarks/mix.py
   Pacer); per update the time from offering it to the answer that ends with buttons:
   p50 / p95 / p99.
@@ -19,7 +21,8 @@ Poruch polling on SQLite, on a durable PostgreSQL (fsync and synchronous_commit 
 on a fast one (both off); Poruch in webhook mode on SQLite and durable PostgreSQL; and
 two Poruch processes on one durable PostgreSQL, each update sent to the next in turn (a
 round-robin in front of them, as nginx would). The ratio is each Poruch rate over the
-echo bot's in the same mode, same run, same machine. Goal: ≥ 0.9 on SQLite and on
+echo bot's in the same mode, in walks made one after the other on the same machine
+(the median of the pairs). Goal: ≥ 0.9 on SQLite and on
 durable PostgreSQL, polling and webhook.
 
 Why the double runs in this process and each bot in its own: the bot under test pays
@@ -80,11 +83,19 @@ from bot.demo import seed_all
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 PEOPLE = int(os.environ.get("BENCH_PEOPLE", "0")) or (40 if QUICK else 150)
 UPDATES_EACH = int(os.environ.get("BENCH_UPDATES", "0")) or (10 if QUICK else 12)
-#: maximum-rate walks per setup, each by new people on the same bot process; the one
-#: with the median rate is reported. One walk lasts 2-4 s, and on a shared machine the
-#: same bot's rate moved by a third between walks a few seconds apart (560-844 upd/s
-#: for the echo bot in eight walks in a row): one walk per bot made ratios a lottery.
+#: maximum-rate walks per Poruch setup, each by new people on the same bot process, each
+#: right after a walk of the echo bot (which runs beside it, on a double of its own);
+#: the median walk is reported, and the median of the paired ratios. One walk lasts
+#: 2-4 s, and on a shared machine the same bot's rate moved by a third between walks
+#: seconds apart (560-844 upd/s for the echo bot in eight walks in a row; 675-867 for
+#: the median of five, minutes apart): a ratio of walks made at different times was a
+#: lottery.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "0")) or (1 if QUICK else 5)
+#: before the measured walks, each bot is warmed up by a short unmeasured one: the first
+#: updates pay for what a long-running bot pays once (the pool's connections, their
+#: prepared statements, caches, the first catalogs); Poruch's first walk on PostgreSQL
+#: was a third slower than the others
+WARM_UP_PEOPLE, WARM_UP_STEPS = (10, 3) if QUICK else (50, 4)
 PACED_PEOPLE = 20 if QUICK else 60
 PACED_UPDATES_EACH = 5 if QUICK else 10
 GOAL = 0.9
@@ -190,6 +201,15 @@ class Outcome:
     breakdown: dict[str, float] = field(default_factory=dict)  # ms per update by area
     #: SQL statements per update, every process statement counted (SQLite, profiled run)
     statements_per_update: float | None = None
+    #: each walk's rate over the echo bot's walk just before it (`Partner`)
+    pair_ratios: list[float] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float | None:
+        """The median paired ratio (None: not paired with the echo bot)."""
+        if not self.pair_ratios:
+            return None
+        return sorted(self.pair_ratios)[len(self.pair_ratios) // 2]
 
     def details(self) -> dict[str, Any]:
         return {
@@ -198,6 +218,7 @@ class Outcome:
             "updates": self.top.updates,
             "seconds": round(self.top.seconds, 2),
             "round_rates": self.top.round_rates,
+            "pair_ratios": [round(r, 3) for r in self.pair_ratios],
             "cpu_ms_per_update": round(self.top.cpu_ms_per_update, 2),
             "stalls": self.top.stalls,
             "kinds": self.top.kinds,
@@ -376,11 +397,77 @@ async def start_bots(
     return bots
 
 
+def median_walk(walks: list[Measured]) -> Measured:
+    top = sorted(walks, key=lambda measured: measured.rate)[len(walks) // 2]
+    top.round_rates = [round(measured.rate, 1) for measured in walks]
+    return top
+
+
+@dataclass
+class Partner:
+    """The echo bot of a mode, running for the whole mode beside each Poruch bot, on a
+    double of its own: each Poruch walk comes right after an echo walk, so the two are
+    measured in the same seconds of this shared machine. Idle between its walks (a held
+    getUpdates, or nothing in webhook mode), it costs the bot under test nothing."""
+
+    setup: Setup
+    double: BenchDouble
+    bots: list[tuple[asyncio.subprocess.Process, int]]
+    walks: list[Measured] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, setup: Setup, double: BenchDouble, folder: Path) -> Partner:
+        double.forget_history()
+        double.forget_webhook()
+        partner = cls(setup, double, await start_bots(setup, double, "", folder))
+        await warm_up(double, partner.pids)
+        return partner
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process, _ in self.bots]
+
+    async def walk(self) -> Measured:
+        turn = len(self.walks)
+        walkers = people(self.double, PEOPLE, seed=11 + turn, first_id=10_000 + turn * PEOPLE)
+        measured = await drive(self.double, walkers, UPDATES_EACH, self.pids)
+        self.walks.append(measured)
+        return measured
+
+    async def finish(self) -> Outcome:
+        """The echo bot's own outcome: the median of all its walks (some of its own if no
+        Poruch setup ran beside it), then its latency at half that rate."""
+        while len(self.walks) < ROUNDS:
+            await self.walk()
+        top = median_walk(self.walks)
+        rate = top.rate / 2
+        paced = people(self.double, PACED_PEOPLE, seed=12, first_id=50_000, pacer=Pacer(rate))
+        at_half = await drive(self.double, paced, PACED_UPDATES_EACH, self.pids)
+        rss = max(peak_rss_mb(pid) for pid in self.pids)
+        return Outcome(self.setup, top, at_half, rate, rss)
+
+    async def stop(self) -> None:
+        for process, _ in self.bots:
+            await stop(process)
+
+
+async def warm_up(double: BenchDouble, pids: list[int]) -> None:
+    walkers = people(double, WARM_UP_PEOPLE, seed=7, first_id=90_000)
+    await drive(double, walkers, WARM_UP_STEPS, pids)
+
+
 async def run_setup(
-    setup: Setup, double: BenchDouble, url: str, folder: Path, *, profile: bool = PROFILE
+    setup: Setup,
+    double: BenchDouble,
+    url: str,
+    folder: Path,
+    *,
+    profile: bool = PROFILE,
+    partner: Partner | None = None,
 ) -> Outcome:
     profile = profile and setup.bot == "poruch" and setup.processes == 1
     per_update: float | None = None
+    pair_ratios: list[float] = []
     if setup.bot == "poruch":
         await prepare_database(url)
     double.forget_history()
@@ -392,14 +479,17 @@ async def run_setup(
     try:
         if profile:
             bots[0][0].send_signal(signal.SIGUSR1)
+        await warm_up(double, pids)
         counted = await statements(bots) if profile and setup.database == "sqlite" else None
         postgres = url if setup.bot == "poruch" and url.startswith("postgresql") else None
         rounds = []
         for n in range(1 if profile else ROUNDS):
+            echo = await partner.walk() if partner is not None and not profile else None
             walkers = people(double, PEOPLE, seed=11 + n, first_id=10_000 + n * PEOPLE)
             rounds.append(await drive(double, walkers, UPDATES_EACH, pids, postgres))
-        top = sorted(rounds, key=lambda measured: measured.rate)[len(rounds) // 2]
-        top.round_rates = [round(measured.rate, 1) for measured in rounds]
+            if echo is not None and echo.rate:
+                pair_ratios.append(rounds[-1].rate / echo.rate)
+        top = median_walk(rounds)
         if counted is not None and (after := await statements(bots)) is not None:
             per_update = (after - counted) / max(sum(m.updates for m in rounds), 1)
         rate = top.rate / 2
@@ -419,6 +509,7 @@ async def run_setup(
             await stop(process)
     outcome = Outcome(setup, top, at_half, rate, rss, metrics)
     outcome.statements_per_update = per_update
+    outcome.pair_ratios = pair_ratios
     stats = folder / f"{setup.key}.prof"
     if profile and stats.exists():
         RESULTS.mkdir(exist_ok=True)
@@ -521,28 +612,28 @@ def selected() -> list[Setup]:
 async def run_all(urls: dict[str, str | None]) -> list[Outcome]:
     outcomes = []
     double = await BenchDouble(poll_cap=POLLING_CAP).start()
+    echo_double = await BenchDouble(poll_cap=POLLING_CAP).start()
     try:
         with tempfile.TemporaryDirectory(prefix="poruch-bench-") as tmp:
             folder = Path(tmp)
-            for setup in selected():
-                if setup.database == "sqlite":
-                    url: str | None = f"sqlite+aiosqlite:///{folder}/{setup.key}.sqlite3"
-                else:
-                    url = urls.get(setup.database, "") if setup.database else ""
-                if url is None:
-                    print(f"  {setup.label}: skipped (no PostgreSQL)", flush=True)
-                    continue
-                print(f"  {setup.label} …", flush=True)
-                outcome = await run_setup(setup, double, url, folder)
-                if url.startswith("postgresql"):
-                    await settle_postgres(url)
-                print(
-                    f"    {outcome.top.rate:.1f} upd/s, {outcome.top.cpu_ms_per_update:.2f} ms "
-                    f"CPU/update, p50/p95/p99 at 50 %: {outcome.paced.latency_ms()}, "
-                    f"stalls {outcome.top.stalls}",
-                    flush=True,
-                )
-                outcomes.append(outcome)
+            chosen = selected()
+            for mode in dict.fromkeys(setup.mode for setup in chosen):
+                echo = next(s for s in chosen if s.mode == mode and s.bot == "echo")
+                print(f"  {echo.label}, beside each setup of its mode …", flush=True)
+                partner = await Partner.start(echo, echo_double, folder)
+                measured = []
+                try:
+                    for setup in chosen:
+                        if setup.mode != mode or setup.bot == "echo":
+                            continue
+                        outcome = await measure(setup, double, urls, folder, partner)
+                        if outcome is not None:
+                            measured.append(outcome)
+                    echoed = await partner.finish()
+                finally:
+                    await partner.stop()
+                report(echoed)
+                outcomes += [echoed, *measured]
             for outcome in outcomes:
                 if outcome.setup.key in BREAKDOWN and not outcome.areas:
                     print(f"  {outcome.setup.label}, profiled (CPU breakdown) …", flush=True)
@@ -556,7 +647,40 @@ async def run_all(urls: dict[str, str | None]) -> list[Outcome]:
                 outcome.breakdown = breakdown(outcome.areas, outcome.top.cpu_ms_per_update)
     finally:
         await double.stop()
+        await echo_double.stop()
     return outcomes
+
+
+async def measure(
+    setup: Setup,
+    double: BenchDouble,
+    urls: dict[str, str | None],
+    folder: Path,
+    partner: Partner,
+) -> Outcome | None:
+    if setup.database == "sqlite":
+        url: str | None = f"sqlite+aiosqlite:///{folder}/{setup.key}.sqlite3"
+    else:
+        url = urls.get(setup.database, "") if setup.database else ""
+    if url is None:
+        print(f"  {setup.label}: skipped (no PostgreSQL)", flush=True)
+        return None
+    print(f"  {setup.label} …", flush=True)
+    outcome = await run_setup(setup, double, url, folder, partner=partner)
+    if url.startswith("postgresql"):
+        await settle_postgres(url)
+    report(outcome)
+    return outcome
+
+
+def report(outcome: Outcome) -> None:
+    paired = f", {outcome.ratio:.2f} × echo (paired walks)" if outcome.ratio else ""
+    print(
+        f"    {outcome.top.rate:.1f} upd/s{paired}, {outcome.top.cpu_ms_per_update:.2f} ms "
+        f"CPU/update, p50/p95/p99 at 50 %: {outcome.paced.latency_ms()}, "
+        f"stalls {outcome.top.stalls}",
+        flush=True,
+    )
 
 
 def results(outcomes: list[Outcome]) -> list[Result]:
@@ -566,7 +690,7 @@ def results(outcomes: list[Outcome]) -> list[Result]:
         details = o.details()
         out.append(Result(f"{o.setup.label}: updates/s", o.top.rate, "upd/s", details=details))
         if o.setup.bot == "poruch" and echo.get(o.setup.mode):
-            ratio = o.top.rate / echo[o.setup.mode]
+            ratio = o.ratio if o.ratio is not None else o.top.rate / echo[o.setup.mode]
             goal = f">= {GOAL}" if o.setup.goal else ""
             out.append(
                 Result(

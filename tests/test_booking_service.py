@@ -309,3 +309,29 @@ async def test_a_booking_ends_waiting_for_the_same_service_only(app: Database) -
     assert states == {"idp": "left", "subsidy": "waiting"}
     # Nothing waiting: a booking changes no entry (and sends no UPDATE for them).
     assert (await book(app, cat, bob, THU_930)).outcome is Outcome.BOOKED
+
+
+async def test_a_hold_in_a_busy_slot_costs_no_statement_per_seat_taken(app: Database) -> None:
+    """The seats taken are read once and the free one inserted: trying seat after seat
+    cost a round trip per seat someone already had."""
+    cat = catalog(office(seats=6))
+    people = await make_people(app, 6)
+    sent: list[str] = []
+
+    def before(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement)
+
+    counts = []
+    for person in people:
+        sent.clear()
+        event.listen(app.engine.sync_engine, "before_cursor_execute", before)
+        try:
+            outcome = await book(app, cat, person, THU_9, NOW)
+        finally:
+            event.remove(app.engine.sync_engine, "before_cursor_execute", before)
+        assert outcome.outcome is Outcome.BOOKED
+        counts.append(sum("slot_seats" in s for s in sent))
+    async with app.transaction() as session:
+        seats = (await session.scalars(select(SlotSeat.seat_no).order_by(SlotSeat.seat_no))).all()
+    assert list(seats) == [1, 2, 3, 4, 5, 6]
+    assert counts == [counts[0]] * len(people), counts

@@ -402,21 +402,22 @@ async def _claim_seat(
     the second waits for the first and then inserts nothing (PostgreSQL), or
     runs after it (SQLite's write lock). Either way one row, one winner.
     """
-    # A hold that ran out keeps nobody's place.
-    await session.execute(
-        _DROP_LAPSED, {"office_id": office.id, "starts_at": starts_at, "now": now}
-    )
+    # The seats taken first (one statement), so the insert goes to a free one: trying
+    # seat after seat cost a round trip per seat already taken, most of a busy slot's.
+    slot = {"office_id": office.id, "starts_at": starts_at}
+    taken = (await session.execute(_SEATS_OF_SLOT, slot)).all()
+    if any(until is not None and until <= now for _, until in taken):
+        # A hold that ran out keeps nobody's place.
+        await session.execute(_DROP_LAPSED, slot | {"now": now})
+    busy = {seat_no for seat_no, until in taken if until is None or until > now}
     statement = _seat_insert(session)
-    values = {
-        "office_id": office.id,
-        "starts_at": starts_at,
-        "appointment_id": appointment_id,
-        "held_until": held_until,
-    }
+    values = slot | {"appointment_id": appointment_id, "held_until": held_until}
     for seat_no in range(1, office.seats + 1):
-        if (
-            await session.execute(statement, values | {"seat_no": seat_no})
-        ).scalar_one_or_none() is not None:
+        # A seat taken meanwhile by another transaction inserts nothing: the next is tried.
+        if seat_no not in busy and (
+            (await session.execute(statement, values | {"seat_no": seat_no})).scalar_one_or_none()
+            is not None
+        ):
             return seat_no
     return None
 
@@ -432,6 +433,9 @@ _DROP_LAPSED = (
         SlotSeat.held_until <= bindparam("now"),
     )
     .execution_options(synchronize_session=False)
+)
+_SEATS_OF_SLOT = select(SlotSeat.seat_no, SlotSeat.held_until).where(
+    SlotSeat.office_id == bindparam("office_id"), SlotSeat.starts_at == bindparam("starts_at")
 )
 _SEAT_INSERTS: dict[str, Any] = {}
 

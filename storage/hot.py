@@ -54,6 +54,20 @@ PERSON_COLUMNS = (
     "created_at",
     "last_seen_at",
 )
+#: the columns of `people` a dialog step changes (through the ORM's attributes), which
+#: the hot store writes at the end of the update instead of an ORM flush (`person_changes`)
+PERSON_CHANGEABLE = (
+    "locale",
+    "region",
+    "consent_at",
+    "privacy_version",
+    "reachable",
+    "subscribed",
+    "announcements",
+    "api_version",
+    "last_seen_at",
+)
+_CHANGEABLE = frozenset(PERSON_CHANGEABLE)
 _DATETIMES = frozenset({"consent_at", "created_at", "last_seen_at"})
 _BOOLEANS = frozenset({"reachable", "subscribed", "announcements"})
 STATE_COLUMNS = ("dialog", "step", "data", "history", "offered", "failures", "version")
@@ -69,7 +83,7 @@ _SELECT = (
 _REGISTER = (
     "INSERT INTO people (platform, platform_user_id, created_at, last_seen_at,"
     " reachable, subscribed, announcements) VALUES ({0}, {1}, {2}, {2}, {3}, {3}, {3})"
-    " ON CONFLICT (platform, platform_user_id) DO NOTHING"
+    " ON CONFLICT (platform, platform_user_id) DO NOTHING RETURNING " + ", ".join(PERSON_COLUMNS)
 )
 _INSERT_STATE = (
     "INSERT INTO dialog_states (person_id, dialog, step, data, history, offered, failures,"
@@ -107,10 +121,30 @@ def _finish(write: str, count: int, *, counts: bool) -> str:
     )
 
 
+#: how a changed column of `people` is read back from the JSON `_FINISH_ALL` carries it in
+_PERSON_CASTS = {
+    "locale": "{}",
+    "region": "{}",
+    "consent_at": "({})::timestamptz",
+    "privacy_version": "({})::int",
+    "reachable": "({})::boolean",
+    "subscribed": "({})::boolean",
+    "announcements": "({})::boolean",
+    "api_version": "({})::int",
+    "last_seen_at": "({})::timestamptz",
+}
+assert set(_PERSON_CASTS) == _CHANGEABLE
+
+
+def _field(name: str) -> str:
+    return f"c.v->>'{name}'"
+
+
 #: PostgreSQL: every update of an optimistic batch finished in one statement (arrays, one
 #: element per update): states written (compare-and-set; a first state inserted), the
-#: delivery ids claimed, the usage counts written; answers the people whose state was
-#: saved and how many ids were claimed
+#: delivery ids claimed, the usage counts written, the people's changed columns written
+#: (JSON: column → value); answers the people whose state was saved and how many ids
+#: were claimed
 _FINISH_ALL = """WITH i AS (
   SELECT * FROM unnest($1::int[], $2::varchar[], $3::varchar[], $4::text[], $5::text[],
     $6::text[], $7::int[], $8::int[], $9::timestamptz[])
@@ -134,9 +168,20 @@ _FINISH_ALL = """WITH i AS (
 ), u AS (
   INSERT INTO usage_events (at, metric, key)
   SELECT * FROM unnest($14::timestamptz[], $15::varchar[], $16::varchar[])
+), w AS (
+  UPDATE people p SET
+    PERSON_SETS
+  FROM (SELECT id, v::jsonb AS v FROM unnest($17::int[], $18::text[]) AS t(id, v)) c
+  WHERE p.id = c.id
 )
 SELECT ARRAY(SELECT person_id FROM s UNION ALL SELECT person_id FROM n),
-  (SELECT count(*) FROM c)"""
+  (SELECT count(*) FROM c)""".replace(
+    "PERSON_SETS",
+    ",\n    ".join(
+        f"{name} = CASE WHEN c.v ? '{name}' THEN {cast.format(_field(name))} ELSE p.{name} END"
+        for name, cast in _PERSON_CASTS.items()
+    ),
+)
 
 
 @dataclass(slots=True)
@@ -192,6 +237,43 @@ def _person(values: dict[str, Any]) -> Person:
     person.__dict__.update(values)
     make_transient_to_detached(person)
     return person
+
+
+def person_changes(session: AsyncSession, person: Person) -> dict[str, Any] | None:
+    """The columns of `person` a step changed, taken out of the ORM's hands for the hot
+    store to write with the update's state (`HotStore.finish`): an ORM flush of the
+    person cost a round trip of its own and the unit of work's bookkeeping, on every
+    language choice, consent and touch. None when nothing changed, or when something the
+    hot store does not write changed (the ORM's flush writes it all, as before)."""
+    state = attributes.instance_state(person)
+    if not state.modified or not state.persistent:
+        return None
+    changed = state.committed_state.keys()
+    if not changed or not changed <= _CHANGEABLE:
+        return None
+    values = {name: state.dict[name] for name in changed}
+    # As if just loaded with these values: the ORM has nothing left to write for them.
+    state._commit_all(state.dict, session.sync_session.identity_map)
+    return values
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _sqlite_time(value)
+    return int(value) if isinstance(value, bool) else value
+
+
+def _json_value(value: Any) -> Any:
+    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+
+
+@functools.cache
+def _update_person(names: tuple[str, ...], style: str) -> str:
+    """UPDATE people SET these columns: one statement per set of names and style."""
+    mark = "?" if style == "sqlite" else "$"
+    marks = [f"{mark}{i}" for i in range(1, len(names) + 2)]
+    sets = ", ".join(f"{name} = {m}" for name, m in zip(names, marks, strict=False))
+    return f"UPDATE people SET {sets} WHERE id = {marks[-1]}"
 
 
 def _sqlite_time(moment: datetime) -> str:
@@ -372,8 +454,13 @@ class HotStore:
     async def load(self, platform: str, user_id: str) -> Loaded | None:
         raise NotImplementedError
 
-    async def register(self, platform: str, user_id: str, now: datetime) -> None:
-        """Create the person if they do not exist (safe when another writer races)."""
+    async def register(self, platform: str, user_id: str, now: datetime) -> Loaded | None:
+        """Create the person if they do not exist (safe when another writer races): the
+        new person, or None when someone else registered them first."""
+        raise NotImplementedError
+
+    async def update_person(self, person_id: int, changes: dict[str, Any]) -> None:
+        """Write these columns of `people` (`person_changes`)."""
         raise NotImplementedError
 
     async def save_state(self, person_id: int, state: StoredState, now: datetime) -> None:
@@ -403,10 +490,14 @@ class HotStore:
         replies: str | None,
         now: datetime,
         counted: list[tuple[datetime, str, str]] | None = None,
+        changes: dict[str, Any] | None = None,
     ) -> bool:
-        """The end of an update: what it counted written (`count`), its state saved
-        (`save_state`, unless None: erased) and its delivery id claimed (`claim`, when it
-        has one). StaleStateError for a stale state; False when the id was claimed before."""
+        """The end of an update: the person's changed columns written (`update_person`),
+        what it counted written (`count`), its state saved (`save_state`, unless None:
+        erased) and its delivery id claimed (`claim`, when it has one). StaleStateError
+        for a stale state; False when the id was claimed before."""
+        if changes:
+            await self.update_person(person_id, changes)
         if counted:
             await self.count(counted)
         if state is not None:
@@ -450,11 +541,6 @@ class SqliteHotStore(HotStore):
         row = self.db.execute(_sqlite(_SELECT, 2), (platform, user_id)).fetchone()
         if row is None:
             return None
-        values = dict(zip(PERSON_COLUMNS, row, strict=False))
-        for name in _DATETIMES:
-            values[name] = _from_sqlite_time(values[name])
-        for name in _BOOLEANS:
-            values[name] = bool(values[name])
         state = None
         rest = row[len(PERSON_COLUMNS) :]
         if rest[0] is not None:
@@ -467,10 +553,27 @@ class SqliteHotStore(HotStore):
                 failures=rest[5],
                 version=rest[6],
             )
-        return Loaded(_person(values), state)
+        return Loaded(self._person(row), state)
 
-    async def register(self, platform: str, user_id: str, now: datetime) -> None:
-        self.db.execute(_sqlite(_REGISTER, 4), (platform, user_id, _sqlite_time(now), 1))
+    @staticmethod
+    def _person(row: Any) -> Person:
+        values = dict(zip(PERSON_COLUMNS, row, strict=False))
+        for name in _DATETIMES:
+            values[name] = _from_sqlite_time(values[name])
+        for name in _BOOLEANS:
+            values[name] = bool(values[name])
+        return _person(values)
+
+    async def register(self, platform: str, user_id: str, now: datetime) -> Loaded | None:
+        row = self.db.execute(
+            _sqlite(_REGISTER, 4), (platform, user_id, _sqlite_time(now), 1)
+        ).fetchone()
+        return None if row is None else Loaded(self._person(row), None)
+
+    async def update_person(self, person_id: int, changes: dict[str, Any]) -> None:
+        names = tuple(changes)
+        values = [_sqlite_value(changes[name]) for name in names]
+        self.db.execute(_update_person(names, "sqlite"), (*values, person_id))
 
     async def save_state(self, person_id: int, state: StoredState, now: datetime) -> None:
         statement = _sqlite(_INSERT_STATE, 9) if state.version == 0 else _sqlite(_UPDATE_STATE, 10)
@@ -506,6 +609,7 @@ class PostgresHotStore(HotStore):
         self._saving: list[StoredState] = []
         self._claims: list[tuple[str, str, datetime, str | None]] = []
         self._counts: list[tuple[datetime, str, str]] = []
+        self._people: list[tuple[int, str]] = []
 
     async def savepoint(self) -> None:
         # One round trip: releasing the previous update's savepoint keeps one open at a time.
@@ -522,10 +626,6 @@ class PostgresHotStore(HotStore):
         row = await self.db.fetchrow(_postgres(_SELECT, 2), platform, user_id)
         if row is None:
             return None
-        values = {name: row[i] for i, name in enumerate(PERSON_COLUMNS)}
-        for name in _DATETIMES:
-            if values[name] is not None:
-                values[name] = values[name].astimezone(UTC)
         state = None
         base = len(PERSON_COLUMNS)
         if row[base] is not None:
@@ -538,10 +638,24 @@ class PostgresHotStore(HotStore):
                 failures=row[base + 5],
                 version=row[base + 6],
             )
-        return Loaded(_person(values), state)
+        return Loaded(self._person(row), state)
 
-    async def register(self, platform: str, user_id: str, now: datetime) -> None:
-        await self.db.execute(_postgres(_REGISTER, 4), platform, user_id, now, True)
+    @staticmethod
+    def _person(row: Any) -> Person:
+        values = {name: row[i] for i, name in enumerate(PERSON_COLUMNS)}
+        for name in _DATETIMES:
+            if values[name] is not None:
+                values[name] = values[name].astimezone(UTC)
+        return _person(values)
+
+    async def register(self, platform: str, user_id: str, now: datetime) -> Loaded | None:
+        row = await self.db.fetchrow(_postgres(_REGISTER, 4), platform, user_id, now, True)
+        return None if row is None else Loaded(self._person(row), None)
+
+    async def update_person(self, person_id: int, changes: dict[str, Any]) -> None:
+        names = tuple(changes)
+        values = [changes[name] for name in names]
+        await self.db.execute(_update_person(names, "postgres"), *values, person_id)
 
     async def save_state(self, person_id: int, state: StoredState, now: datetime) -> None:
         first = state.version == 0
@@ -573,6 +687,7 @@ class PostgresHotStore(HotStore):
         replies: str | None,
         now: datetime,
         counted: list[tuple[datetime, str, str]] | None = None,
+        changes: dict[str, Any] | None = None,
     ) -> bool:
         # One round trip instead of two or three: the state's write, the claim and the
         # counts in one statement (a network round trip is most of what each costs the
@@ -584,11 +699,17 @@ class PostgresHotStore(HotStore):
                 self._claims.append((platform, event_id, now, replies))
             if counted:
                 self._counts.extend(counted)
+            if changes:
+                self._people.append(
+                    (person_id, compact_json({k: _json_value(v) for k, v in changes.items()}))
+                )
             return True
         if state is None or event_id is None:
             return await super().finish(
-                person_id, state, platform, event_id, replies, now, counted
+                person_id, state, platform, event_id, replies, now, counted, changes
             )
+        if changes:
+            await self.update_person(person_id, changes)
         values = (*_state_params(person_id, state, now), platform, event_id, now, replies)
         if counted:
             at, metric, key = zip(*counted, strict=True)
@@ -603,17 +724,25 @@ class PostgresHotStore(HotStore):
     async def finish_held(self) -> Held:
         if not self._states:
             return Held([], False)
-        states, claims, counts = self._states, self._claims, self._counts
-        self._states, self._claims, self._counts = [], [], []
+        states, claims, counts, people = self._states, self._claims, self._counts, self._people
+        self._states, self._claims, self._counts, self._people = [], [], [], []
         saving, self._saving = self._saving, []
-        columns = [list(column) for column in zip(*states, strict=True)]
-        claimed_columns = [list(c) for c in zip(*claims, strict=True)] if claims else [[]] * 4
-        count_columns = [list(c) for c in zip(*counts, strict=True)] if counts else [[]] * 3
         saved, claimed = await self.db.fetchrow(
-            _FINISH_ALL, *columns, *claimed_columns, *count_columns
+            _FINISH_ALL,
+            *_columns(states, 9),
+            *_columns(claims, 4),
+            *_columns(counts, 3),
+            *_columns(people, 2),
         )
         held = Held(sorted({row[0] for row in states} - set(saved)), claimed != len(claims))
         if held.ok:
             for state in saving:
                 state.version += 1
         return held
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as columns (one array parameter each)."""
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(column) for column in zip(*rows, strict=True)]

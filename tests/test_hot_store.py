@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from storage.db import Database
-from storage.hot import PERSON_COLUMNS, STATE_COLUMNS, HotStore
+from storage.hot import PERSON_COLUMNS, STATE_COLUMNS, HotStore, person_changes
 from storage.models import DialogStateRow, Person, ProcessedEvent, UsageEvent
 from storage.repositories import DialogStates, People, ProcessedEvents, StoredState
 from storage.repositories.dialog_states import StaleStateError
@@ -288,3 +288,55 @@ async def test_a_batch_finished_together_tells_a_stale_state_and_a_redelivery(
         assert await finish_batch(
             hot, [(people[1].id, fresh, "7", []), (people[2].id, StoredState("a", "b"), "8", [])]
         ) == ([], True)
+
+
+async def test_changed_person_columns_are_written_by_the_hot_store_as_by_a_flush(
+    db: Database,
+) -> None:
+    """A step's changes to the person (language, consent, touch) are written with the
+    update's state, not by an ORM flush; read back through the ORM, they are the same."""
+    for hold in (False, True):
+        user = f"u{hold}"
+        async with db.transaction() as session:
+            hot = await HotStore.open(session)
+            registered = await hot.register("telegram", user, NOW)
+            assert registered is not None and registered.person.locale is None
+            assert await hot.register("telegram", user, NOW) is None  # someone was first
+        later = NOW + timedelta(hours=1)
+        async with db.transaction() as session:
+            hot = await HotStore.open(session, hold=hold)
+            loaded = await hot.load("telegram", user)
+            assert loaded is not None
+            person = session.sync_session.merge(loaded.person, load=False)
+            person.locale, person.consent_at, person.privacy_version = "uk", later, 3
+            person.reachable, person.last_seen_at, person.region = False, later, None
+            changes = person_changes(session, person)
+            assert changes == {
+                "locale": "uk",
+                "consent_at": later,
+                "privacy_version": 3,
+                "reachable": False,
+                "last_seen_at": later,
+                "region": None,
+            }
+            assert session.sync_session._is_clean()  # nothing left for the ORM to write
+            state = StoredState(dialog="menu", step="main")
+            assert await finish_batch_with(hot, person.id, state, changes)
+        async with db.transaction() as session:
+            read = await People(session).find("telegram", user)
+            assert read is not None
+            assert (read.locale, read.consent_at, read.privacy_version) == ("uk", later, 3)
+            assert (read.reachable, read.last_seen_at, read.region) == (False, later, None)
+            assert (read.subscribed, read.announcements) == (True, True)  # not touched
+            # Anything else changed: the ORM writes it all, as before.
+            read.locale = "en"
+            read.platform_user_id = f"{user}-renamed"
+            assert person_changes(session, read) is None
+            assert not session.sync_session._is_clean()
+
+
+async def finish_batch_with(
+    hot: HotStore, person_id: int, state: StoredState, changes: dict[str, object]
+) -> bool:
+    claimed = await hot.finish(person_id, state, "telegram", None, None, NOW, None, changes)
+    return claimed and (await hot.finish_held()).ok

@@ -44,7 +44,7 @@ from bot.i18n import LANGUAGES, Translator, pick_language, translator
 from bot.metrics import Metrics
 from bot.services import privacy
 from storage.db import OWN_PEOPLE, PEOPLE_FLUSHED, Database
-from storage.hot import Cached, HotStore, compact_json
+from storage.hot import Cached, HotStore, compact_json, person_changes
 from storage.models import Person, UsageEvent
 from storage.repositories import DialogStates, People, ProcessedEvents, StoredState
 from storage.repositories.dialog_states import StaleStateError
@@ -487,8 +487,10 @@ class Engine(PlatformCalls):
             read_at = self.cache.clock()
             loaded = await hot.load(event.platform, event.user_id)
             if loaded is None:
-                await hot.register(event.platform, event.user_id, now)
-                loaded = await hot.load(event.platform, event.user_id)
+                # New; or, should another worker register them first, read theirs.
+                loaded = await hot.register(event.platform, event.user_id, now) or await hot.load(
+                    event.platform, event.user_id
+                )
                 assert loaded is not None
             person = loaded.person
             state = loaded.state or StoredState(dialog="", step="")
@@ -503,9 +505,10 @@ class Engine(PlatformCalls):
             if not ctx.replies:  # never silent
                 await self._show(ctx)
             state.offered = offered_buttons(ctx.replies)
-        # What the step counted, the state's compare-and-set (on PostgreSQL this, not a
-        # lock, keeps two workers from both applying an event of one person: the later
-        # one is handled again), and the claim of the delivery id with the replies.
+        # The person's changed columns, what the step counted, the state's
+        # compare-and-set (on PostgreSQL this, not a lock, keeps two workers from both
+        # applying an event of one person: the later one is handled again), and the
+        # claim of the delivery id with the replies.
         if not await hot.finish(
             person.id,
             None if ctx.erased else state,
@@ -514,6 +517,7 @@ class Engine(PlatformCalls):
             _kept(keep_for, ctx.replies),
             now,
             ctx.counted,
+            None if ctx.erased else person_changes(session, person),
         ):
             raise _Redelivered
         if not ctx.erased:

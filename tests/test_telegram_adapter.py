@@ -88,6 +88,8 @@ async def test_whole_conversation_in_english_through_the_webhook(
         assert telegram_api.webhook_secret == WEBHOOK_SECRET
         [set_webhook] = telegram_api.calls_of("setWebhook")
         assert set(set_webhook.params["allowed_updates"]) == {"message", "callback_query"}
+        # Answered only after the commit: as many requests at once as Telegram allows.
+        assert telegram_api.webhook_max_connections == 100
         john = bot.person(202, language_code="en-GB")
         await john.says("/start")
         assert john.buttons[:2] == ["🇺🇦 Українська", "🇬🇧 English"]  # always this order

@@ -64,6 +64,11 @@ POLLING_TIMEOUT = 25  # seconds a getUpdates call waits on the server for news
 MAX_CONCURRENT_UPDATES = 200  # updates in the engine at once; one chat holds at most one
 DRAIN_TIMEOUT = 10.0  # on shutdown, how long answers being written may take to finish
 RESTART_DELAY = (1.0, 30.0)  # first and longest wait before polling or setWebhook is retried
+#: requests Telegram may open to the webhook at once (setWebhook's max_connections: 1-100,
+#: 40 when not given). Each is answered only once its update committed, so a crash loses
+#: nothing; with more of them open, more updates share a commit (the engine's batches)
+#: instead of waiting for a free connection on Telegram's side.
+WEBHOOK_CONNECTIONS = 100
 #: while an update fetched earlier is still uncommitted, getUpdates is asked again this
 #: often (it returns that update again, with anything new behind it)
 REPOLL_WHILE_PENDING = 0.05
@@ -286,6 +291,7 @@ class TelegramAdapter:
                         url=url,
                         secret_token=secret,
                         allowed_updates=ALLOWED_UPDATES,
+                        max_connections=WEBHOOK_CONNECTIONS,
                     )
                     break
                 except Exception as exc:

@@ -43,6 +43,8 @@ NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 ENTITY = re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
 START_TAG = re.compile(r"([a-zA-Z][a-zA-Z0-9-]*)(\s[^<>]*)?", re.DOTALL)
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+#: setWebhook max_connections: "1-100, default 40"
+WEBHOOK_DEFAULT_CONNECTIONS, WEBHOOK_MAX_CONNECTIONS = 40, 100
 BOT_COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 JSON_FIELDS = {
     "reply_markup", "allowed_updates", "commands", "scope", "link_preview_options",
@@ -214,6 +216,8 @@ class TelegramApiDouble:
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     webhook_url: str = ""
     webhook_secret: str | None = None
+    #: setWebhook's max_connections: Telegram's simultaneous requests to the webhook at most
+    webhook_max_connections: int = WEBHOOK_DEFAULT_CONNECTIONS
     #: (update_id, HTTP status) of every webhook POST
     webhook_deliveries: list[tuple[int, int]] = field(default_factory=list)
     answered_queries: set[str] = field(default_factory=set)
@@ -236,6 +240,8 @@ class TelegramApiDouble:
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._client: ClientSession | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._slots_for = 0
         self.base_url = ""
 
     # -- server --------------------------------------------------------------------
@@ -361,7 +367,10 @@ class TelegramApiDouble:
             headers["X-Telegram-Bot-Api-Secret-Token"] = token
         status = 0
         for _ in range(self.webhook_attempts):
-            async with self._client.post(url, json=update, headers=headers) as resp:
+            async with (
+                self._webhook_slots(),
+                self._client.post(url, json=update, headers=headers) as resp,
+            ):
                 status = resp.status
             self.webhook_deliveries.append((update_id, status))
             if 200 <= status < 300:
@@ -573,8 +582,20 @@ class TelegramApiDouble:
             raise bad_request("secret token contains unallowed characters")
         if url and not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        connections = params.get("max_connections", WEBHOOK_DEFAULT_CONNECTIONS)
+        if not 1 <= int(connections) <= WEBHOOK_MAX_CONNECTIONS:
+            raise bad_request("bad webhook: max_connections must be between 1 and 100")
         self.webhook_url, self.webhook_secret = url, secret
+        self.webhook_max_connections = int(connections)
         return True
+
+    def _webhook_slots(self) -> asyncio.Semaphore:
+        """At most `webhook_max_connections` requests to the webhook at once, as Telegram."""
+        slots = self._slots
+        if slots is None or self._slots_for != self.webhook_max_connections:
+            slots = self._slots = asyncio.Semaphore(self.webhook_max_connections)
+            self._slots_for = self.webhook_max_connections
+        return slots
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
         self.webhook_url, self.webhook_secret = "", None

@@ -54,20 +54,6 @@ PERSON_COLUMNS = (
     "created_at",
     "last_seen_at",
 )
-#: the columns of `people` a dialog step changes (through the ORM's attributes), which
-#: the hot store writes at the end of the update instead of an ORM flush (`person_changes`)
-PERSON_CHANGEABLE = (
-    "locale",
-    "region",
-    "consent_at",
-    "privacy_version",
-    "reachable",
-    "subscribed",
-    "announcements",
-    "api_version",
-    "last_seen_at",
-)
-_CHANGEABLE = frozenset(PERSON_CHANGEABLE)
 _DATETIMES = frozenset({"consent_at", "created_at", "last_seen_at"})
 _BOOLEANS = frozenset({"reachable", "subscribed", "announcements"})
 STATE_COLUMNS = ("dialog", "step", "data", "history", "offered", "failures", "version")
@@ -121,7 +107,9 @@ def _finish(write: str, count: int, *, counts: bool) -> str:
     )
 
 
-#: how a changed column of `people` is read back from the JSON `_FINISH_ALL` carries it in
+#: the columns of `people` a dialog step changes (through the ORM's attributes), which
+#: the hot store writes at the end of the update instead of an ORM flush
+#: (`person_changes`), each with how it is read back from the JSON `_FINISH_ALL` carries
 _PERSON_CASTS = {
     "locale": "{}",
     "region": "{}",
@@ -133,7 +121,7 @@ _PERSON_CASTS = {
     "api_version": "({})::int",
     "last_seen_at": "({})::timestamptz",
 }
-assert set(_PERSON_CASTS) == _CHANGEABLE
+_CHANGEABLE = frozenset(_PERSON_CASTS)
 
 
 def _field(name: str) -> str:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, inspect, select
 
+from storage import hot
 from storage.db import Database
 from storage.hot import PERSON_COLUMNS, STATE_COLUMNS, HotStore, person_changes
 from storage.models import DialogStateRow, Person, ProcessedEvent, UsageEvent
@@ -41,6 +42,9 @@ def test_the_hot_store_reads_every_column_of_the_hot_tables() -> None:
     assert set(PERSON_COLUMNS) == {c.key for c in inspect(Person).columns}
     not_read = {"person_id", "updated_at"}  # the key, and a time nothing reads back
     assert set(STATE_COLUMNS) | not_read == {c.key for c in inspect(DialogStateRow).columns}
+    # What a step may change on the person, the hot store writes (`person_changes`).
+    fixed = {"id", "platform", "platform_user_id", "created_at"}
+    assert set(PERSON_COLUMNS) - fixed == hot._CHANGEABLE
 
 
 async def test_a_person_registered_by_either_path_reads_the_same_through_both(

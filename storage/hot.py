@@ -89,24 +89,6 @@ _CLAIM = (
 )
 
 
-def _finish(write: str, count: int, *, counts: bool) -> str:
-    """PostgreSQL: a state write (`count` parameters), the claim and, with `counts`, the
-    usage counts (three arrays) in one statement."""
-    claim = _CLAIM.format(*(f"{{{count + i}}}" for i in range(4)))
-    usage = ""
-    if counts:
-        at, metric, key = (f"{{{count + 4 + i}}}" for i in range(3))
-        usage = (
-            ", u AS (INSERT INTO usage_events (at, metric, key)"
-            f" SELECT * FROM unnest({at}::timestamptz[], {metric}::varchar[], {key}::varchar[]))"
-        )
-    return _postgres(
-        f"WITH s AS ({write} RETURNING 1), c AS ({claim} RETURNING 1){usage}"
-        " SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM c)",
-        count + 4 + (3 if counts else 0),
-    )
-
-
 #: the columns of `people` a dialog step changes (through the ORM's attributes), which
 #: the hot store writes at the end of the update instead of an ORM flush
 #: (`person_changes`), each with how it is read back from the JSON `_FINISH_ALL` carries
@@ -194,16 +176,6 @@ def _sqlite(sql: str, count: int) -> str:
 @functools.cache
 def _postgres(sql: str, count: int) -> str:
     return sql.format(*(f"${i}" for i in range(1, count + 1)))
-
-
-#: (a first state, with usage counts) → the statement
-_FINISH = {
-    (first, counts): _finish(
-        _INSERT_STATE if first else _UPDATE_STATE, 9 if first else 10, counts=counts
-    )
-    for first in (True, False)
-    for counts in (True, False)
-}
 
 
 @dataclass(slots=True)
@@ -677,37 +649,31 @@ class PostgresHotStore(HotStore):
         counted: list[tuple[datetime, str, str]] | None = None,
         changes: dict[str, Any] | None = None,
     ) -> bool:
-        # One round trip instead of two or three: the state's write, the claim and the
-        # counts in one statement (a network round trip is most of what each costs the
-        # bot). Either failing undoes the event with the rest, as separate statements would.
-        if self.hold and state is not None:
-            self._states.append((person_id, *_state_values(state), state.version, now))
-            self._saving.append(state)
-            if event_id is not None:
-                self._claims.append((platform, event_id, now, replies))
-            if counted:
-                self._counts.extend(counted)
-            if changes:
-                self._people.append(
-                    (person_id, compact_json({k: _json_value(v) for k, v in changes.items()}))
-                )
-            return True
-        if state is None or event_id is None:
+        # One round trip instead of two to four: the state's write, the claim, the counts
+        # and the person's changes in one statement, `_FINISH_ALL`, for the update alone
+        # or (held) with the rest of its batch (a network round trip is most of what each
+        # costs the bot). Either failing undoes the event with the rest, as separate
+        # statements would.
+        if state is None:  # erased: no state to write
             return await super().finish(
                 person_id, state, platform, event_id, replies, now, counted, changes
             )
-        if changes:
-            await self.update_person(person_id, changes)
-        values = (*_state_params(person_id, state, now), platform, event_id, now, replies)
+        self._states.append((person_id, *_state_values(state), state.version, now))
+        self._saving.append(state)
+        if event_id is not None:
+            self._claims.append((platform, event_id, now, replies))
         if counted:
-            at, metric, key = zip(*counted, strict=True)
-            values = (*values, list(at), list(metric), list(key))
-        statement = _FINISH[state.version == 0, bool(counted)]
-        saved, claimed = await self.db.fetchrow(statement, *values)
-        if not saved:
+            self._counts.extend(counted)
+        if changes:
+            self._people.append(
+                (person_id, compact_json({k: _json_value(v) for k, v in changes.items()}))
+            )
+        if self.hold:
+            return True
+        held = await self.finish_held()
+        if held.stale:
             raise StaleStateError(person_id)
-        state.version += 1
-        return bool(claimed)
+        return not held.redelivered
 
     async def finish_held(self) -> Held:
         if not self._states:

@@ -345,12 +345,9 @@ class Engine(PlatformCalls):
             for queued in batch:
                 queued.done.cancel()
             raise
-        except _StaleCache:
-            if not again:
+        except _Careful as trouble:
+            if isinstance(trouble, _StaleCache) and not again:
                 return await self._run_batch(batch, again=True)
-            self.careful_batches += 1
-            return await self._run_batch(batch, careful=True)
-        except _Careful:
             self.careful_batches += 1
             return await self._run_batch(batch, careful=True)
         except Exception as exc:

@@ -437,9 +437,7 @@ class Partner:
         return [process.pid for process, _ in self.bots]
 
     async def walk(self) -> Measured:
-        turn = len(self.walks)
-        walkers = people(self.double, PEOPLE, seed=11 + turn, first_id=10_000 + turn * PEOPLE)
-        measured = await drive(self.double, walkers, UPDATES_EACH, self.pids)
+        measured = await max_rate_walk(self.double, len(self.walks), self.pids)
         self.walks.append(measured)
         return measured
 
@@ -449,15 +447,30 @@ class Partner:
         while len(self.walks) < ROUNDS:
             await self.walk()
         top = median_walk(self.walks)
-        rate = top.rate / 2
-        paced = people(self.double, PACED_PEOPLE, seed=12, first_id=50_000, pacer=Pacer(rate))
-        at_half = await drive(self.double, paced, PACED_UPDATES_EACH, self.pids)
+        at_half, rate = await half_rate_walk(self.double, top, self.pids)
         rss = max(peak_rss_mb(pid) for pid in self.pids)
         return Outcome(self.setup, top, at_half, rate, rss)
 
     async def stop(self) -> None:
         for process, _ in self.bots:
             await stop(process)
+
+
+async def max_rate_walk(
+    double: BenchDouble, turn: int, pids: list[int], postgres: str | None = None
+) -> Measured:
+    """The `turn`-th maximum-rate walk of a bot, by people of its own."""
+    walkers = people(double, PEOPLE, seed=11 + turn, first_id=10_000 + turn * PEOPLE)
+    return await drive(double, walkers, UPDATES_EACH, pids, postgres)
+
+
+async def half_rate_walk(
+    double: BenchDouble, top: Measured, pids: list[int]
+) -> tuple[Measured, float]:
+    """Other people paced to half the rate of `top`: the latency run, and that rate."""
+    rate = top.rate / 2
+    paced = people(double, PACED_PEOPLE, seed=12, first_id=50_000, pacer=Pacer(rate))
+    return await drive(double, paced, PACED_UPDATES_EACH, pids), rate
 
 
 async def warm_up(double: BenchDouble, pids: list[int]) -> None:
@@ -494,16 +507,13 @@ async def run_setup(
         rounds = []
         for n in range(1 if profile else ROUNDS):
             echo = await partner.walk() if partner is not None and not profile else None
-            walkers = people(double, PEOPLE, seed=11 + n, first_id=10_000 + n * PEOPLE)
-            rounds.append(await drive(double, walkers, UPDATES_EACH, pids, postgres))
+            rounds.append(await max_rate_walk(double, n, pids, postgres))
             if echo is not None and echo.rate:
                 pair_ratios.append(rounds[-1].rate / echo.rate)
         top = median_walk(rounds)
         if counted is not None and (after := await statements(bots)) is not None:
             per_update = (after - counted) / max(sum(m.updates for m in rounds), 1)
-        rate = top.rate / 2
-        paced = people(double, PACED_PEOPLE, seed=12, first_id=50_000, pacer=Pacer(rate))
-        at_half = await drive(double, paced, PACED_UPDATES_EACH, pids)
+        at_half, rate = await half_rate_walk(double, top, pids)
         rss = max(peak_rss_mb(pid) for pid in pids)
         if setup.bot == "poruch":
             for _, port in bots:

@@ -83,6 +83,7 @@ _UPDATE_STATE = (
 )
 _COUNT = "INSERT INTO usage_events (at, metric, key) VALUES ({0}, {1}, {2})"
 _STATE_VERSION = "SELECT version FROM dialog_states WHERE person_id = {0}"
+_LOCK_STATE = "SELECT 1 FROM dialog_states WHERE person_id = {0} FOR UPDATE"
 _CLAIM = (
     "INSERT INTO processed_events (platform, event_id, at, replies) VALUES ({0}, {1}, {2}, {3})"
     " ON CONFLICT (platform, event_id) DO NOTHING"
@@ -431,6 +432,11 @@ class HotStore:
     async def state_version(self, person_id: int) -> int | None:
         raise NotImplementedError
 
+    async def lock_state(self, person_id: int) -> None:
+        """Keep other writers off the person's state until the transaction ends, so an
+        update handled again after a stale state cannot find it stale once more.
+        SQLite needs nothing: the batch's transaction holds the database's one writer lock."""
+
     async def count(self, moments: list[tuple[datetime, str, str]]) -> None:
         """`usage_events` rows (at, metric, key), as `Context.count` noted them."""
         raise NotImplementedError
@@ -628,6 +634,9 @@ class PostgresHotStore(HotStore):
     async def state_version(self, person_id: int) -> int | None:
         version = await self.db.fetchval(_postgres(_STATE_VERSION, 1), person_id)
         return None if version is None else int(version)
+
+    async def lock_state(self, person_id: int) -> None:
+        await self.db.execute(_postgres(_LOCK_STATE, 1), person_id)
 
     async def count(self, moments: list[tuple[datetime, str, str]]) -> None:
         await self.db.executemany(_postgres(_COUNT, 3), moments)

@@ -13,7 +13,8 @@ import sqlite3
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from bot.app import App
 from bot.engine import Context, Dialog, Incoming, Kind, Step
@@ -242,3 +243,52 @@ async def test_on_postgresql_the_next_batch_is_handled_while_the_last_one_commit
         await blocker.close()
     async with asyncio.timeout(5):
         assert "got first" in (await held_up)[0].text
+
+
+async def test_a_person_another_worker_keeps_writing_is_locked_once_found_stale(
+    app: App,
+) -> None:
+    """Every time the step runs, another worker writes the person's state first: each
+    handling finds it stale. The careful rerun locks the state before it reads it again,
+    so the other worker waits and the event is answered (without the lock every try lost
+    the race, and the person got an apology)."""
+    if not app.db.is_postgres:
+        pytest.skip("two processes writing at once is PostgreSQL's (SQLite has one writer)")
+    chat = Conversation(app.engine)
+    await onboard(chat)
+    async with app.db.transaction() as session:
+        person_id = (await People(session).find("test", "1")).id  # type: ignore[union-attr]
+    raced, waited = [], []
+
+    async def another_worker_writes() -> None:
+        try:
+            async with app.db.transaction() as session:
+                await session.execute(text("SET LOCAL lock_timeout = '300ms'"))
+                await session.execute(
+                    text("UPDATE dialog_states SET version = version + 1 WHERE person_id = :p"),
+                    {"p": person_id},
+                )
+            raced.append(1)
+        except DBAPIError:  # the row is locked: it waits for the update to commit
+            waited.append(1)
+
+    dialog = Dialog("contacts")
+
+    @dialog.step("ask")
+    class Ask(Step):
+        async def show(self, ctx: Context) -> None:
+            ctx.ask("Type anything")
+
+        async def handle(self, ctx: Context, incoming: Incoming) -> None:
+            await another_worker_writes()
+            ctx.say(f"got {incoming.text}")
+
+    app.engine.dialogs.register(dialog)
+    await chat.presses("Contacts")
+
+    answer = await chat.says("hello")
+
+    assert answer[0].text == "got hello"
+    assert app.metrics.dialog_errors._value.get() == 0
+    assert waited == [1]  # the last try held the lock; every earlier one lost the race
+    assert app.engine.stale_retries == len(raced) < 5

@@ -406,10 +406,16 @@ class Engine(PlatformCalls):
         """One event inside its own savepoint: what fails is undone alone."""
         event, keep_for = queued.event, queued.keep_for
         tries = 0
+        #: the person whose state was found stale: locked before it is read again
+        contended: int | None = None
         while tries < STALE_RETRIES:
             tries += 1
             await hot.savepoint()
             session.info.pop(PEOPLE_FLUSHED, None)
+            if contended is not None:
+                # Another worker keeps writing this person's state (their updates are
+                # shared): without the lock each try could lose the race again.
+                await hot.lock_state(contended)
             seen: list[_Seen] = []
             kept: list[_Keep] = []
             try:
@@ -426,18 +432,22 @@ class Engine(PlatformCalls):
                 await self._undo(session, hot, keep)
                 if self._stale(seen):
                     tries -= 1  # the cache's, not a race: the next try reads the database
+                contended = seen[0][0] if seen else None
                 continue  # another worker wrote this person's state: read it again
             except Exception as exc:
                 await self._undo(session, hot, keep)
                 if seen and (await hot.state_version(seen[0][0]) or 0) != seen[0][1]:
                     if self._stale(seen):
                         tries -= 1
+                    contended = seen[0][0]
                     continue  # failed on a state changed meanwhile: handled again on the new
                 self._log_failure(exc)
                 break
         await hot.savepoint()
         session.info.pop(PEOPLE_FLUSHED, None)
         try:
+            if contended is not None:
+                await hot.lock_state(contended)
             outcome = await self._recovery(session, event, keep_for)
             await _flush(session)
             return outcome

@@ -37,10 +37,11 @@ class OutboxSignal(Protocol):
 
     Called after a commit that enqueued something, so a message goes out at
     once instead of at the worker's next poll. Losing a wake-up is harmless
-    (the poll still finds the row); calling it too often is cheap.
+    (the poll still finds the row). `due` is when the earliest row queued may go
+    out (None: at once): a row for later needs no wake, the poll finds it then.
     """
 
-    def wake(self) -> None: ...
+    def wake(self, due: datetime | None = None) -> None: ...
 
 
 class Reachability(Protocol):
@@ -82,5 +83,5 @@ class Receipts(Protocol):
 class NoSignal:
     """An `OutboxSignal` for processes without a worker (CLI commands, some tests)."""
 
-    def wake(self) -> None:
+    def wake(self, due: datetime | None = None) -> None:
         return None

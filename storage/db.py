@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,9 +134,10 @@ _writing: ContextVar[frozenset[int]] = ContextVar("poruch_sqlite_writing", defau
 ENQUEUED = "poruch_outbox_enqueued"
 
 
-def mark_enqueued(session: AsyncSession | Session) -> None:
-    """This transaction queued outbox rows: wake the worker(s) once it commits."""
-    session.info[ENQUEUED] = True
+def mark_enqueued(session: AsyncSession | Session, due: datetime | None = None) -> None:
+    """This transaction queued outbox rows: wake the worker(s) once it commits. `due`:
+    when the row may go out (None: at once), so a reminder for tomorrow wakes nobody."""
+    session.info.setdefault(ENQUEUED, []).append(due)
 
 
 #: `Session.info` keys: the people this transaction wrote (a set of ids, or None for
@@ -224,7 +226,7 @@ class Database:
         self._writer = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     def listen_outbox(self, signal: OutboxSignal) -> None:
-        """`signal.wake()` after every commit that queued outbox rows."""
+        """`signal.wake(due)` after every commit that queued outbox rows."""
         if signal not in self._signals:
             self._signals.append(signal)
 
@@ -232,16 +234,17 @@ class Database:
         if signal in self._signals:
             self._signals.remove(signal)
 
-    def wake_outbox(self) -> None:
-        """Tell the listening workers that committed rows wait. Sessions of this database
-        call it themselves; a commit path without a session (a raw connection) calls it
-        after committing outbox rows."""
+    def wake_outbox(self, due: datetime | None = None) -> None:
+        """Tell the listening workers that committed rows wait (due at `due`, or at once).
+        Sessions of this database call it themselves; a commit path without a session (a
+        raw connection) calls it after committing outbox rows."""
         for signal in list(self._signals):
-            signal.wake()
+            signal.wake(due)
 
     def _after_commit(self, session: Session) -> None:
-        if session.info.pop(ENQUEUED, False):
-            self.wake_outbox()
+        dues = session.info.pop(ENQUEUED, None)
+        if dues:
+            self.wake_outbox(None if None in dues else min(dues))
         if PEOPLE_WRITTEN in session.info:
             self.hot_cache.forget(session.info.pop(PEOPLE_WRITTEN))
 

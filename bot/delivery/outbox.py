@@ -129,5 +129,5 @@ async def enqueue(
     result = await session.execute(statement)
     if result.scalar_one_or_none() is None:
         return False
-    mark_enqueued(session)  # the commit wakes this process's worker(s)
+    mark_enqueued(session, due)  # the commit wakes this process's worker(s) when it is due
     return True

@@ -203,7 +203,11 @@ class OutboxWorker:
         self._pass = 0  # bumped by `idle`: lanes report the pass their last empty claim saw
 
     # -- public -------------------------------------------------------------
-    def wake(self) -> None:
+    def wake(self, due: datetime | None = None) -> None:
+        # A row for later (a reminder) is found by the lanes' poll once due: waking for
+        # it cost a claim transaction per booking, with nothing to claim.
+        if due is not None and due > self.now():
+            return
         for lane in self._lanes.values():
             lane.event.set()
 

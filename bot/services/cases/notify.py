@@ -169,8 +169,9 @@ class StaffPosts:
         self.poll_seconds = poll_seconds
         self._event = asyncio.Event()
 
-    def wake(self) -> None:
-        self._event.set()
+    def wake(self, due: datetime | None = None) -> None:
+        if due is None or due <= self.clock():  # a reminder queued for later is not a case
+            self._event.set()
 
     async def run(self) -> None:
         self.db.listen_outbox(self)

@@ -10,12 +10,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import String, any_, bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ProcessedEvent, utcnow
+
+#: PostgreSQL: the ids as one array parameter, so every call is the same prepared
+#: statement (an IN list of its own length was compiled and planned anew each time)
+_SENT_ANY = (
+    update(ProcessedEvent)
+    .where(
+        ProcessedEvent.platform == bindparam("of_platform"),
+        ProcessedEvent.event_id == any_(bindparam("ids", type_=ARRAY(String))),
+    )
+    .values(replies=None)
+)
 
 
 class ProcessedEvents:
@@ -39,6 +51,11 @@ class ProcessedEvents:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def replies_sent(self, platform: str, event_ids: Sequence[str]) -> None:
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                _SENT_ANY, {"of_platform": platform, "ids": list(event_ids)}
+            )
+            return
         await self.session.execute(
             update(ProcessedEvent)
             .where(ProcessedEvent.platform == platform, ProcessedEvent.event_id.in_(event_ids))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -29,9 +30,12 @@ PEOPLE = 12
 Gate = tuple[asyncio.Event, asyncio.Event]  # (arrived, may go on)
 
 
-def probing_dialog(gates: dict[str, Gate] | None = None) -> Dialog:
+def probing_dialog(
+    gates: dict[str, Gate] | None = None, *, first: Callable[[], Awaitable[None]] | None = None
+) -> Dialog:
     """`contacts` replaced by a step that writes through the ORM, then fails on "boom";
-    with `gates`, the first handling of a text waits at its gate after reading the state."""
+    with `gates`, the first handling of a text waits at its gate after reading the state;
+    `first` runs at the start of every handling."""
     dialog = Dialog("contacts")
 
     @dialog.step("ask")
@@ -40,6 +44,8 @@ def probing_dialog(gates: dict[str, Gate] | None = None) -> Dialog:
             ctx.ask("Type anything")
 
         async def handle(self, ctx: Context, incoming: Incoming) -> None:
+            if first is not None:
+                await first()
             ctx.count("probe", ctx.event.user_id)  # an ORM write inside the event's savepoint
             ctx.data["seen"] = [*ctx.data.get("seen", []), incoming.text]
             gate = (gates or {}).pop(incoming.text, None)
@@ -272,18 +278,7 @@ async def test_a_person_another_worker_keeps_writing_is_locked_once_found_stale(
         except DBAPIError:  # the row is locked: it waits for the update to commit
             waited.append(1)
 
-    dialog = Dialog("contacts")
-
-    @dialog.step("ask")
-    class Ask(Step):
-        async def show(self, ctx: Context) -> None:
-            ctx.ask("Type anything")
-
-        async def handle(self, ctx: Context, incoming: Incoming) -> None:
-            await another_worker_writes()
-            ctx.say(f"got {incoming.text}")
-
-    app.engine.dialogs.register(dialog)
+    app.engine.dialogs.register(probing_dialog(first=another_worker_writes))
     await chat.presses("Contacts")
 
     answer = await chat.says("hello")

@@ -650,7 +650,13 @@ async def confirm(
     if waiting:
         await _leave_waitlists(session, person_id, appointment.service_id, now)
     # In this transaction: the reminders stand or fall with the booking (and the move).
-    await reminders.plan(session, catalog, [appointment, *([moved] if moved else [])], now)
+    await reminders.plan(
+        session,
+        catalog,
+        [appointment, *([moved] if moved else [])],
+        now,
+        first_booked=(appointment.id,),
+    )
     return Confirmation(Outcome.BOOKED, appointment, moved)
 
 

@@ -20,7 +20,7 @@ jobs are gone) and is harmless otherwise (the dedupe key makes it idempotent).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select
@@ -90,12 +90,15 @@ async def plan(
     now: datetime,
     *,
     default_locale: str = "uk",
+    first_booked: Collection[int] = (),
 ) -> int:
     """Make these appointments' pending reminder rows match them; returns rows queued.
 
     Call it in the transaction that books, moves or cancels: the rows commit (or
     roll back) with the change. Idempotent: a row already queued or already sent
-    is not queued again.
+    is not queued again. `first_booked`: appointments booked for the first time in
+    this transaction, which can have no reminder queued yet (reminders are planned
+    for booked appointments only): nothing of theirs is looked for to drop.
     """
     queued = 0
     for appointment in appointments:
@@ -105,7 +108,8 @@ async def plan(
                 appointment.starts_at, now, booked_at=appointment.created_at
             ):
                 wanted[dedupe_key(appointment.id, hours, appointment.starts_at)] = (hours, at)
-        await _drop_pending(session, [appointment.id], keep=set(wanted))
+        if appointment.id not in first_booked:
+            await _drop_pending(session, [appointment.id], keep=set(wanted))
         if not wanted:
             continue
         person = await session.get(Person, appointment.person_id)

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.event import listen as event_listen
-from sqlalchemy.event import remove as event_remove
 
 from bot.app import App
 from bot.engine import Incoming, Kind
@@ -21,6 +18,7 @@ from handlers.conversation import Conversation
 from storage.models import Person
 from storage.repositories import People
 from tests.conftest import onboard
+from tests.test_step_statements import statements
 
 
 async def people_count(app: App) -> int:
@@ -119,22 +117,13 @@ async def test_replies_marked_sent_in_batches_of_any_size_use_one_statement(app:
     for event_id in ids:
         event = Incoming("test", "9", Kind.COMMAND, text="/start", event_id=event_id)
         await engine.handle(event, keep_for="chat-9")
-    sent: list[str] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE PROCESSED_EVENTS"):
-            sent.append(statement)
-
-    sync_engine = app.db.engine.sync_engine
-    event_listen(sync_engine, "before_cursor_execute", before)
-    try:
+    with statements(app) as sent:
         await engine.replies_sent("test", ids[:1])
         await engine.replies_sent("test", ids[1:3])
         await engine.replies_sent("test", ids[3:])
-    finally:
-        event_remove(sync_engine, "before_cursor_execute", before)
 
     later = datetime.now(UTC) + timedelta(minutes=1)
     assert await engine.take_unsent("test", later) == []  # every one of them cleared
     if app.db.is_postgres:  # one prepared statement, whatever the batch's size
-        assert len(sent) == 3 and len(set(sent)) == 1, sent
+        updates = [s for s in sent if s.upper().startswith("UPDATE PROCESSED_EVENTS")]
+        assert len(updates) == 3 and len(set(updates)) == 1, updates

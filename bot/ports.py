@@ -44,6 +44,12 @@ class OutboxSignal(Protocol):
     def wake(self, due: datetime | None = None) -> None: ...
 
 
+def due_now(due: datetime | None, now: datetime) -> bool:
+    """Whether a wake for rows due at `due` (None: at once) concerns `now`: a row for
+    later is found by the listener's own poll once due."""
+    return due is None or due <= now
+
+
 class Reachability(Protocol):
     """Records that a person can no longer be written to (blocked the bot, left Viber)."""
 

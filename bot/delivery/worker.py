@@ -55,7 +55,7 @@ from bot.delivery.outbox import body_for
 from bot.delivery.ratelimit import SlidingWindowLimiter
 from bot.delivery.rows import Claimed, Settled, SettleHook
 from bot.metrics import Metrics
-from bot.ports import Clock
+from bot.ports import Clock, due_now
 from storage.db import Database
 from storage.models import OutboxMessage, Person, UTCDateTime
 from storage.models.broadcast import Announcement
@@ -206,7 +206,7 @@ class OutboxWorker:
     def wake(self, due: datetime | None = None) -> None:
         # A row for later (a reminder) is found by the lanes' poll once due: waking for
         # it cost a claim transaction per booking, with nothing to claim.
-        if due is not None and due > self.now():
+        if not due_now(due, self.now()):
             return
         for lane in self._lanes.values():
             lane.event.set()

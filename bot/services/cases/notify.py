@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.background import Background, Job
 from bot.engine.events import Reply
 from bot.i18n import translator
-from bot.ports import Clock
+from bot.ports import Clock, due_now
 from bot.services.cases import service
 from storage.db import mark_enqueued
 from storage.models import Person
@@ -170,7 +170,7 @@ class StaffPosts:
         self._event = asyncio.Event()
 
     def wake(self, due: datetime | None = None) -> None:
-        if due is None or due <= self.clock():  # a reminder queued for later is not a case
+        if due_now(due, self.clock()):  # a reminder queued for later is not a case
             self._event.set()
 
     async def run(self) -> None:

@@ -33,7 +33,7 @@ class BenchDouble(TelegramApiDouble):
     def forget_history(self) -> None:
         """Between runs: the next bot starts on a clean record."""
         self.calls.clear()
-        self.sent.clear()
+        self.forget_sent()
         self.send_times.clear()
         self.inboxes.clear()
 

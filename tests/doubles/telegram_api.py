@@ -384,6 +384,11 @@ class TelegramApiDouble:
         return status
 
     # -- reading what the bot did ------------------------------------------------------------
+    def forget_sent(self) -> None:
+        """Forget every message sent: none of them can be edited any more."""
+        self.sent.clear()
+        self._sent_by_id.clear()
+
     def calls_of(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
 
@@ -650,16 +655,11 @@ class TelegramApiDouble:
         raise bad_request("can't parse reply keyboard markup JSON object")
 
     def _find_sent(self, params: dict[str, Any]) -> Sent:
-        # By id first: a scan of every message sent cost 0.5 ms an edit in the benchmark.
-        known = self._sent_by_id.get(int(params.get("message_id", 0)))
-        if known is not None and known.chat_id == int(params["chat_id"]):
-            return known
-        for sent in self.sent:
-            if sent.chat_id == int(params["chat_id"]) and sent.message_id == int(
-                params.get("message_id", 0)
-            ):
-                return sent
-        raise bad_request("message to edit not found")
+        # By id: a scan of every message sent cost 0.5 ms an edit in the benchmark.
+        sent = self._sent_by_id.get(int(params.get("message_id", 0)))
+        if sent is None or sent.chat_id != int(params["chat_id"]):
+            raise bad_request("message to edit not found")
+        return sent
 
     def _message(
         self, message_id: int, chat: dict[str, Any], text: str, markup: dict[str, Any] | None

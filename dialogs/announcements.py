@@ -156,7 +156,7 @@ class TextEn(TextStep):
     async def done(self, ctx: Context) -> None:
         uk, en = ctx.data.get("uk", ""), ctx.data.get("en", "")
         if not uk and not en:
-            ctx.say(ctx._("An announcement needs at least one text."))
+            ctx.note(ctx._("An announcement needs at least one text."))
             return ctx.goto("text_uk")
         ctx.goto("audience" if uk and en else "one_text")
 
@@ -324,7 +324,7 @@ async def _create(ctx: Context, *, scheduled_at: datetime | None) -> None:
     try:
         draft = _draft(ctx)
     except (AnnouncementError, AudienceError, KeyError):
-        ctx.say(ctx._("Something in the draft is missing; let us start again."))
+        ctx.note(ctx._("Something in the draft is missing; let us start again."))
         ctx.data.clear()
         return ctx.goto("text_uk")
     settings = ctx.runtime.settings
@@ -348,9 +348,9 @@ async def _create(ctx: Context, *, scheduled_at: datetime | None) -> None:
     ctx.data.clear()
     ctx.data["id"] = announcement.id
     if at is None:
-        ctx.say(ctx._("Sending has started."))
+        ctx.note(ctx._("Sending has started."))
     else:
-        ctx.say(ctx._("Scheduled for {when} (Kyiv time).", when=ctx.tr.datetime(at)))
+        ctx.note(ctx._("Scheduled for {when} (Kyiv time).", when=ctx.tr.datetime(at)))
     ctx.goto("progress")
 
 
@@ -448,7 +448,7 @@ class Cancel(Step):
                 actor=f"{ctx.event.platform}:{ctx.event.user_id}",
                 now=ctx.now(),
             )
-            ctx.say(ctx._("Stopped. Nothing more will be sent."))
+            ctx.note(ctx._("Stopped. Nothing more will be sent."))
             return ctx.goto("progress")
         if payload == "no":
             return ctx.goto("progress")

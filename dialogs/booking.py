@@ -46,7 +46,7 @@ class ChooseService(Step):
     async def show(self, ctx: Context) -> None:
         data = catalog(ctx)
         if not data.offices:
-            ctx.say(ctx._("Booking is not available yet: no offices are set up."))
+            ctx.note(ctx._("Booking is not available yet: no offices are set up."))
             return ctx.menu()
         seen = await booking.overview(ctx.db, ctx.person.id, ctx.now())
         if (offer := seen.offer) is not None:
@@ -87,7 +87,7 @@ class ChooseService(Step):
             ctx.db, ctx.person.id, service_id, ctx.now()
         )
         if existing is not None:
-            ctx.say(
+            ctx.note(
                 ctx._(
                     "You already have an appointment for this service. "
                     "You can move it or cancel it here."
@@ -106,15 +106,15 @@ class ChooseService(Step):
     async def _answer_offer(self, ctx: Context, take: bool) -> None:
         data = catalog(ctx)
         if not data.offices:
-            ctx.say(ctx._("Booking is not available yet: no offices are set up."))
+            ctx.note(ctx._("Booking is not available yet: no offices are set up."))
             return ctx.menu()
         offer = await booking.pending_offer(ctx.db, ctx.person.id, ctx.now())
         if offer is None:
-            ctx.say(ctx._("Sorry, this offer has run out."))
+            ctx.note(ctx._("Sorry, this offer has run out."))
             return ctx.goto("service")
         if not take:
             await booking.decline_offer(ctx.db, data, offer.id, ctx.person.id, ctx.now())
-            ctx.say(ctx._("All right, the place goes to the next person."))
+            ctx.note(ctx._("All right, the place goes to the next person."))
             return ctx.goto("service")
         result = await booking.confirm(ctx.db, data, offer.id, ctx.person.id, ctx.now())
         return _after_confirm(ctx, result)
@@ -252,7 +252,7 @@ class ChooseDay(Step):
             service_id=chosen(ctx).get("service", ""),
             now=ctx.now(),
         )
-        ctx.say(
+        ctx.note(
             ctx._(
                 "You are on the waiting list, number {place}. I will write to you as soon as "
                 "a place frees up. You can leave the list in My appointments.",
@@ -272,7 +272,7 @@ class ChooseTime(Step):
         day = date.fromisoformat(chosen(ctx)["day"])
         slots = (await booking.free_slots(ctx.db, data, office, ctx.now(), day=day)).get(day, [])
         if not slots:
-            ctx.say(ctx._("Sorry, there are no free times left on this day."))
+            ctx.note(ctx._("Sorry, there are no free times left on this day."))
             return ctx.goto("day")
         buttons = [
             TIME.button(int(slot.starts_at.timestamp()), texts.time_label(ctx.tr, slot.starts_at))
@@ -310,7 +310,7 @@ class Confirm(Step):
     async def show(self, ctx: Context) -> None:
         held = await booking.get_appointment(ctx.db, chosen(ctx).get("held", 0), ctx.person.id)
         if held is None or held.state != "held" or held.hold_until is None:
-            ctx.say(ctx._("This time is no longer kept for you. Please choose again."))
+            ctx.note(ctx._("This time is no longer kept for you. Please choose again."))
             return ctx.goto("day")
         ctx.ask(
             ctx._(
@@ -338,7 +338,7 @@ class Confirm(Step):
             await booking.release_holds(ctx.db, data, ctx.person.id, ctx.now())
             if original is not None and original.state == "booked":
                 # While moving, "do not book" must not sound like losing the appointment.
-                ctx.say(
+                ctx.note(
                     ctx._(
                         "The appointment is not moved. You are still booked for {when}, "
                         "code {code}.",
@@ -348,7 +348,7 @@ class Confirm(Step):
                 )
                 chosen(ctx)["appt"] = original.id
                 return ctx.goto("mine")
-            ctx.say(ctx._("Not booked. The time is free for others again."))
+            ctx.note(ctx._("Not booked. The time is free for others again."))
             return ctx.menu()
         if payload != "yes":
             return ctx.invalid(ctx._(CHOOSE))
@@ -365,7 +365,7 @@ def _after_confirm(ctx: Context, result: booking.Confirmation) -> None:
         ctx.data["old_code"] = result.moved.code if result.moved is not None else None
         return ctx.goto("done")
     if result.outcome is Outcome.EXPIRED:
-        ctx.say(
+        ctx.note(
             ctx._(
                 "Sorry, the 10 minutes have passed and the time was released. "
                 "Please choose a time again."
@@ -373,14 +373,14 @@ def _after_confirm(ctx: Context, result: booking.Confirmation) -> None:
         )
         return ctx.goto("day") if chosen(ctx).get("office") else ctx.goto("service")
     if result.outcome is Outcome.DUPLICATE:
-        ctx.say(
+        ctx.note(
             ctx._(
                 "You already have an appointment for this service. "
                 "You can move it or cancel it in My appointments."
             )
         )
         return ctx.goto("mine")
-    ctx.say(ctx._("This booking is no longer open. Please start again."))
+    ctx.note(ctx._("This booking is no longer open. Please start again."))
     return ctx.goto("service")
 
 
@@ -522,7 +522,7 @@ class LeaveWaitlist(Step):
         if payload == "yes":
             entry = int(chosen(ctx).pop("leave", 0) or 0)
             if await booking.leave_waitlist(ctx.db, entry, ctx.person.id, ctx.now()):
-                ctx.say(ctx._("You have left the waiting list."))
+                ctx.note(ctx._("You have left the waiting list."))
             return ctx.goto("mine")
         if payload == "no":
             return ctx.back()
@@ -537,7 +537,7 @@ class AppointmentCard(Step):
             ctx.db, chosen(ctx).get("appt", 0), ctx.person.id
         )
         if appointment is None or appointment.state != "booked":
-            ctx.say(ctx._("This appointment is no longer active."))
+            ctx.note(ctx._("This appointment is no longer active."))
             return ctx.goto("mine")
         ctx.ask(
             texts.summary(ctx.tr, data, appointment)
@@ -598,5 +598,5 @@ class CancelAppointment(Step):
             ctx.db, catalog(ctx), chosen(ctx).get("appt", 0), ctx.person.id, ctx.now()
         )
         if cancelled is not None:
-            ctx.say(ctx._("Your appointment is cancelled. Thank you for letting us know."))
+            ctx.note(ctx._("Your appointment is cancelled. Thank you for letting us know."))
         return ctx.menu()

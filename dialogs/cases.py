@@ -283,7 +283,7 @@ class Add(Step):
     async def show(self, ctx: Context) -> None:
         case = await service.active_case(ctx.db, ctx.person.id)
         if case is None:
-            ctx.say(ctx._("You have no open case now."))
+            ctx.note(ctx._("You have no open case now."))
             return ctx.goto("home")
         ctx.ask(ctx._("Write your message for case {code}.", code=case.code))
 
@@ -302,7 +302,7 @@ class Add(Step):
             staff_ids=ctx.runtime.settings.staff_ids,
             default_locale=ctx.runtime.settings.default_locale,
         )
-        ctx.say(
+        ctx.note(
             ctx._("Added to case {code}.", code=case.code)
             if added
             else ctx._("This case has too many messages. Please wait for the specialist.")
@@ -315,7 +315,7 @@ class Close(Step):
     async def show(self, ctx: Context) -> None:
         case = await service.active_case(ctx.db, ctx.person.id)
         if case is None:
-            ctx.say(ctx._("You have no open case now."))
+            ctx.note(ctx._("You have no open case now."))
             return ctx.goto("home")
         ctx.ask(
             ctx._("Close case {code}? Specialists will not answer it any more.", code=case.code),
@@ -332,15 +332,15 @@ class Close(Step):
         if payload != "yes":
             return ctx.invalid(ctx._("Please choose one of the buttons."))
         await service.close_by_citizen(ctx.db, case, ctx.now())
-        ctx.say(ctx._("Case {code} is closed.", code=case.code))
+        ctx.note(ctx._("Case {code} is closed.", code=case.code))
         return ctx.goto("rate")
 
 
 def say_thanks(ctx: Context, rating: int | None) -> None:
     if rating is None:
-        ctx.say(ctx._("All right. Thank you for using the service."))
+        ctx.note(ctx._("All right. Thank you for using the service."))
     else:
-        ctx.say(ctx._("Thank you! Your rating helps us answer better."))
+        ctx.note(ctx._("Thank you! Your rating helps us answer better."))
 
 
 @cases.step("rate")
@@ -386,7 +386,7 @@ class RateFromMessage(Step):
         if case is None or not await service.rate(
             ctx.db, case.id, ctx.person.id, self.rating, ctx.now()
         ):
-            ctx.say(ctx._("You have already answered this question. Thank you!"))
+            ctx.note(ctx._("You have already answered this question. Thank you!"))
         else:
             say_thanks(ctx, self.rating)
         return ctx.menu()

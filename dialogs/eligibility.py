@@ -82,7 +82,7 @@ def _answers(ctx: Context, data: Eligibility) -> dict[str, Any]:
 
 
 def _unavailable(ctx: Context) -> None:
-    ctx.say(
+    ctx.note(
         ctx._(
             "The eligibility check is not available right now. Please call the government "
             "contact centre 1545 (free)."

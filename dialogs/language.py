@@ -29,5 +29,5 @@ class Choose(Step):
         ctx.use_language(code)
         if privacy.pending(ctx.person):
             return ctx.start("privacy")
-        ctx.say(ctx._("Done: I will speak English."))
+        ctx.note(ctx._("Done: I will speak English."))
         return ctx.menu()

@@ -53,6 +53,6 @@ class Main(Step):
         if item is None:
             return ctx.invalid(ctx._("Please choose one of the buttons."))
         if not ctx.has_dialog(item.dialog):
-            ctx.say(ctx._("This part is coming soon. Thank you for your patience."))
+            ctx.note(ctx._("This part is coming soon. Thank you for your patience."))
             return ctx.menu()
         return ctx.start(item.dialog)

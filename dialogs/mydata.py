@@ -54,12 +54,12 @@ class News(Step):
 
     async def on_button(self, ctx: Context, payload: str) -> None:
         if payload == "no":
-            ctx.say(ctx._("Nothing was changed."))
+            ctx.note(ctx._("Nothing was changed."))
             return ctx.back()
         if payload != "yes":
             return ctx.invalid(ctx._("Please choose one of the buttons."))
         ctx.person.announcements = bool(ctx.data.pop("news", False))
-        ctx.say(
+        ctx.note(
             ctx._("Done: you will receive announcements.")
             if ctx.person.announcements
             else ctx._("Done: no more announcements. You can turn them on again in “My data”.")
@@ -87,6 +87,6 @@ class Confirm(Step):
             ctx.forget_person()
             return say_goodbye(ctx)
         if payload == "no":
-            ctx.say(ctx._("Nothing was deleted."))
+            ctx.note(ctx._("Nothing was deleted."))
             return ctx.menu()
         return ctx.invalid(ctx._("Please choose one of the buttons."))

@@ -28,7 +28,7 @@ BOOK = Choices("b")  # book at the office at this position in chosen(ctx)["offic
 class How(Step):
     async def show(self, ctx: Context) -> None:
         if not catalog(ctx).offices:
-            ctx.say(ctx._("No offices are set up yet."))
+            ctx.note(ctx._("No offices are set up yet."))
             return ctx.menu()
         ask_location(
             ctx,

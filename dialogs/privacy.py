@@ -48,7 +48,7 @@ class Notice(Step):
     async def on_button(self, ctx: Context, payload: str) -> None:
         if payload == "agree":
             privacy.accept(ctx.person, ctx.now())
-            ctx.say(ctx._("Thank you."))  # the menu asks what they need: ask once
+            ctx.note(ctx._("Thank you."))  # the menu asks what they need: ask once
             return ctx.menu()
         if payload == "decline":
             await erase_person(ctx.db, ctx.person, ctx.runtime.personal_data)

@@ -113,7 +113,7 @@ class ShowCase(Step):
     async def show(self, ctx: Context) -> None:
         case = await service.get_case(ctx.db, _case_id(ctx))
         if case is None:
-            ctx.say(ctx._("This case no longer exists (the person deleted their data)."))
+            ctx.note(ctx._("This case no longer exists (the person deleted their data)."))
             return ctx.goto("list")
         person = await service.person_of(ctx.db, case)
         holder = ctx._("you") if is_mine(ctx, case) else (case.assignee or ctx._("nobody"))
@@ -161,15 +161,15 @@ class ShowCase(Step):
             return ctx.goto("list")
         if payload == "take":
             if await service.take(ctx.db, case_id, me(ctx), staff_ids(ctx), ctx.now()):
-                ctx.say(ctx._("The case is yours now."))
+                ctx.note(ctx._("The case is yours now."))
             else:
-                ctx.say(ctx._("Someone else has just taken this case."))
+                ctx.note(ctx._("Someone else has just taken this case."))
             return ctx.goto("case")
         if payload in ("reply", "canned", "close"):
             return ctx.goto(payload)
         if payload == "handback":
             if await service.hand_back(ctx.db, case_id, me(ctx), staff_ids(ctx), ctx.now()):
-                ctx.say(ctx._("Handed back: any colleague can take it now."))
+                ctx.note(ctx._("Handed back: any colleague can take it now."))
                 return ctx.goto("list")
             return ctx.goto("case")
         return ctx.invalid(ctx._("Please choose one of the buttons."))
@@ -187,9 +187,9 @@ async def _send(ctx: Context, text: str, canned: str | None = None) -> None:
         canned=canned,
     )
     if sent is None:
-        ctx.say(ctx._("You do not hold this case any more; nothing was sent."))
+        ctx.note(ctx._("You do not hold this case any more; nothing was sent."))
     else:
-        ctx.say(ctx._("Sent to the person."))
+        ctx.note(ctx._("Sent to the person."))
     ctx.goto("case")
 
 
@@ -224,7 +224,7 @@ class Canned(Step):
         data = _canned(ctx)
         answers = data.canned if data else []
         if not answers:
-            ctx.say(ctx._("There are no ready answers in the data yet (cases/cases.yaml)."))
+            ctx.note(ctx._("There are no ready answers in the data yet (cases/cases.yaml)."))
             return ctx.goto("case")
         ctx.ask(
             ctx._("Choose a ready answer; you will see it before it is sent."),
@@ -294,9 +294,9 @@ class CloseCase(Step):
             default_locale=ctx.runtime.settings.default_locale,
         )
         if closed:
-            ctx.say(ctx._("Closed. The person has been told."))
+            ctx.note(ctx._("Closed. The person has been told."))
         else:
-            ctx.say(ctx._("You do not hold this case any more; it was not closed."))
+            ctx.note(ctx._("You do not hold this case any more; it was not closed."))
         return ctx.goto("list")
 
 

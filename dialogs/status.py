@@ -71,7 +71,7 @@ def guesser(ctx: Context) -> Guesser:
 
 
 def say_locked(ctx: Context, until: datetime) -> None:
-    ctx.say(
+    ctx.note(
         ctx._(
             "Too many unsuccessful tries. To protect your data, checking is paused. "
             "Please try again after {time}.",
@@ -177,11 +177,11 @@ class Birth(Step):
                     "You have {n} more tries this hour.",
                     result.tries_left,
                 )
-            ctx.say(text)
+            ctx.note(text)
         elif result.outcome is Outcome.LOCKED and result.locked_until is not None:
             say_locked(ctx, result.locked_until)
         elif result.outcome is Outcome.UNAVAILABLE:
-            ctx.say(
+            ctx.note(
                 ctx._(
                     "The application registry is not answering right now. "
                     "Please try again in a few minutes."
@@ -295,7 +295,7 @@ class Result(Step):
             return ctx.goto("number")
         if payload == "follow":
             if await follows.count_follows(ctx.db, ctx.person.id) >= follows.MAX_FOLLOWS:
-                ctx.say(
+                ctx.note(
                     ctx._(
                         "You already follow {n} applications, the most I can watch for one "
                         "person. Stop following one of them first.",
@@ -304,7 +304,7 @@ class Result(Step):
                 )
                 return ctx.goto("followed")
             await follows.follow(ctx.db, ctx.person.id, application_id, ctx.now())
-            ctx.say(
+            ctx.note(
                 ctx._(
                     "Done. I will write to you when the status changes. "
                     "At night (22:00–08:00) the message waits until the morning."
@@ -409,7 +409,7 @@ class Unfollow(Step):
         )
         if payload == "yes" and application is not None:
             await follows.unfollow(ctx.db, ctx.person.id, application.id)
-            ctx.say(
+            ctx.note(
                 ctx._(
                     "Done. No more messages about application {number}.",
                     number=application.printed_number,

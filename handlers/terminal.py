@@ -38,6 +38,8 @@ def render(replies: list[Reply], out: TextIO) -> Keys:
     numbered = 0
     for reply in replies:
         print(file=out)
+        if reply.lead:
+            print(reply.lead, end="\n\n", file=out)
         if reply.title:
             print(f"== {reply.title} ==", file=out)
         print(reply.text, file=out)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.app import App
-from bot.delivery.outbox import reply_from_json
-from bot.engine.events import Reply
+from bot.engine.events import Reply, reply_from_json
 from handlers.conversation import Conversation
 from storage.models import OutboxMessage, Person
 from storage.models.cases import Case

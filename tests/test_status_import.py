@@ -23,7 +23,7 @@ from sqlalchemy import select
 from bot.app import App, build_app, launch
 from bot.cli import CommandError
 from bot.commands.status import import_applications
-from bot.delivery.outbox import reply_from_json
+from bot.engine.events import reply_from_json
 from bot.services.personal_data import erase_person
 from bot.services.status import follows, importer
 from bot.services.status.changes import notify_followers

@@ -8,7 +8,8 @@ limit.
 """
 
 from bot.delivery.messenger import DeliveryResult, Messenger, Messengers, Outcome
-from bot.delivery.outbox import enqueue, reply_from_json, reply_to_json
+from bot.delivery.outbox import enqueue
+from bot.engine.events import reply_from_json, reply_to_json
 
 __all__ = [
     "DeliveryResult",

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.quiet import daytime_from
-from bot.engine.events import Button, Link, Reply, Request
+from bot.engine.events import Reply, reply_to_json
 from bot.i18n import LANGUAGES, Translator, translator
 from storage.db import mark_enqueued
 from storage.models import OutboxMessage
@@ -53,31 +53,6 @@ def body_for(body: Sequence[dict[str, Any]], language: str | None) -> list[dict[
         first = {k: v for k, v in body[0].items() if k != BY_LOCALE}
         return [first, *body[1:]]
     return list(body)
-
-
-def reply_to_json(reply: Reply) -> dict[str, Any]:
-    return {
-        "text": reply.text,
-        "title": reply.title,
-        "buttons": [[[b.label, b.payload] for b in row] for row in reply.buttons],
-        "request": reply.request.value if reply.request else None,
-        "request_label": reply.request_label,
-        "links": [[link.label, link.url] for link in reply.links],
-    }
-
-
-def reply_from_json(data: dict[str, Any]) -> Reply:
-    return Reply(
-        text=data["text"],
-        title=data.get("title"),
-        buttons=tuple(
-            tuple(Button(label=label, payload=payload) for label, payload in row)
-            for row in data.get("buttons", [])
-        ),
-        request=Request(data["request"]) if data.get("request") else None,
-        request_label=data.get("request_label", ""),
-        links=tuple(Link(label=label, url=url) for label, url in data.get("links", [])),
-    )
 
 
 async def enqueue(

@@ -13,8 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.delivery.outbox import reply_from_json
-from bot.engine.events import Reply
+from bot.engine.events import Reply, reply_from_json
 
 __all__ = ["Claimed", "SettleHook", "Settled"]
 

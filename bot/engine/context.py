@@ -80,6 +80,8 @@ class Context:
         self.db = db
         self.is_staff = is_staff
         self.replies: list[Reply] = []
+        #: replies said with `note`: joined into the message after them
+        self.notes: list[Reply] = []
         self.transition: Transition | None = None
         self.error: str | None = None
         self.erased = False
@@ -156,6 +158,13 @@ class Context:
         )
 
     ask = say
+
+    def note(self, text: str) -> None:
+        """A few words about what just happened ("Thank you.", "Not found."), said at the
+        top of the next message rather than as a message of their own."""
+        reply = Reply(text=text)
+        self.replies.append(reply)
+        self.notes.append(reply)
 
     # -- moving -----------------------------------------------------------
     def goto(self, step: str) -> None:

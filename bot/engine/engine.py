@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.context import Back, Context, Goto, Start
 from bot.engine.dialog import DialogRegistry, Step
-from bot.engine.events import Button, Incoming, Kind, Reply, replies_to_json
+from bot.engine.events import Button, Incoming, Kind, Reply, joined_notes, replies_to_json
 from bot.engine.globals import (
     Global,
     as_global,
@@ -531,6 +531,7 @@ class Engine(PlatformCalls):
         if not ctx.erased:
             if not ctx.replies:  # never silent
                 await self._show(ctx)
+            ctx.replies = joined_notes(ctx.replies, ctx.notes)
             state.offered = offered_buttons(ctx.replies)
         # The person's changed columns, what the step counted, the state's
         # compare-and-set (on PostgreSQL this, not a lock, keeps two workers from both
@@ -621,10 +622,10 @@ class Engine(PlatformCalls):
         if step is None:
             return await self._enter(ctx, Start(MENU, {}))
         if event.kind is Kind.BUTTON and event.payload not in ctx.state.offered:
-            ctx.say(ctx._("That button is from an earlier message. Here is where you are now:"))
+            ctx.note(ctx._("That button is from an earlier message. Here is where you are now:"))
             return await self._settle(ctx, reshow=True)
         if event.kind is Kind.UNSUPPORTED:
-            ctx.say(ctx._("I understand text and buttons only. Please use the buttons below."))
+            ctx.note(ctx._("I understand text and buttons only. Please use the buttons below."))
             return await self._settle(ctx, reshow=True)
         await step.handle(ctx, ctx.event)
         await self._settle(ctx)
@@ -668,7 +669,7 @@ class Engine(PlatformCalls):
                 return await self._settle(ctx, reshow=True)
             return await self._enter(ctx, Start(CONSOLE, {}))
         if wanted is Global.START:
-            ctx.say(ctx._("Welcome back! Here is the main menu."))
+            ctx.note(ctx._("Welcome back! Here is the main menu."))
             return await self._enter(ctx, Start(MENU, {}))
         if wanted is Global.MENU:
             return await self._enter(ctx, Start(MENU, {}))
@@ -676,7 +677,7 @@ class Engine(PlatformCalls):
             return await self._enter(ctx, Start(LANGUAGE, {}))
         if wanted is Global.CANCEL:
             if ctx.dialog != MENU:
-                ctx.say(ctx._("Cancelled. Nothing was sent."))
+                ctx.note(ctx._("Cancelled. Nothing was sent."))
             return await self._enter(ctx, Start(MENU, {}))
         if wanted is Global.BACK:
             return await self._enter(ctx, Back())
@@ -820,6 +821,8 @@ class Engine(PlatformCalls):
         if prefix is not None:
             if new:
                 ctx.replies[first_new] = replace(new[0], text=f"{prefix}\n\n{new[0].text}")
+                # a note stays one: joined into the message after it
+                ctx.notes = [ctx.replies[first_new] if n is new[0] else n for n in ctx.notes]
             else:
                 ctx.replies.insert(first_new, Reply(text=prefix))
         if (
@@ -899,10 +902,11 @@ class Engine(PlatformCalls):
                 [[Button(ctx._("↩ Back to where I was"), Global.BACK.value)]],
             )
         else:
-            ctx.say(ctx._("Sorry, something went wrong on our side. Here is the main menu."))
+            ctx.note(ctx._("Sorry, something went wrong on our side. Here is the main menu."))
         await self._enter(ctx, Start(onboarding or MENU, {}))
         if caller is not None and onboarding is None:
             state.data[CALLER] = caller
+        ctx.replies = joined_notes(ctx.replies, ctx.notes)
         state.offered = offered_buttons(ctx.replies)
         await states.save(person.id, state)
         session.add_all(

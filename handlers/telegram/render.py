@@ -144,10 +144,11 @@ def render_reply(reply: Reply) -> list[Outgoing]:
     else:
         markup = inline_keyboard(reply)
     title_html = f"<b>{escape(reply.title[:256])}</b>" if reply.title else ""
-    first_limit = TEXT_LIMIT - utf16_len(title_html) - 2 if title_html else TEXT_LIMIT
+    head = "\n\n".join(part for part in (escape(reply.lead), title_html) if part)
+    first_limit = TEXT_LIMIT - utf16_len(head) - 2 if head else TEXT_LIMIT
     pieces = [escape(piece) for piece in split_text(text, TEXT_LIMIT, first_limit)]
-    if title_html:
-        pieces[:1] = [f"{title_html}\n\n{pieces[0]}" if pieces else title_html]
+    if head:
+        pieces[:1] = [f"{head}\n\n{pieces[0]}" if pieces else head]
     if not pieces:
         if markup is None:
             return []

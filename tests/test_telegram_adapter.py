@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession
 
+from handlers.telegram import adapter as adapter_module
 from handlers.telegram.messenger import RetryPolicy
 from storage.repositories import People
 from tests.doubles.telegram_api import TelegramApiDouble
@@ -101,6 +102,27 @@ async def test_whole_conversation_in_english_through_the_webhook(
         john.expect("1545", "Contacts & hotlines")
     assert not telegram_api.calls_of("getUpdates")
     assert all(status == 200 for _, status in telegram_api.webhook_deliveries)
+    no_error_answers(telegram_api)
+    # Each press's spinner was stopped by the webhook's answer, not by a request.
+    answers = telegram_api.calls_of("answerCallbackQuery")
+    assert set(john.tg.queries) <= telegram_api.answered_queries
+    assert len(answers) == 3 and all(call.in_webhook_answer for call in answers)
+
+
+async def test_a_slow_commit_stops_the_spinner_by_a_request_once(
+    sqlite_url: str, telegram_api: TelegramApiDouble, clock: Any, monkeypatch: Any
+) -> None:
+    """Not left spinning until the webhook's answer: a request stops it, and the
+    webhook's answer does not answer the query a second time."""
+    monkeypatch.setattr(adapter_module, "ANSWER_IN_RESPONSE_WITHIN", 0)
+    async with running_bot(sqlite_url, telegram_api, clock, mode="webhook") as bot:
+        john = bot.person(203, language_code="en")
+        await onboard(john, "en")
+        await john.presses("Contacts")
+        john.expect("1545")
+    answers = telegram_api.calls_of("answerCallbackQuery")
+    assert set(john.tg.queries) <= telegram_api.answered_queries
+    assert len(answers) == 3 and not any(call.in_webhook_answer for call in answers)
     no_error_answers(telegram_api)
 
 

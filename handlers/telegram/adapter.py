@@ -72,6 +72,10 @@ WEBHOOK_CONNECTIONS = 100
 #: while an update fetched earlier is still uncommitted, getUpdates is asked again this
 #: often (it returns that update again, with anything new behind it)
 REPOLL_WHILE_PENDING = 0.05
+#: webhook mode: a pressed button's spinner is stopped by the webhook's answer (no
+#: request of its own) when its update commits within this many seconds; otherwise
+#: by a request then, so a slow database never keeps it spinning longer
+ANSWER_IN_RESPONSE_WITHIN = 1.0
 #: replies are marked sent in one statement per this many seconds: a transaction of its
 #: own per update would cost as much as the update; the price is that a crash may repeat
 #: the replies sent in the last second (docs/architecture.md)
@@ -186,6 +190,8 @@ class TelegramAdapter:
         self._inflight: set[asyncio.Task[Any]] = set()
         self._resender: asyncio.Task[None] | None = None
         self._groups_told: set[int] = set()
+        #: callback queries the webhook's answer stops the spinner of (`take_webhook_update`)
+        self._answer_in_response: set[str] = set()
         self._sent_ids: list[str] = []
         self._flush_due = False
         self._started = datetime.now(UTC)
@@ -549,9 +555,41 @@ class TelegramAdapter:
         await self._converse(chat.id, event)
 
     def _answer_query(self, query: TgCallbackQuery) -> None:
+        if query.id not in self._answer_in_response:
+            self._spawn_answer(query.id)
+
+    def _spawn_answer(self, query_id: str) -> None:
         self._spawn(
-            self._call_quietly("answerCallbackQuery", self.messenger.answer_callback(query.id))
+            self._call_quietly("answerCallbackQuery", self.messenger.answer_callback(query_id))
         )
+
+    async def take_webhook_update(self, update: TgUpdate) -> tuple[bool, dict[str, Any] | None]:
+        """Webhook mode: `submit`, and wait for the commit. (Committed?, a Bot API method
+        for the webhook's answer.)
+
+        Telegram executes a method returned as the answer to its webhook request. A
+        pressed button's answerCallbackQuery goes there: its result is never needed, and
+        it saves a request to Telegram on two updates in three (the bot's and Telegram's
+        work, and the bot's connections). Should the commit take longer than
+        ANSWER_IN_RESPONSE_WITHIN, or fail, the query is answered by a request instead.
+        """
+        query = update.callback_query
+        if query is None:
+            return await self.submit(update), None
+        self._answer_in_response.add(query.id)
+        try:
+            done = self.submit(update)
+            try:
+                committed = await asyncio.wait_for(asyncio.shield(done), ANSWER_IN_RESPONSE_WITHIN)
+            except TimeoutError:
+                self._spawn_answer(query.id)
+                return await done, None
+            if not committed:  # Telegram sends it again; the spinner stops meanwhile
+                self._spawn_answer(query.id)
+                return False, None
+            return True, {"method": "answerCallbackQuery", "callback_query_id": query.id}
+        finally:
+            self._answer_in_response.discard(query.id)
 
     async def _on_group_message(self, message: TgMessage, event_update: TgUpdate) -> None:
         """Dialogs run in private chats only; a group hears that once."""

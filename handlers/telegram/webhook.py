@@ -38,7 +38,9 @@ class WebhookEndpoint:
         # Answered once the update's transaction has committed (its replies are stored
         # and sent on the chat's lane): a crash before that makes Telegram send it again,
         # and this person's next update, wherever it lands, sees this one's state.
-        # Duplicates are caught by update_id.
-        if not await self.adapter.submit(update):
+        # Duplicates are caught by update_id. A pressed button's spinner is stopped by
+        # this answer (a method Telegram executes), not by a request of its own.
+        committed, method = await self.adapter.take_webhook_update(update)
+        if not committed:
             return web.json_response({"ok": False, "error": "not handled"}, status=500)
-        return web.json_response({"ok": True})
+        return web.json_response(method or {"ok": True})

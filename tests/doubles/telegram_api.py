@@ -14,7 +14,9 @@ code could go wrong, and stricter where Telegram is lenient:
   second per chat (a short burst allowed) and 30 a second per bot, else 429;
 - getUpdates: offset confirmation and long polling (capped, to keep tests quick);
 - webhook mode: after setWebhook, updates are POSTed to the bot with the secret
-  header, and re-POSTed (a few times) until the bot answers 2xx.
+  header, and re-POSTed (a few times) until the bot answers 2xx; a method in a
+  JSON answer (`{"method": "answerCallbackQuery", …}`) is executed, its result and
+  any refusal not reported, as Telegram does.
 
 Every call is recorded for assertions. Tests feed updates through `user(...)`.
 """
@@ -147,6 +149,8 @@ class Call:
     params: dict[str, Any]
     at: float  # time.monotonic() when the call arrived
     status: int = 200
+    #: made by returning it as the answer to a webhook request, not by a request
+    in_webhook_answer: bool = False
 
 
 @dataclass
@@ -377,11 +381,33 @@ class TelegramApiDouble:
                 self._client.post(url, json=update, headers=headers) as resp,
             ):
                 status = resp.status
+                answer = await resp.read()
+                json_answer = resp.content_type == "application/json"
             self.webhook_deliveries.append((update_id, status))
             if 200 <= status < 300:
+                if json_answer:
+                    await self._method_in_answer(answer)
                 break
             await asyncio.sleep(0.05)
         return status
+
+    async def _method_in_answer(self, answer: bytes) -> None:
+        """ "You can perform a request to the Bot API while sending an answer to the
+        webhook … Specify the method to be invoked in the method parameter": executed as
+        if requested, its result and any refusal never reported back to the bot."""
+        try:
+            params = json.loads(answer)
+        except ValueError:
+            return
+        if not isinstance(params, dict) or not isinstance(params.get("method"), str):
+            return
+        call = Call(params.pop("method"), params, time.monotonic(), in_webhook_answer=True)
+        self.calls.append(call)
+        try:
+            await self._answer(call, self.token)
+        finally:
+            async with self._changed:
+                self._changed.notify_all()
 
     # -- reading what the bot did ------------------------------------------------------------
     def forget_sent(self) -> None:

@@ -15,6 +15,7 @@ from bot.engine.events import (
 )
 from handlers.conversation import Conversation
 from handlers.telegram.render import render_reply
+from tests.conftest import onboard
 from tests.doubles.telegram_api import parse_html
 
 MENU = Reply(text="What do you need?", title="Main menu", buttons=((Button("Help", "h"),),))
@@ -65,9 +66,7 @@ async def test_agreeing_to_the_notice_is_answered_with_one_message(
     chat_factory: Callable[..., Conversation],
 ) -> None:
     chat = chat_factory()
-    await chat.says("/start")
-    await chat.presses("English")
-    await chat.presses("I agree")
+    await onboard(chat)  # the last step: "I agree"
     [answer] = chat.last
     assert answer.lead == "Thank you."
     assert answer.title == "Main menu"
@@ -77,9 +76,7 @@ async def test_a_wrong_birth_date_is_told_in_the_message_that_asks_again(
     chat_factory: Callable[..., Conversation],
 ) -> None:
     chat = chat_factory()
-    await chat.says("/start")
-    await chat.presses("English")
-    await chat.presses("I agree")
+    await onboard(chat)
     await chat.presses("application status")
     await chat.says("AB-123456")
     await chat.says("01.01.1990")

@@ -402,12 +402,7 @@ class TelegramApiDouble:
         if not isinstance(params, dict) or not isinstance(params.get("method"), str):
             return
         call = Call(params.pop("method"), params, time.monotonic(), in_webhook_answer=True)
-        self.calls.append(call)
-        try:
-            await self._answer(call, self.token)
-        finally:
-            async with self._changed:
-                self._changed.notify_all()
+        await self._made(call, self.token)
 
     # -- reading what the bot did ------------------------------------------------------------
     def forget_sent(self) -> None:
@@ -442,10 +437,15 @@ class TelegramApiDouble:
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
-        call = Call(method, params, time.monotonic())
+        return await self._made(
+            Call(method, params, time.monotonic()), request.match_info["token"]
+        )
+
+    async def _made(self, call: Call, token: str) -> web.Response:
+        """Record the call, answer it, and wake whoever waits for what the bot did."""
         self.calls.append(call)
         try:
-            return await self._answer(call, request.match_info["token"])
+            return await self._answer(call, token)
         finally:
             async with self._changed:
                 self._changed.notify_all()

@@ -102,9 +102,11 @@ def joined_notes(replies: list[Reply], notes: list[Reply]) -> list[Reply]:
             waiting.append(reply.text)
             continue
         if waiting:
-            lead = "\n\n".join((*waiting, reply.lead) if reply.lead else waiting)
-            if len(lead) + len(reply.full_text()) <= JOINED_MAX_CHARS:
-                reply = replace(reply, lead=lead)
+            joined = replace(
+                reply, lead="\n\n".join((*waiting, reply.lead) if reply.lead else waiting)
+            )
+            if len(joined.full_text()) <= JOINED_MAX_CHARS:
+                reply = joined
             else:
                 out.append(Reply(text="\n\n".join(waiting)))
             waiting = []

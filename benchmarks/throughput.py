@@ -34,7 +34,7 @@ is what the ratio really compares when both are busy.
     BENCH_SETUPS=polling-sqlite,webhook-durable   only these setups (keys below; the echo
                     bot of the same mode always runs too: a ratio needs it)
     BENCH_PEOPLE, BENCH_UPDATES   people and steps each of the maximum-rate run
-    BENCH_ROUNDS    maximum-rate walks per setup (default 5; the median counts)
+    BENCH_ROUNDS    maximum-rate walks per setup (default 9; the median counts)
     BENCH_NO_POSTGRES=1   SQLite setups only
     BENCH_PROFILE=1 Poruch under cProfile for the maximum-rate run (one process setups)
     BENCH_BREAKDOWN=polling-sqlite,…  setups re-run under cProfile after the matrix for
@@ -93,8 +93,10 @@ UPDATES_EACH = int(os.environ.get("BENCH_UPDATES", "0")) or (10 if QUICK else 15
 #: 2-4 s, and on a shared machine the same bot's rate moved by a third between walks
 #: seconds apart (560-844 upd/s for the echo bot in eight walks in a row; 675-867 for
 #: the median of five, minutes apart): a ratio of walks made at different times was a
-#: lottery.
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "0")) or (1 if QUICK else 5)
+#: lottery. Nine pairs, not five: a pair's ratio spreads by about ±0.13 (mostly the
+#: echo bot's walks), and the median of five still moved by ±0.06 between runs of the
+#: same code; nine narrow that by a quarter (1/√9 against 1/√5) for ~4 minutes more.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "0")) or (1 if QUICK else 9)
 #: before the measured walks, each bot is warmed up by a short unmeasured one: the first
 #: updates pay for what a long-running bot pays once (the pool's connections, their
 #: prepared statements, caches, the first catalogs); Poruch's first walk on PostgreSQL

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -342,3 +343,51 @@ async def test_limiter_counts_a_slow_send_until_it_completed() -> None:
     assert not waiter.done()
     now[0] = 1.8
     limiter.release(await asyncio.wait_for(waiter, 1))
+
+
+async def test_limiter_lends_a_place_that_frees_soon_and_holds_the_send_until_then() -> None:
+    """The outbox worker commits handed_at while the place's last second runs out."""
+    now = [0.0]
+    limiter = SlidingWindowLimiter(1, period=1.0, clock=lambda: now[0])
+    first = await limiter.acquire()
+    now[0] = 0.1
+    limiter.release(first)  # its place frees at 1.1
+    now[0] = 1.0
+    second = await asyncio.wait_for(limiter.acquire(ahead=0.2), 1)  # lent at once
+    turn = asyncio.create_task(limiter.turn(second))
+    await asyncio.sleep(0.01)
+    assert not turn.done()
+    now[0] = 1.1
+    await asyncio.wait_for(turn, 1)
+    # Not lent further ahead than asked: the next place frees a second after `second`.
+    limiter.release(second)
+    waiter = asyncio.create_task(limiter.acquire(ahead=0.2))
+    await asyncio.sleep(0.01)
+    assert not waiter.done()
+    now[0] = 2.0
+    await asyncio.wait_for(waiter, 1)
+
+
+async def test_limiter_lending_ahead_still_allows_n_in_any_window() -> None:
+    """Sends that prepare ahead (a commit) and answer late still arrive at most N a window."""
+    limiter = SlidingWindowLimiter(10, period=0.2)
+    loop = asyncio.get_running_loop()
+    arrivals: list[float] = []
+    rng = random.Random(5)
+
+    async def send() -> None:
+        ticket = await limiter.acquire(ahead=0.05)
+        await asyncio.sleep(rng.uniform(0, 0.04))  # handed_at commits
+        await limiter.turn(ticket)
+        await asyncio.sleep(rng.uniform(0, 0.01))  # on the way to the platform
+        arrivals.append(loop.time())
+        await asyncio.sleep(rng.uniform(0, 0.01))  # the answer on its way back
+        limiter.release(ticket)
+
+    async def sender(count: int) -> None:
+        for _ in range(count):
+            await send()
+
+    await asyncio.gather(*(sender(6) for _ in range(12)))
+    assert len(arrivals) == 72
+    assert max_in_any_window(sorted(arrivals), window=0.2) <= 10

@@ -13,6 +13,14 @@ started until one period after it *completed* (`release`): the next send that
 needs the place starts no earlier than that, and therefore arrives at least
 one full period after the earlier one arrived, however late either was.
 
+A caller with work to do before its send (the outbox worker commits the row's
+``handed_at``) may take a place that frees within `ahead` seconds and do that
+work meanwhile; `turn` then waits until the place is free. Without it, that
+work sat inside the place's time: tens of milliseconds of every 1.04 s on a
+busy SQLite, 4 % of the rate. Safety is unchanged: every place given back
+frees at a moment no later send starts before (`_floor`), so at any instant at
+most N sends are between their start and one period after their completion.
+
 A platform that answers "too many requests, retry after S" pauses the whole
 limiter: Telegram's flood control is per bot, not per chat.
 """
@@ -29,10 +37,12 @@ from collections.abc import Callable
 class Ticket:
     """One granted send; `release` it when the platform has answered."""
 
-    __slots__ = ("done_at",)
+    __slots__ = ("done_at", "not_before")
 
     def __init__(self) -> None:
         self.done_at: float | None = None
+        #: the send starts no earlier (`SlidingWindowLimiter.turn`)
+        self.not_before = 0.0
 
 
 class SlidingWindowLimiter:
@@ -52,10 +62,13 @@ class SlidingWindowLimiter:
         self._clock = clock
         self._held: deque[Ticket] = deque()  # in the order granted, one entry per send
         self._resume_at = 0.0
+        #: the latest moment a place given back frees: no send granted since starts earlier
+        self._floor = 0.0
         self._lock = asyncio.Lock()
 
-    async def acquire(self, cost: int = 1) -> Ticket:
-        """Wait until `cost` sends fit in the window; the caller sends, then `release`s.
+    async def acquire(self, cost: int = 1, *, ahead: float = 0.0) -> Ticket:
+        """Wait until `cost` sends fit in the window, or will within `ahead` seconds; the
+        caller sends (after `turn`, when `ahead` is given), then `release`s.
 
         Waiters are served in arrival order (the lock is fair).
         """
@@ -63,22 +76,34 @@ class SlidingWindowLimiter:
         ticket = Ticket()
         async with self._lock:
             while True:
-                now = self._clock()
-                if now < self._resume_at:
-                    await asyncio.sleep(self._resume_at - now)
+                horizon = self._clock() + ahead
+                if horizon < self._resume_at:
+                    await asyncio.sleep(self._resume_at - horizon)
                     continue
                 held = self._held
                 while (
-                    held and held[0].done_at is not None and now - held[0].done_at >= self.period
+                    held
+                    and held[0].done_at is not None
+                    and horizon - held[0].done_at >= self.period
                 ):
+                    self._floor = max(self._floor, held[0].done_at + self.period)
                     held.popleft()
                 if len(held) + cost <= self.capacity:
                     held.extend([ticket] * cost)
+                    ticket.not_before = self._floor
                     return ticket
                 first = held[0].done_at
                 # still in flight: its place frees one period after it completes
-                wait = 0.002 if first is None else max(first + self.period - now, 0.0005)
+                wait = 0.002 if first is None else max(first + self.period - horizon, 0.0005)
                 await asyncio.sleep(wait)
+
+    async def turn(self, ticket: Ticket) -> None:
+        """Until the ticket's send may start: its place is free and no pause holds."""
+        while True:
+            wait = max(ticket.not_before, self._resume_at) - self._clock()
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
 
     def release(self, ticket: Ticket) -> None:
         """The send is complete (answered, failed or abandoned)."""

@@ -73,10 +73,12 @@ CLAIM_SECONDS = 2.0  # claim about this much sending at the platform's rate
 MAX_CLAIM_ROWS = 1000
 MAX_IN_FLIGHT = 64
 #: seconds before its place in the rate window frees that a send may commit its
-#: handed_at (a group commit: 30-60 ms on a busy SQLite, against a 9 ms send). Inside
-#: the place's time it cost 4 % of the rate; ahead of it, a crash may leave a row in
-#: doubt this much longer (resent marked maybe_twice), no more of them
-HAND_AHEAD = 0.1
+#: handed_at (a group commit: 30-50 ms on a busy SQLite, against a 9-15 ms send).
+#: Inside the place's time it cost 4 % of the rate; ahead of it, a crash may leave a
+#: row in doubt this much longer (resent marked maybe_twice), no more of them. Not
+#: longer: a send waiting for its turn holds one of the MAX_IN_FLIGHT (0.1 s: 0.97 of
+#: the limit, 0.05 s: 0.98, where 0.96 without; docs/benchmarks.md)
+HAND_AHEAD = 0.05
 DRAIN_SECONDS = 5.0  # on stop, how long sends already with the platform may take
 MAX_ATTEMPTS = 6
 BACKOFF_FIRST = 5.0

@@ -68,7 +68,8 @@ class SlidingWindowLimiter:
 
     async def acquire(self, cost: int = 1, *, ahead: float = 0.0) -> Ticket:
         """Wait until `cost` sends fit in the window, or will within `ahead` seconds; the
-        caller sends (after `turn`, when `ahead` is given), then `release`s.
+        caller awaits `turn`, sends, then `release`s. (`turn` returns at once unless a
+        place was lent ahead, by this call or by an earlier one that freed it early.)
 
         Waiters are served in arrival order (the lock is fair).
         """

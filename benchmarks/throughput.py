@@ -95,7 +95,7 @@ UPDATES_EACH = int(os.environ.get("BENCH_UPDATES", "0")) or (10 if QUICK else 15
 #: the median of five, minutes apart): a ratio of walks made at different times was a
 #: lottery. Nine pairs, not five: a pair's ratio spreads by about ±0.13 (mostly the
 #: echo bot's walks), and the median of five still moved by ±0.06 between runs of the
-#: same code; nine narrow that by a quarter (1/√9 against 1/√5) for ~4 minutes more.
+#: same code; nine narrow that by a quarter (1/√9 against 1/√5) for ~2 minutes more.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "0")) or (1 if QUICK else 9)
 #: before the measured walks, each bot is warmed up by a short unmeasured one: the first
 #: updates pay for what a long-running bot pays once (the pool's connections, their

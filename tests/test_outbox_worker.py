@@ -346,7 +346,7 @@ async def test_limiter_counts_a_slow_send_until_it_completed() -> None:
 
 
 async def test_limiter_lends_a_place_that_frees_soon_and_holds_the_send_until_then() -> None:
-    """The outbox worker commits handed_at while the place's last second runs out."""
+    """The outbox worker commits handed_at while the place it was lent is still taken."""
     now = [0.0]
     limiter = SlidingWindowLimiter(1, period=1.0, clock=lambda: now[0])
     first = await limiter.acquire()

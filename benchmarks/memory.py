@@ -74,7 +74,7 @@ async def fill(url: str, people: int = PEOPLE) -> None:
                     for i in range(start_at, min(people, start_at + CHUNK))
                 ]
                 await conn.execute(insert(Person.__table__), rows)  # type: ignore[arg-type]
-            ids = list(await conn.scalars(select(Person.__table__.c.id)))
+            ids: list[int] = list(await conn.scalars(select(Person.__table__.c.id)))
             for start_at in range(0, len(ids), CHUNK):
                 rows = [{**state, "person_id": pid} for pid in ids[start_at : start_at + CHUNK]]
                 await conn.execute(insert(DialogStateRow.__table__), rows)  # type: ignore[arg-type]

@@ -206,7 +206,7 @@ class Walker:
             "browse": rng.choice(BROWSE),
         }.get(self.task)
         if wanted in payloads:
-            return await self._press(wanted, message)  # type: ignore[arg-type]
+            return await self._press(wanted, message)
         if self.task == "text":
             return await self._text(rng.choice(FREE_TEXT))
         content = [p for p in payloads if p not in AVOID] or payloads

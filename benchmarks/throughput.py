@@ -393,9 +393,11 @@ async def start_bots(
             if setup.mode == "polling":
                 await double.wait_until(lambda: bool(double.calls_of("getUpdates")), READY_WAIT)
             else:
-                await double.wait_until(
-                    lambda n=n: len(double.calls_of("setWebhook")) > n, READY_WAIT
-                )
+
+                def registered(before: int = n) -> bool:
+                    return len(double.calls_of("setWebhook")) > before
+
+                await double.wait_until(registered, READY_WAIT)
         except TimeoutError:
             tail = log.read_text()[-3000:]
             for process, _ in bots:

@@ -25,11 +25,11 @@ async def walk(
 
     latencies: list[float] = []
 
-    async def send(kind: Kind, **values: str) -> list[Reply]:
+    async def send(kind: Kind, *, text: str = "", payload: str = "") -> list[Reply]:
         started = time.perf_counter()
         replies = await engine.handle(
-            Incoming(platform=platform, user_id=user_id, kind=kind, **values)
-        )  # type: ignore[arg-type]
+            Incoming(platform=platform, user_id=user_id, kind=kind, text=text, payload=payload)
+        )
         latencies.append(time.perf_counter() - started)
         return replies
 

@@ -27,7 +27,7 @@ def main(po_path: str, mapping_path: str) -> int:
             continue
         value = mapping[key]
         if message.pluralizable:
-            if not all(message.string):
+            if not all(message.string or ()):
                 message.string = tuple(value)
                 filled += 1
         elif not message.string:

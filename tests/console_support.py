@@ -6,20 +6,24 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import App
 from bot.console.auth import issue_link
 from bot.server import build_web_app
 
+#: the console's test client (aiohttp's, typed for a plain web application)
+Client = TestClient[web.Request, web.Application]
+
 STAFF = "telegram:100"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @asynccontextmanager
-async def served(app: App) -> AsyncIterator[TestClient]:
+async def served(app: App) -> AsyncIterator[Client]:
     server = TestServer(build_web_app(app), host="127.0.0.1")
-    client: TestClient = TestClient(server)
+    client: Client = TestClient(server)
     await client.start_server()
     try:
         yield client
@@ -32,7 +36,7 @@ async def new_link(app: App, staff_id: str = STAFF) -> str:
         return await issue_link(session, app.settings, staff_id, app.runtime.now(), via="test")
 
 
-async def sign_in(client: TestClient, app: App, staff_id: str = STAFF) -> str:
+async def sign_in(client: Client, app: App, staff_id: str = STAFF) -> str:
     """Sign in through a fresh one-time link; returns the CSRF token of the first page."""
     token = await new_link(app, staff_id)
     page = await client.get(f"/console/signin/{token}")

@@ -17,7 +17,7 @@ import pytest
 import bot.app
 from bot.console.pages import Page
 from bot.engine import Dialog
-from bot.resources import RESOURCE_NAMES
+from bot.resources import RESOURCE_NAMES, Resources
 from bot.services.booking import jobs as booking_jobs
 from bot.services.personal_data import PersonalData
 from bot.wiring import Command
@@ -356,7 +356,7 @@ async def test_a_feature_left_out_of_the_manifest_is_gone(sqlite_url: str, clock
         assert "booking" not in app.engine.dialogs and "offices" not in app.engine.dialogs
         assert "eligibility" in app.engine.dialogs
         assert booking_jobs.booking_jobs not in app.services and app.services
-        assert not app.runtime.resources.offices.offices
+        assert not Resources.of(app.runtime.resources).offices.offices
         assert [s.name for s in app.runtime.personal_data.sections] == ["status", "cases"]
         chat = Conversation(app.engine, user_id="1")
         await onboard(chat, "en")

@@ -222,8 +222,9 @@ async def test_closed_cases_are_deleted_after_the_retention_period(
             )
         clock.advance(days=200)
         async with app.db.transaction() as session:
-            person = await People(session).find("telegram", "5")
-            assert person is not None
+            found = await People(session).find("telegram", "5")
+            assert found is not None
+            person = found
             person.last_seen_at = clock()  # still active: only the old case goes
             recent = await service.open_case(session, person, topic="other", text="r", now=clock())
             await service.close_by_citizen(session, recent, clock())

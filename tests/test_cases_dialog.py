@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from bot.app import App, build_app
 from bot.i18n import translator
+from bot.resources import Resources
 from bot.services.cases.context import describe, gather
 from storage.models import AuditEntry
 from storage.models.cases import Case, CaseMessage
@@ -119,7 +120,8 @@ async def _ask_uk(chat) -> str:  # type: ignore[no-untyped-def]
     await chat.says("Коли буде виплата?")
     await chat.presses("Ні, дайте відповідь тут")
     chat.expect("Номер вашого звернення")
-    return chat.text.split("звернення ")[1].split(".")[0]
+    number: str = chat.text.split("звернення ")[1].split(".")[0]
+    return number
 
 
 async def test_a_phone_number_is_kept_only_when_shared(cases_app: App) -> None:
@@ -225,7 +227,8 @@ async def test_without_consent_nothing_but_the_question_travels(cases_app: App) 
 
 
 async def test_an_eligibility_check_travels_as_answers_and_result(cases_app: App) -> None:
-    data = cases_app.runtime.resources.eligibility
+    resources = Resources.of(cases_app.runtime.resources)
+    data = resources.eligibility
     assert data is not None
     answers = {"idp_certificate": False, "children_count": 0, "age": 30}
     answers = {qid: value for qid, value in answers.items() if qid in data.questions}
@@ -233,14 +236,14 @@ async def test_an_eligibility_check_travels_as_answers_and_result(cases_app: App
         person, _ = await People(session).get_or_register("test", "9")
         found = await gather(
             session,
-            cases_app.runtime.resources,
+            resources,
             person,
             {"eligibility": {"answers": answers, "on": "2026-11-24"}},
             cases_app.runtime.now(),
         )
     assert found["eligibility"]["answers"] == answers
     assert isinstance(found["eligibility"]["eligible"], list)
-    lines = describe(found, cases_app.runtime.resources, translator("en"))
+    lines = describe(found, resources, translator("en"))
     assert lines[0].startswith("Eligibility check:")
     assert len(lines) == 1 + len(answers)
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.app import App
 from bot.i18n import KYIV
+from bot.resources import Resources
 from bot.services.cases import service
 from bot.services.cases.data import CasesData
 from bot.services.cases.hours import expectation, is_open, next_opening
@@ -15,13 +16,13 @@ from tests.conftest import Clock
 
 
 def data(app: App) -> CasesData:
-    found = app.runtime.resources.cases
+    found = Resources.of(app.runtime.resources).cases
     assert isinstance(found, CasesData)
     return found
 
 
-def kyiv(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=KYIV)  # type: ignore[misc]
+def kyiv(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=KYIV)
 
 
 async def test_working_hours_and_the_next_opening(sqlite_app: App) -> None:

@@ -14,12 +14,13 @@ import pytest
 
 from bot.i18n import translator
 from bot.services.booking.loader import load_catalog
+from bot.services.booking.model import OfficeCatalog
 from bot.services.booking.texts import offer_text, reminder_text, summary
 from bot.settings import DEMO_DATA_DIR
 from storage.models.booking import Appointment
 
 
-def demo_catalog():  # type: ignore[no-untyped-def]
+def demo_catalog() -> OfficeCatalog:
     catalog, errors = load_catalog(DEMO_DATA_DIR)
     assert errors == []
     return catalog

@@ -13,8 +13,10 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from types import UnionType
 
 import pytest
 
@@ -77,7 +79,9 @@ def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
     return {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
 
 
-def _enclosing(node: ast.AST, parents: dict[ast.AST, ast.AST], kind: type) -> ast.AST | None:
+def _enclosing(
+    node: ast.AST, parents: dict[ast.AST, ast.AST], kind: type | UnionType
+) -> ast.AST | None:
     while node in parents:
         node = parents[node]
         if isinstance(node, kind):
@@ -103,7 +107,12 @@ def _strings(node: ast.expr, module: Module) -> list[tuple[str, bool]]:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return [(node.value, False)]
     if isinstance(node, ast.JoinedStr):
-        parts = [re.escape(v.value) if isinstance(v, ast.Constant) else ".+" for v in node.values]
+        parts = [
+            re.escape(v.value)
+            if isinstance(v, ast.Constant) and isinstance(v.value, str)
+            else ".+"
+            for v in node.values
+        ]
         return [("".join(parts), True)]
     if isinstance(node, ast.IfExp):
         return _strings(node.body, module) + _strings(node.orelse, module)
@@ -256,7 +265,7 @@ def _collect() -> tuple[list[Target], list[tuple[Target, Target | None]], list[s
     return steps, starts, unresolved
 
 
-def _exists(target: Target, names: set[str] | frozenset[str]) -> bool:
+def _exists(target: Target, names: Collection[str]) -> bool:
     if target.pattern:
         return any(re.fullmatch(target.value, name) for name in names)
     return target.value in names

@@ -242,7 +242,7 @@ async def test_healthcheck_command_passes_and_fails_against_the_real_endpoint(
         healthy, _ = await run_check(command, port)
         assert healthy == 0
         await sqlite_app.db.dispose()
-        sqlite_app.db.engine.pool._creator = _no_database  # type: ignore[attr-defined]
+        sqlite_app.db.engine.pool._creator = _no_database  # type: ignore[assignment]
         sick, stderr = await run_check(command, port)
         assert sick != 0 and b"503" in stderr
     finally:

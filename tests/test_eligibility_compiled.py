@@ -321,7 +321,9 @@ def test_forced_leaves_still_explain_what_would_change() -> None:
     answers = decode(
         DATA, {"household_size": 1, "income_monthly": "4500", "deposit_over_100k": True}
     )
-    leaf = active.version.eligibility.all[1]  # not: {yes: deposit_over_100k}
+    eligibility = active.version.eligibility
+    assert isinstance(eligibility, c.All)
+    leaf = eligibility.all[1]  # not: {yes: deposit_over_100k}
     env = rules.environment(DATA, answers, TODAY)
     assert c.evaluate(active.version.eligibility, env) is False
     forced = c.Env(env.answers, env.constants, env.values, env.today, forced={id(leaf): True})
@@ -337,7 +339,9 @@ def test_deep_nesting_is_cut_off_at_the_same_depth(
     length: int, answers: dict[str, c.Known]
 ) -> None:
     # v0 = v1 + 1, v1 = v2 + 1, …: past a depth of 50 the value is unknown, in both forms
-    chain = {f"v{i}": {"add": [{"value": f"v{i + 1}"}, 1]} for i in range(length)}
+    chain: dict[str, object] = {
+        f"v{i}": {"add": [{"value": f"v{i + 1}"}, 1]} for i in range(length)
+    }
     chain[f"v{length}"] = {"answer": "n"}
     env = c.Env(
         answers=answers,
@@ -368,7 +372,7 @@ def test_the_same_answers_are_worked_out_once() -> None:
         rules.next_question(data, answers, TODAY + dt.timedelta(days=1))
         assert worked.call_count == 3 * len(data.active(TODAY))
         # an answer the same in value but of another type is not the same answer
-        rules.next_question(data, {"idp_certificate": 0}, TODAY)
+        rules.next_question(data, {"idp_certificate": 0}, TODAY)  # type: ignore[dict-item]
         rules.next_question(data, {"idp_certificate": False}, TODAY)
         assert worked.call_count == 5 * len(data.active(TODAY))
 

@@ -37,8 +37,15 @@ BURST: list[tuple[Kind, str]] = [
 
 def burst_event(number: int, user_id: str = "1") -> Incoming:
     kind, value = BURST[number % len(BURST)]
-    text_or_payload = {"payload": value} if kind is Kind.BUTTON else {"text": value}
-    return Incoming("test", user_id, kind, event_id=f"burst-{user_id}-{number}", **text_or_payload)
+    button = kind is Kind.BUTTON
+    return Incoming(
+        "test",
+        user_id,
+        kind,
+        text="" if button else value,
+        payload=value if button else "",
+        event_id=f"burst-{user_id}-{number}",
+    )
 
 
 async def stored_state(app: App, user_id: str = "1") -> DialogStateRow:

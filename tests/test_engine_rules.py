@@ -253,7 +253,7 @@ async def test_database_failure_still_answers(sqlite_app: App) -> None:
     chat = Conversation(sqlite_app.engine, language_code="en")
     await onboard(chat)
     await sqlite_app.db.dispose()
-    sqlite_app.db.engine.pool._creator = _refuse  # type: ignore[attr-defined]
+    sqlite_app.db.engine.pool._creator = _refuse  # type: ignore[assignment]
     await chat.says("menu")
     chat.expect("unavailable right now")
 

@@ -38,7 +38,11 @@ async def talk(double: TelegramApiDouble, person: TgUser, times: list[float]) ->
         before = len(person.received)
         started = time.monotonic()
         await person.says("/menu")
-        await double.wait_until(lambda n=before: len(person.received) > n, WAIT)
+
+        def answered(seen: int = before) -> bool:
+            return len(person.received) > seen
+
+        await double.wait_until(answered, WAIT)
         times.append(time.monotonic() - started)
         await asyncio.sleep(THINK)
 

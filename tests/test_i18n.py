@@ -52,10 +52,10 @@ def test_translations_keep_the_placeholders(po: Path) -> None:
     for message in catalog:
         if not message.id:
             continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        ids = tuple(message.id) if isinstance(message.id, tuple | list) else (message.id,)
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         wanted = set().union(*(set(PLACEHOLDER.findall(msgid)) for msgid in ids))
-        for string in filter(None, strings):
+        for string in (s for s in strings if isinstance(s, str) and s):
             found = set(PLACEHOLDER.findall(string))
             assert found <= wanted, f"{po}: {ids[0]!r} has unknown {found - wanted}"
             if not message.pluralizable:
@@ -86,8 +86,8 @@ def test_check_reports_untranslated_fuzzy_missing_and_stale(scratch_project: Pat
     catalog.add("A sentence the code no longer says", "Речення, якого вже немає в коді")
     plural = catalog[("{n} day", "{n} days")]
     plural.string = ("{n} день", "{n} дні", "")
-    with path.open("wb") as handle:
-        write_po(handle, catalog)
+    with path.open("wb") as out:
+        write_po(out, catalog)
 
     found = [line for line in i18n_tools.problems() if "uk/LC_MESSAGES/core.po" in line]
 

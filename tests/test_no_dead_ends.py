@@ -41,11 +41,11 @@ def telegram_payloads(screen: Screen) -> set[str]:
     for message in plan(list(screen.replies), keyboard_shown=False).messages:
         markup = message.markup
         if isinstance(markup, InlineKeyboardMarkup):
-            for row in markup.inline_keyboard:
-                pressed.update(b.callback_data or "" for b in row)
+            for inline_row in markup.inline_keyboard:
+                pressed.update(b.callback_data or "" for b in inline_row)
         elif isinstance(markup, ReplyKeyboardMarkup):
-            for row in markup.keyboard:
-                pressed.update(labels.get(b.text, "") for b in row)
+            for reply_row in markup.keyboard:
+                pressed.update(labels.get(b.text, "") for b in reply_row)
     return pressed
 
 

@@ -61,6 +61,7 @@ async def add_people(db: Database) -> int:
                 Person.__table__.c.platform_user_id == str(AUTHOR_ID)
             )
         )
+    assert author is not None
     return int(author)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -217,7 +218,7 @@ async def test_transient_errors_back_off_then_fail_with_the_reason(
 
     async with RunningWorker(app) as worker:
         for attempt in range(1, MAX_ATTEMPTS):
-            await wait_until(lambda a=attempt: _attempts_are(app, a))
+            await wait_until(partial(_attempts_are, app, attempt))
             (row,) = await outbox_rows(app)
             assert row.state == "pending" and row.not_before > clock(), "backs off"
             clock.advance(hours=1)

@@ -10,12 +10,8 @@ from sqlalchemy import func, select
 from bot.app import App
 from bot.lifecycle import background_of
 from bot.scheduler import build_scheduler
-from bot.services.retention import (
-    JOB_ID,
-    apply_retention,
-    months_before,
-    retention_schedule,
-)
+from bot.services.months import months_before
+from bot.services.retention import JOB_ID, apply_retention, retention_schedule
 from storage.models import DialogStateRow, ProcessedEvent
 from storage.repositories import AuditLog, DialogStates, People, StoredState
 from tests.conftest import Clock

@@ -24,9 +24,10 @@ from bot.app import App, build_app, launch
 from bot.cli import CommandError
 from bot.commands.status import import_applications
 from bot.engine.events import reply_from_json
+from bot.resources import Resources
 from bot.services.personal_data import erase_person
 from bot.services.status import follows, importer
-from bot.services.status.changes import notify_followers
+from bot.services.status.changes import Effect, notify_followers
 from bot.services.status.demo import DEMO_CSV, seed_applications
 from bot.services.status.importer import ImportFileError, parse_csv
 from bot.services.status.lookup import Guesser, number_key, record_failure
@@ -108,12 +109,12 @@ def test_unusable_file_is_one_error(text: str, reason: str) -> None:
 async def test_import_loads_good_rows_and_is_idempotent(app: App) -> None:
     text = csv_text(*DEMO_ROWS, "broken,row")
     first = await import_csv(app, text)
-    assert first.counts["added"] == 2 and len(first.problems) == 1
+    assert first.counts[Effect.ADDED] == 2 and len(first.problems) == 1
     assert await count(app, Application) == 2
     assert await count(app, StatusChange) == 2
 
     again = await import_csv(app, text)
-    assert again.counts["unchanged"] == 2 and again.counts["added"] == 0
+    assert again.counts[Effect.UNCHANGED] == 2 and again.counts[Effect.ADDED] == 0
     assert again.notices == 0
     assert await count(app, StatusChange) == 2
     assert await outbox(app) == []
@@ -134,11 +135,11 @@ async def test_status_change_notifies_each_follower_once_in_their_language(
 
     # A note-only change is an update, not a status change: nobody is told.
     report = await import_csv(app, csv_text(DEMO_ROWS[0] + "see you soon", DEMO_ROWS[1]))
-    assert report.counts["updated"] == 1 and report.notices == 0
+    assert report.counts[Effect.UPDATED] == 1 and report.notices == 0
     assert await outbox(app) == []
 
     report = await import_csv(app, csv_text(CHANGED, DEMO_ROWS[1]))
-    assert report.counts["changed"] == 1 and report.notices == 2
+    assert report.counts[Effect.CHANGED] == 1 and report.notices == 2
     rows = await outbox(app)
     assert [(row.person_id, row.kind, row.state) for row in rows] == [
         (english, "status", "pending"),
@@ -209,7 +210,7 @@ async def test_notice_exactly_once_across_a_restart(app: App, db_url: str, clock
 async def test_older_rows_do_not_undo_a_newer_status(app: App) -> None:
     await import_csv(app, csv_text(CHANGED))
     report = await import_csv(app, csv_text(DEMO_ROWS[0]))  # in_review on 20 Nov: older
-    assert report.counts["older"] == 1
+    assert report.counts[Effect.OLDER] == 1
     async with app.db.transaction() as session:
         status = await session.scalar(select(Application.status))
     assert status == "approved"
@@ -259,7 +260,7 @@ async def test_demo_seeder_is_idempotent(app: App) -> None:
             return await seed_applications(
                 session,
                 now=app.runtime.now(),
-                resources=app.runtime.resources,
+                resources=Resources.of(app.runtime.resources),
                 settings=app.settings,
             )
 

@@ -10,8 +10,9 @@ from datetime import date, timedelta
 import pytest
 
 from bot.app import App, build_app
+from bot.resources import Resources
 from bot.services.status.lookup import Guesser, Outcome, lookup, number_key
-from bot.services.status.numbers import parse_number
+from bot.services.status.numbers import ApplicationNumber, parse_number
 from bot.services.status.poller import refresh_followed
 from bot.services.status.registry import (
     CircuitBreaker,
@@ -29,14 +30,19 @@ from tests.test_status_import import follow
 async def refresh(app: App) -> int:
     return await refresh_followed(
         app.db,
-        app.runtime.resources.registry,
+        Resources.of(app.runtime.resources).registry,
         clock=app.runtime.now,
         default_locale=app.settings.default_locale,
     )
 
 
-NUMBER = parse_number("VPO-2026-000123")
-assert NUMBER is not None
+def _number(raw: str) -> ApplicationNumber:
+    number = parse_number(raw)
+    assert number is not None
+    return number
+
+
+NUMBER = _number("VPO-2026-000123")
 BORN = date(1984, 3, 15)
 
 
@@ -184,10 +190,10 @@ async def test_dialog_shows_last_known_status_when_the_registry_is_down(
     )
     try:
         await import_csv(app, csv_text(*DEMO_ROWS))
-        client = app.runtime.resources.registry
+        client = Resources.of(app.runtime.resources).registry
         assert client is not None and client.timeout == 3.0  # the production default
         app.runtime.resources = replace(
-            app.runtime.resources, registry=fast_client(registry.url, clock)
+            Resources.of(app.runtime.resources), registry=fast_client(registry.url, clock)
         )
         chat = Conversation(app.engine, user_id="1")
         await onboard(chat, "en")
@@ -223,7 +229,7 @@ async def test_poller_brings_registry_changes_to_followers(
     try:
         await import_csv(app, csv_text(*DEMO_ROWS))
         app.runtime.resources = replace(
-            app.runtime.resources, registry=fast_client(registry.url, clock)
+            Resources.of(app.runtime.resources), registry=fast_client(registry.url, clock)
         )
         follower = await person(app, "1", "uk")
         await follow(app, follower, "VPO2026000123")

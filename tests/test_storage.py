@@ -294,7 +294,8 @@ async def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(
         async with db.engine.connect() as conn:
             assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
             assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
-            assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() >= 5000
+            busy_timeout = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+            assert busy_timeout is not None and busy_timeout >= 5000
     finally:
         await db.dispose()
 

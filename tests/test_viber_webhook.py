@@ -68,7 +68,7 @@ async def test_set_webhook_is_retried_until_the_address_answers(
         world.adapter.retry_delays = (0, 0, 0)
         await world.adapter.register_webhook()
         assert world.viber.webhook_checks[-3:] == [0, 0, 200]
-        assert world.viber.webhook_url == base + "/viber/webhook"
+        assert world.viber.webhook_url == f"{base}/viber/webhook"
 
 
 # -- signature -----------------------------------------------------------------------------

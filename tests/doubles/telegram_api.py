@@ -31,7 +31,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import ClientSession, ClientTimeout, web
 
@@ -254,7 +254,7 @@ class TelegramApiDouble:
         self.base_url = ""
 
     # -- server --------------------------------------------------------------------
-    async def start(self) -> TelegramApiDouble:
+    async def start(self) -> Self:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
@@ -756,7 +756,7 @@ class TgUser:
 
     async def says(self, text: str) -> int:
         entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        extra = {"entities": entities} if text.startswith("/") else {}
+        extra: dict[str, Any] = {"entities": entities} if text.startswith("/") else {}
         return await self.double.push(self._message(text=text, **extra))
 
     async def says_in_group(self, group_id: int, text: str) -> int:
